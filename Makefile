@@ -1,0 +1,89 @@
+# The course's commands. `make book` and `make test` set up everything on a fresh machine.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+BUILD := _build
+ASSETS := $(BUILD)/assets/vendor
+HTML_MANAGER := 1.0.15
+REQUIREJS := 2.3.8
+JOBS ?= 2
+SUBMISSIONS ?= submissions
+PYTEST_ARGS ?=
+
+.PHONY: help book lab test bench release grade assets venv clean check-python chromium
+
+help:
+	@echo "make book     set up .venv and build the HTML book into $(BUILD)/html"
+	@echo "make test     run the whole test suite (sets up .venv and chromium if missing)"
+	@echo "make lab      open the chapter notebooks in JupyterLab (http://127.0.0.1:8888)"
+	@echo "make bench    speed measurements, printed as tables"
+	@echo "make release  write the student notebooks (solutions removed) into release/"
+	@echo "make grade SUBMISSIONS=dir   grade a folder of submitted notebooks"
+
+check-python:
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found. Install Python 3.10 or newer (Debian: apt-get install -y python3 python3-venv)."; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' || { echo "error: $(PYTHON) is older than 3.10. Install Python 3.10 or newer, or run make PYTHON=/path/to/python3.11."; exit 1; }
+	@$(PYTHON) -c 'import venv, ensurepip' 2>/dev/null || { echo "error: $(PYTHON) has no venv/ensurepip module. Install it (Debian: apt-get install -y python3-venv)."; exit 1; }
+
+# The venv is rebuilt when requirements.txt or pyproject.toml change.
+$(VENV)/.installed: requirements.txt pyproject.toml | check-python
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps -e .
+	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (course)" >/dev/null
+	@touch $@
+
+venv: $(VENV)/.installed
+
+# MathJax comes from PyPI (django-static-mathjax, installed by requirements.txt); the widgets
+# HTML manager and require.js from the npm registry. Nothing of them is committed.
+$(ASSETS)/.stamp: $(VENV)/.installed
+	@command -v npm >/dev/null || { echo "npm not found: installing Debian's npm (needed once, to fetch the widgets manager)"; \
+	  command -v apt-get >/dev/null || { echo "error: npm is missing and apt-get is not available. Install Node.js with npm, then re-run."; exit 1; }; \
+	  apt-get update -qq && apt-get install -y -qq npm >/dev/null; }
+	rm -rf $(ASSETS) && mkdir -p $(ASSETS)/require $(ASSETS)/html-manager $(BUILD)/assets/npm
+	cp -r "$$($(PY) -c 'import mathjax, pathlib; print(pathlib.Path(mathjax.__file__).parent / "static/mathjax/es5")')" $(ASSETS)/mathjax
+	cd $(BUILD)/assets/npm && npm pack --silent @jupyter-widgets/html-manager@$(HTML_MANAGER) requirejs@$(REQUIREJS) >/dev/null
+	tar -xzf $(BUILD)/assets/npm/jupyter-widgets-html-manager-$(HTML_MANAGER).tgz -C $(ASSETS)/html-manager --strip-components=2 package/dist
+	tar -xzf $(BUILD)/assets/npm/requirejs-$(REQUIREJS).tgz -C $(ASSETS)/require --strip-components=1 package/require.js
+	@touch $@
+
+assets: $(ASSETS)/.stamp
+
+# Notebook outputs depend on course_utils as well as on their own cells, so the execution
+# cache is emptied whenever the library changes; with nothing changed a rebuild is quick.
+book: $(ASSETS)/.stamp
+	@mkdir -p $(BUILD)
+	@sum=$$(cat course_utils/*.py course_utils/*/*.py 2>/dev/null | sha256sum | cut -c1-16); \
+	  if [ "$$(cat $(BUILD)/.course_utils.sum 2>/dev/null)" != "$$sum" ]; then rm -rf $(BUILD)/.jupyter_cache; echo $$sum > $(BUILD)/.course_utils.sum; fi
+	COURSE_BOOK_BUILD=1 MPLBACKEND=Agg $(VENV)/bin/jupyter-book build . --path-output . -W -n --keep-going --quiet
+	@echo "The book is in $(BUILD)/html/index.html"
+
+lab: $(VENV)/.installed
+	cd notebooks && ../$(VENV)/bin/jupyter lab --ip=127.0.0.1 --port=8888 --no-browser
+
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  command -v apt-get >/dev/null || { echo "error: /usr/bin/chromium is missing and apt-get is not available. Install Debian's chromium package, then re-run."; exit 1; }; \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null || { echo "error: apt-get install chromium failed (are you root?)."; exit 1; }; \
+	fi
+
+test: $(ASSETS)/.stamp chromium
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: $(ASSETS)/.stamp
+	$(PY) -m benchmarks
+
+release: $(VENV)/.installed
+	$(PY) -m course_utils release --out release/
+
+grade: $(VENV)/.installed
+	$(PY) -m course_utils grade $(SUBMISSIONS) --out grades.csv --feedback-dir feedback/ --jobs $(JOBS)
+
+clean:
+	rm -rf $(BUILD) release feedback grades.csv

@@ -1,0 +1,12 @@
+"""course_utils: the reference implementations, demos and exercises of the course
+"Why training fails, and how to fix it".
+
+One concept, one module:
+
+- `surfaces`: 2-D error surfaces and the trajectory runner every optimisation chapter reuses;
+- `recipe`: chapter 0's models (hard sigmoids, sigmoid and ReLU sums) and training steps;
+- `widgets`: the demo pattern (compute, draw, a live builder, static frames for the book);
+- `exercises`: `check()`, the exercise registry, release and grading;
+- `plotting`: one figure style for the whole book.
+"""
+__version__ = "0.1.0"

@@ -1,0 +1,187 @@
+"""Live demos that still respond in the static HTML book.
+
+A demo is three pieces:
+
+- ``compute(**params) -> data``: pure and fast, unit-tested on its own;
+- ``draw(data, ax)``: draws that data on a matplotlib Axes (or a row of Axes);
+- a :class:`Demo` that names both and declares its controls, each a short grid of
+  values with a default.
+
+:func:`show` puts a demo on the page. In JupyterLab (a live kernel) it builds the
+live version: moving a slider calls ``compute`` and ``draw`` again and replaces the
+picture. When the book is built (``COURSE_BOOK_BUILD=1``, set by ``make book``) it
+builds the static version instead: every combination of control values is drawn
+once, the pictures are stacked in an ``ipywidgets.Stack``, and each slider is
+``jslink``-ed to the stack, so the page switches pictures in the browser with no
+kernel. A plain picture of the default settings goes first, inside ``<noscript>``,
+for readers without JavaScript.
+"""
+import base64
+import html
+import itertools
+import os
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, Sequence, Tuple
+
+from matplotlib.figure import Figure
+
+from .plotting import BOOK_STYLE, figure_png
+
+#: Largest number of pictures a static demo may embed in a page (keeps pages light).
+MAX_FRAMES = 120
+
+
+@dataclass(frozen=True)
+class Control:
+    """One slider: a label, the values it steps through, and the default value."""
+
+    label: str
+    values: Tuple[Any, ...]
+    default: Any
+    format: str = "{:g}"
+
+    def __post_init__(self):
+        object.__setattr__(self, "values", tuple(self.values))
+        if len(self.values) < 2:
+            raise ValueError(f"control {self.label!r} needs at least two values, got {self.values!r}")
+        if self.default not in self.values:
+            raise ValueError(f"control {self.label!r}: default {self.default!r} is not one of its values {self.values!r}")
+
+    def labels(self):
+        return [self.format.format(v) for v in self.values]
+
+
+@dataclass(frozen=True)
+class Demo:
+    """A demo: what to compute, how to draw it, and the controls that drive it."""
+
+    title: str
+    compute: Callable[..., Any]
+    draw: Callable[[Any, Any], None]
+    controls: Dict[str, Control]
+    ncols: int = 1
+    figsize: Tuple[float, float] = (6.0, 3.4)
+    dpi: int = 80
+    alt: str = field(default="")
+
+    @property
+    def defaults(self):
+        return {name: c.default for name, c in self.controls.items()}
+
+    @property
+    def n_frames(self):
+        n = 1
+        for c in self.controls.values():
+            n *= len(c.values)
+        return n
+
+
+def figure(demo, **params):
+    """The demo drawn at ``params`` (the defaults for any left out), as a matplotlib Figure."""
+    unknown = set(params) - set(demo.controls)
+    if unknown:
+        raise ValueError(f"{demo.title!r} has no control named {sorted(unknown)}; its controls are {list(demo.controls)}")
+    values = {**demo.defaults, **params}
+    with _book_style():
+        fig = Figure(figsize=demo.figsize, dpi=demo.dpi, layout="constrained")
+        axes = fig.subplots(1, demo.ncols)
+        demo.draw(demo.compute(**values), axes)
+    return fig
+
+
+def render(demo, **params):
+    """The demo drawn at ``params`` as PNG bytes: what one slider move costs (compute + draw)."""
+    return figure_png(figure(demo, **params))
+
+
+def live(demo):
+    """The JupyterLab version: sliders that recompute and redraw on every move."""
+    import ipywidgets as w
+
+    sliders = _sliders(demo)
+    image = w.Image(value=render(demo), format="png", layout=w.Layout(width="auto"))
+
+    def redraw(_change=None):
+        image.value = render(demo, **{name: s.value for name, s in sliders.items()})
+
+    for s in sliders.values():
+        s.observe(redraw, names="value")
+    return w.VBox([w.HTML(f"<b>{html.escape(demo.title)}</b>"), *sliders.values(), image])
+
+
+def static(demo):
+    """The book's version: every frame drawn once, sliders linked to a Stack in the browser."""
+    import ipywidgets as w
+
+    if demo.n_frames > MAX_FRAMES:
+        raise ValueError(
+            f"{demo.title!r} would embed {demo.n_frames} pictures in the page (limit {MAX_FRAMES}); "
+            "give its controls fewer values."
+        )
+    sliders = _sliders(demo)
+    names = list(demo.controls)
+
+    def stack(level, fixed):
+        if level == len(names):
+            return w.Image(value=render(demo, **fixed), format="png", layout=w.Layout(width="auto"))
+        control = demo.controls[names[level]]
+        children = [stack(level + 1, {**fixed, names[level]: v}) for v in control.values]
+        box = w.Stack(children, selected_index=control.values.index(control.default))
+        w.jslink((sliders[names[level]], "index"), (box, "selected_index"))
+        return box
+
+    return w.VBox([w.HTML(f"<b>{html.escape(demo.title)}</b>"), *sliders.values(), stack(0, {})])
+
+
+def book_build():
+    """True while `make book` executes the notebooks."""
+    return os.environ.get("COURSE_BOOK_BUILD") == "1"
+
+
+def show(demo):
+    """Display a demo: live in a kernel, pre-rendered frames (plus a no-JavaScript picture) in the book."""
+    from IPython.display import HTML, display
+
+    if book_build():
+        png = base64.b64encode(render(demo)).decode("ascii")
+        alt = html.escape(demo.alt or demo.title, quote=True)
+        display(HTML(f'<noscript><img src="data:image/png;base64,{png}" alt="{alt}"></noscript>'))
+        display(static(demo))
+    else:
+        display(live(demo))
+
+
+def all_frames(demo):
+    """Every combination of control values, in the order the static version stacks them."""
+    names = list(demo.controls)
+    for combo in itertools.product(*(demo.controls[n].values for n in names)):
+        yield dict(zip(names, combo))
+
+
+def _sliders(demo):
+    import ipywidgets as w
+
+    return {
+        name: w.SelectionSlider(
+            options=list(zip(c.labels(), c.values)),
+            value=c.default,
+            description=c.label,
+            continuous_update=True,
+            style={"description_width": "initial"},
+            layout=w.Layout(width="420px"),
+        )
+        for name, c in demo.controls.items()
+    }
+
+
+class _book_style:
+    """Apply the book's rcParams while drawing, without touching the notebook's own settings."""
+
+    def __enter__(self):
+        import matplotlib
+
+        self._ctx = matplotlib.rc_context(BOOK_STYLE)
+        self._ctx.__enter__()
+
+    def __exit__(self, *exc):
+        return self._ctx.__exit__(*exc)
