@@ -50,8 +50,12 @@ def use_book_style():
     plt.rcParams.update(BOOK_STYLE)
 
 
-def figure_png(fig, dpi=None):
-    """Render a matplotlib figure to PNG bytes (used for live and static demo frames)."""
+def figure_png(fig, dpi=None, bbox_inches="tight"):
+    """Render a matplotlib figure to PNG bytes (used for live and static demo frames).
+
+    Demo frames pass ``bbox_inches=None``: a tight box costs a second draw, and frames of one
+    demo must all have the same size anyway.
+    """
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi or fig.dpi)
+    fig.savefig(buffer, format="png", dpi=dpi or fig.dpi, bbox_inches=bbox_inches)
     return buffer.getvalue()

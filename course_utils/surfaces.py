@@ -122,12 +122,15 @@ def losses_along(loss, path):
         return torch.stack([loss_fn(theta) for theta in path])
 
 
-def draw_surface(surface, ax, n=120, levels=30, log=True):
-    """Filled contours of a surface on a matplotlib Axes, labelled, with its minimum marked."""
+def draw_surface(surface, ax, n=100, levels=20, log=True):
+    """Filled contours of a surface on a matplotlib Axes, labelled, with its minimum marked.
+
+    With ``log`` the colours follow log₁₀(L − min L + 10⁻³), so the flat floor of a valley
+    still shows its shape.
+    """
     T1, T2, L = grid(surface, n)
     Z = torch.log10(L - L.min() + 1e-3) if log else L
-    ax.contourf(T1.numpy(), T2.numpy(), Z.numpy(), levels=levels, cmap="viridis", alpha=0.85)
-    ax.contour(T1.numpy(), T2.numpy(), Z.numpy(), levels=levels, colors="white", linewidths=0.3, alpha=0.5)
+    ax.contourf(T1.numpy(), T2.numpy(), Z.numpy(), levels=levels, cmap="viridis", alpha=0.9)
     if surface.minimum is not None:
         ax.plot(*surface.minimum, marker="*", color="white", markersize=11, markeredgecolor="black", linestyle="none")
     ax.set_xlim(*surface.xlim)
