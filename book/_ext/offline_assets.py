@@ -8,9 +8,12 @@ offline. `make assets` installs them from package registries into
 We do not use a ``_static/`` folder in the book root: Jupyter Book 1 would add
 every .js and .css file in it to every page.
 """
+import shutil
 from pathlib import Path
 
 from sphinx.errors import ConfigError
+
+HERE = Path(__file__).parent
 
 ASSETS = Path("_build") / "assets"
 REQUIRED = {
@@ -29,7 +32,7 @@ def _use_local_assets(app, config):
             + f" (looked in {assets}). Build the book with `make book`, which installs them "
             "(or run `make assets` first)."
         )
-    config.html_static_path = list(config.html_static_path) + [str(assets)]
+    config.html_static_path = list(config.html_static_path) + [str(assets), str(HERE / "static")]
     config.mathjax_path = "vendor/mathjax/tex-chtml.js"
     # Paths are relative to _static/. The widget CDN points inside the book too: every
     # widget we use is built into the manager, so nothing is ever fetched from it, and a
@@ -40,6 +43,46 @@ def _use_local_assets(app, config):
     }
 
 
+def _shim_after_mathjax(app, pagename, templatename, context, doctree):
+    """Load the MathJax 2 → 3 shim right after MathJax on pages that have maths."""
+    if app.builder.format == "html" and app.env.get_domain("math").has_equations(pagename):
+        app.add_js_file("course/mathjax-hub-shim.js", priority=501, loading_method="defer")
+
+
+def _drop_duplicate_scripts(app, pagename, templatename, context, doctree):
+    """Jupyter Book 1 registers sphinx-thebe's inline config twice; the second copy throws
+    ``Identifier 'THEBE_JS_URL' has already been declared`` on every page."""
+    scripts = context.get("script_files")
+    if not isinstance(scripts, list):
+        return
+    seen, unique = set(), []
+    for script in scripts:
+        key = (getattr(script, "filename", str(script)) or None, tuple(sorted(getattr(script, "attributes", {}).items())))
+        if key not in seen:
+            seen.add(key)
+            unique.append(script)
+    scripts[:] = unique  # in place: later handlers append to this same list
+
+
+def _copy_widget_fonts(app, exception):
+    """The widget manager's CSS asks for its icon fonts relative to the page, at
+    ``@jupyter-widgets/html-manager/dist/``: put a copy beside every folder of pages."""
+    if exception or app.builder.format != "html":
+        return
+    dist = Path(app.confdir) / ASSETS / "vendor" / "html-manager"
+    fonts = [f for f in dist.iterdir() if f.suffix in {".woff2", ".woff", ".ttf", ".eot", ".svg"}]
+    outdir = Path(app.outdir)
+    folders = {outdir} | {(outdir / doc).parent for doc in app.env.found_docs}
+    for folder in folders:
+        target = folder / "@jupyter-widgets" / "html-manager" / "dist"
+        target.mkdir(parents=True, exist_ok=True)
+        for font in fonts:
+            shutil.copy2(font, target / font.name)
+
+
 def setup(app):
     app.connect("config-inited", _use_local_assets, priority=900)
+    app.connect("html-page-context", _shim_after_mathjax, priority=600)
+    app.connect("html-page-context", _drop_duplicate_scripts, priority=590)  # before any handler that returns a template (emit_firstresult stops there)
+    app.connect("build-finished", _copy_widget_fonts)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
