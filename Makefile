@@ -58,7 +58,7 @@ assets: $(ASSETS)/.stamp
 # cache is emptied whenever the library changes; with nothing changed a rebuild is quick.
 book: $(ASSETS)/.stamp
 	@mkdir -p $(BUILD)
-	@sum=$$(cat course_utils/*.py course_utils/*/*.py 2>/dev/null | sha256sum | cut -c1-16); \
+	@sum=$$(find course_utils -name '*.py' | LC_ALL=C sort | xargs cat | sha256sum | cut -c1-16); \
 	  if [ "$$(cat $(BUILD)/.course_utils.sum 2>/dev/null)" != "$$sum" ]; then rm -rf $(BUILD)/.jupyter_cache; echo $$sum > $(BUILD)/.course_utils.sum; fi
 	COURSE_BOOK_BUILD=1 MPLBACKEND=Agg $(VENV)/bin/jupyter-book build . --path-output . -W -n --keep-going --quiet
 	@echo "The book is in $(BUILD)/html/index.html"
