@@ -1,0 +1,108 @@
+"""course_utils.hessian against independent computations (row-by-row autograd, eigh)."""
+import pytest
+import torch
+
+from course_utils import hessian as hs
+
+
+def product_loss(theta):
+    """The notes' example: y = w1·w2·x with one pair (x = 1, ŷ = 1)."""
+    return (1 - theta[0] * theta[1]) ** 2
+
+
+def rowwise_hessian(loss_fn, theta):
+    theta = theta.detach().requires_grad_()
+    (g,) = torch.autograd.grad(loss_fn(theta), theta, create_graph=True)
+    return torch.stack([torch.autograd.grad(g[i], theta, retain_graph=True)[0] for i in range(len(theta))])
+
+
+def test_hessian_of_the_notes_example_at_the_origin_is_a_saddle_with_eigenvalues_plus_minus_2():
+    H = hs.hessian(product_loss, torch.zeros(2, requires_grad=True))
+    assert torch.equal(H, torch.tensor([[0.0, -2.0], [-2.0, 0.0]]))
+    assert hs.critical_point_kind(H) == "saddle point"
+    assert torch.allclose(torch.linalg.eigvalsh(H), torch.tensor([-2.0, 2.0]))
+    assert hs.minimum_ratio(H) == 0.5
+
+
+def test_points_on_the_curve_w1w2_equal_1_are_degenerate_minima():
+    H = hs.hessian(product_loss, torch.tensor([2.0, 0.5], requires_grad=True))
+    lam = torch.linalg.eigvalsh(H)
+    assert lam[0].abs() < 1e-6 and lam[1] > 0
+    assert hs.critical_point_kind(H) == "degenerate"
+
+
+def test_hessian_matches_rowwise_autograd_on_a_random_network_loss():
+    torch.manual_seed(0)
+    x, y = torch.randn(20, 3, dtype=torch.float64), torch.randn(20, dtype=torch.float64)
+
+    def loss(theta):
+        W, v = theta[:12].view(4, 3), theta[12:]
+        return ((torch.tanh(x @ W.T) @ v - y) ** 2).mean()
+
+    theta = torch.randn(16, dtype=torch.float64, requires_grad=True)
+    assert torch.allclose(hs.hessian(loss, theta), rowwise_hessian(loss, theta), atol=1e-10)
+
+
+@pytest.mark.parametrize("diag, kind", [
+    ([1.0, 2.0], "local minimum"),
+    ([-1.0, -3.0], "local maximum"),
+    ([-1.0, 3.0], "saddle point"),
+    ([0.0, 3.0], "degenerate"),
+    ([0.0, -3.0], "degenerate"),
+])
+def test_critical_point_kind_follows_the_eigenvalue_signs(diag, kind):
+    rotation = torch.tensor([[0.6, -0.8], [0.8, 0.6]], dtype=torch.float64)
+    H = rotation @ torch.diag(torch.tensor(diag, dtype=torch.float64)) @ rotation.T
+    assert hs.critical_point_kind(H) == kind
+
+
+def test_escape_direction_lowers_the_loss_by_half_lambda_u_squared_to_second_order():
+    theta0 = torch.zeros(2, requires_grad=True)
+    lam, u = hs.escape_direction(hs.hessian(product_loss, theta0))
+    assert lam == pytest.approx(-2.0)
+    assert u.norm().item() == pytest.approx(1.0)
+    step = 1e-2 * u
+    predicted = 0.5 * lam * step.norm() ** 2
+    actual = product_loss(theta0.detach() + step) - product_loss(theta0.detach())
+    assert actual < 0
+    assert actual.item() == pytest.approx(predicted.item(), rel=1e-3)
+
+
+def test_extreme_eigenvalues_by_lanczos_match_the_exact_spectrum():
+    torch.manual_seed(1)
+    net = torch.nn.Sequential(torch.nn.Linear(1, 32), torch.nn.Tanh(), torch.nn.Linear(32, 1)).double()
+    x = torch.linspace(-1, 1, 40, dtype=torch.float64).unsqueeze(1)
+    y = torch.sin(3 * x)
+    params = list(net.parameters())
+    loss = lambda: torch.nn.functional.mse_loss(net(x), y)  # noqa: E731
+    names = [n for n, _ in net.named_parameters()]
+
+    def loss_of_vector(theta):
+        chunks, i = {}, 0
+        for name, p in zip(names, params):
+            chunks[name] = theta[i:i + p.numel()].view_as(p)
+            i += p.numel()
+        return torch.nn.functional.mse_loss(torch.func.functional_call(net, chunks, (x,)), y)
+
+    theta = torch.nn.utils.parameters_to_vector(params).detach().requires_grad_()
+    exact = torch.linalg.eigvalsh(hs.hessian(loss_of_vector, theta))
+    smallest, largest = hs.extreme_eigenvalues(loss, params, k=1, iters=60)
+    assert smallest[0].item() == pytest.approx(exact[0].item(), rel=1e-2, abs=1e-8)
+    assert largest[0].item() == pytest.approx(exact[-1].item(), rel=1e-2)
+
+
+@pytest.mark.parametrize("H, message", [
+    (torch.ones(2, 3), "square"),
+    (torch.tensor([[1.0, 2.0], [0.0, 1.0]]), "symmetric"),
+    (torch.tensor([[float("nan"), 0.0], [0.0, 1.0]]), "NaN"),
+])
+def test_bad_hessians_are_refused_with_a_clear_message(H, message):
+    with pytest.raises(ValueError, match=message):
+        hs.critical_point_kind(H)
+
+
+def test_hessian_refuses_a_theta_without_grad_and_a_non_scalar_loss():
+    with pytest.raises(ValueError, match="requires_grad"):
+        hs.hessian(product_loss, torch.zeros(2))
+    with pytest.raises(ValueError, match="scalar"):
+        hs.hessian(lambda t: t ** 2, torch.zeros(2, requires_grad=True))
