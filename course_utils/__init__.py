@@ -6,7 +6,8 @@ One concept, one module:
 - `surfaces`: 2-D error surfaces and the trajectory runner every optimisation chapter reuses;
 - `recipe`: chapter 0's models (hard sigmoids, sigmoid and ReLU sums) and training steps;
 - `hessian`: exact Hessians, critical-point kinds, escape directions, Lanczos extreme eigenvalues;
-- `optim`: the notes' optimisers (SGD, momentum, ...) as torch.optim.Optimizer subclasses;
+- `optim`: the notes' optimisers (SGD, momentum, AdaGrad, RMSProp, Adam) as torch.optim.Optimizer subclasses;
+- `schedules`: learning-rate decay and warm-up as functions of the step;
 - `widgets`: the demo pattern (compute, draw, a live builder, static frames for the book);
 - `exercises`: `check()`, the exercise registry, release and grading;
 - `plotting`: one figure style for the whole book.

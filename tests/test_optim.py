@@ -1,4 +1,6 @@
 """course_utils.optim against torch.optim and against the notes' formulas."""
+import math
+
 import pytest
 import torch
 
@@ -63,3 +65,79 @@ def test_bad_hyperparameters_raise_value_error(kwargs, message):
 def test_an_empty_parameter_list_raises_value_error():
     with pytest.raises(ValueError, match="empty"):
         optim.SGD([], lr=0.1)
+
+
+def fixed_gradients(n_steps, shape=(4,), seed=0):
+    generator = torch.Generator().manual_seed(seed)
+    return [torch.randn(shape, dtype=torch.float64, generator=generator) for _ in range(n_steps)]
+
+
+def feed(optimizer, theta, grads):
+    for g in grads:
+        theta.grad = g.clone()
+        optimizer.step()
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_adam_matches_torch_adam_over_200_steps(seed):
+    ours_model, x, y = random_problem(seed)
+    torch_model, _, _ = random_problem(seed)
+    ours = train(ours_model, x, y, optim.Adam(ours_model.parameters(), lr=1e-2, betas=(0.8, 0.99)), 200)
+    theirs = train(torch_model, x, y, torch.optim.Adam(torch_model.parameters(), lr=1e-2, betas=(0.8, 0.99)), 200)
+    assert torch.allclose(ours, theirs, atol=1e-6)
+
+
+def test_adagrad_equals_torch_adagrad_with_learning_rate_scaled_by_sqrt_t_plus_1():
+    ours_model, x, y = random_problem(4)
+    torch_model, _, _ = random_problem(4)
+    eta = 0.01
+    ours = train(ours_model, x, y, optim.AdaGrad(ours_model.parameters(), lr=eta, eps=1e-12), 200)
+    theirs_opt = torch.optim.Adagrad(torch_model.parameters(), lr=eta, eps=1e-12)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(theirs_opt, lambda t: math.sqrt(t + 1))
+    for step in range(200):
+        batch = slice((step * 8) % 64, (step * 8) % 64 + 8)
+        theirs_opt.zero_grad()
+        torch.nn.functional.mse_loss(torch_model(x[batch]), y[batch]).backward()
+        theirs_opt.step()
+        scheduler.step()
+    theirs = torch.nn.utils.parameters_to_vector(torch_model.parameters())
+    assert torch.allclose(ours, theirs, atol=1e-6)
+
+
+def test_adagrad_divides_by_the_root_mean_square_of_past_gradients():
+    grads = fixed_gradients(4)
+    theta = torch.zeros(4, dtype=torch.float64, requires_grad=True)
+    opt = optim.AdaGrad([theta], lr=0.1, eps=1e-12)
+    feed(opt, theta, grads[:3])
+    before = theta.detach().clone()
+    feed(opt, theta, grads[3:])
+    sigma = torch.stack([g ** 2 for g in grads]).mean(0).sqrt()   # the mean, not the sum
+    assert torch.allclose(theta.detach() - before, -0.1 * grads[3] / sigma)
+
+
+def test_rmsprop_starts_from_the_first_gradient_and_differs_from_torch_by_alpha_power_t_plus_1():
+    alpha, grads = 0.9, fixed_gradients(30, seed=5)
+    ours_theta = torch.zeros(4, dtype=torch.float64, requires_grad=True)
+    torch_theta = torch.zeros(4, dtype=torch.float64, requires_grad=True)
+    ours, theirs = optim.RMSProp([ours_theta], lr=0.01, alpha=alpha), torch.optim.RMSprop([torch_theta], lr=0.01, alpha=alpha)
+    feed(ours, ours_theta, grads[:1])
+    assert torch.allclose(ours_theta.detach(), -0.01 * grads[0] / (grads[0].abs() + 1e-8))  # first step: size η
+    feed(theirs, torch_theta, grads[:1])
+    feed(ours, ours_theta, grads[1:])
+    feed(theirs, torch_theta, grads[1:])
+    t = len(grads) - 1
+    difference = ours.state[ours_theta]["square_avg"] - theirs.state[torch_theta]["square_avg"]
+    assert torch.allclose(difference, alpha ** (t + 1) * grads[0] ** 2)
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda p: optim.Adam(p, lr=0.0), "learning rate"),
+    (lambda p: optim.Adam(p, lr=1e-3, betas=(1.0, 0.999)), "β₁"),
+    (lambda p: optim.Adam(p, lr=1e-3, betas=(0.9, -0.1)), "β₂"),
+    (lambda p: optim.Adam(p, lr=1e-3, eps=0.0), "eps"),
+    (lambda p: optim.RMSProp(p, lr=1e-3, alpha=1.5), "α"),
+    (lambda p: optim.AdaGrad(p, lr=1e-3, eps=-1.0), "eps"),
+])
+def test_adaptive_optimisers_refuse_bad_hyperparameters(make, message):
+    with pytest.raises(ValueError, match=message):
+        make([torch.zeros(2, requires_grad=True)])
