@@ -8,6 +8,7 @@ One concept, one module:
 - `hessian`: exact Hessians, critical-point kinds, escape directions, Lanczos extreme eigenvalues;
 - `optim`: the notes' optimisers (SGD, momentum, AdaGrad, RMSProp, Adam) as torch.optim.Optimizer subclasses;
 - `schedules`: learning-rate decay and warm-up as functions of the step;
+- `classification`: softmax, cross-entropy, MSE on the softmax, Hoeffding's bound;
 - `widgets`: the demo pattern (compute, draw, a live builder, static frames for the book);
 - `exercises`: `check()`, the exercise registry, release and grading;
 - `plotting`: one figure style for the whole book.

@@ -1,0 +1,106 @@
+r"""Classification: softmax, its losses, and how much data makes a training set trustworthy.
+
+**Softmax** turns scores (logits) :math:`y` into probabilities
+:math:`y'_i = e^{y_i} / \sum_j e^{y_j}`: each in (0, 1), summing to 1, and the gaps widened.
+Subtracting :math:`\max_j y_j` first changes nothing mathematically and keeps
+:math:`e^{y}` from overflowing; :math:`\log\sum_j e^{y_j}` (log-sum-exp) is computed the
+same way.
+
+**Cross-entropy** with a one-hot label :math:`\hat y` (class c) is
+:math:`e = -\sum_i \hat y_i \ln y'_i = -y_c + \log\sum_j e^{y_j}`; minimising it maximises
+the likelihood of the labels. **MSE on the softmax** is
+:math:`\sum_i (\hat y_i - y'_i)^2`, whose surface is flat where the wrong class dominates.
+
+**Generalisation** (note 000): a training set is *bad* for a hypothesis h when
+:math:`|L(h, D_{train}) - L(h, D_{all})| > \varepsilon`. For a loss in [0, 1] and N i.i.d.
+examples, Hoeffding's inequality gives :math:`P(\text{bad for } h) \le 2e^{-2N\varepsilon^2}`,
+and the union bound over a finite hypothesis set
+:math:`P(\text{bad for some } h) \le |H|\cdot 2e^{-2N\varepsilon^2}`. Making that at most δ needs
+:math:`N \ge \ln(2|H|/\delta) / (2\varepsilon^2)`.
+"""
+import math
+
+import torch
+
+
+def _check_logits(logits):
+    if not torch.is_tensor(logits) or not logits.is_floating_point():
+        raise TypeError(f"logits must be a floating-point tensor, got {getattr(logits, 'dtype', type(logits).__name__)}")
+    if logits.ndim != 2:
+        raise ValueError(f"logits must have shape (N, classes), got {tuple(logits.shape)}")
+
+
+def _check_targets(targets, n, n_classes):
+    if not torch.is_tensor(targets) or targets.dtype not in (torch.int64, torch.int32):
+        raise TypeError("targets must be an integer tensor of class indices (dtype torch.long)")
+    if targets.shape != (n,):
+        raise ValueError(f"targets must have shape ({n},), one class index per row of logits; got {tuple(targets.shape)}")
+    if len(targets) and (targets.min() < 0 or targets.max() >= n_classes):
+        raise ValueError(f"targets must be class indices in [0, {n_classes - 1}], got values from "
+                         f"{targets.min().item()} to {targets.max().item()}")
+
+
+def softmax(logits, dim=-1):
+    """exp(y − max y) / Σ exp(y − max y): the probabilities of each class."""
+    shifted = logits - logits.max(dim=dim, keepdim=True).values
+    e = shifted.exp()
+    return e / e.sum(dim=dim, keepdim=True)
+
+
+def log_sum_exp(logits, dim=-1):
+    """log Σ exp(y), computed as max y + log Σ exp(y − max y) so that it never overflows."""
+    top = logits.max(dim=dim, keepdim=True).values
+    return (top + (logits - top).exp().sum(dim=dim, keepdim=True).log()).squeeze(dim)
+
+
+def cross_entropy(logits, targets):
+    """Mean cross-entropy of logits (N, C) against class indices (N,): mean of −y_c + logΣexp(y).
+
+    Takes logits, like ``torch.nn.functional.cross_entropy``: the softmax is inside.
+    """
+    _check_logits(logits)
+    _check_targets(targets, logits.shape[0], logits.shape[1])
+    picked = logits.gather(1, targets.long().unsqueeze(1)).squeeze(1)
+    return (log_sum_exp(logits, dim=1) - picked).mean()
+
+
+def mse_on_softmax(logits, targets):
+    """Mean over examples of Σᵢ (ŷᵢ − softmax(y)ᵢ)² with one-hot ŷ."""
+    _check_logits(logits)
+    _check_targets(targets, logits.shape[0], logits.shape[1])
+    one_hot = torch.nn.functional.one_hot(targets.long(), logits.shape[1]).to(logits.dtype)
+    return ((one_hot - softmax(logits, dim=1)) ** 2).sum(dim=1).mean()
+
+
+def cross_entropy_of_probabilities(probabilities, targets):
+    """Cross-entropy when the model already outputs probabilities (rows must sum to 1)."""
+    _check_logits(probabilities)
+    _check_targets(targets, probabilities.shape[0], probabilities.shape[1])
+    sums = probabilities.sum(dim=1)
+    if (probabilities < 0).any() or not torch.allclose(sums, torch.ones_like(sums), atol=1e-4):
+        raise ValueError("expected probabilities (non-negative rows summing to 1); these look like logits: "
+                         "use cross_entropy(logits, targets), which applies the softmax itself")
+    picked = probabilities.gather(1, targets.long().unsqueeze(1)).squeeze(1)
+    return -(picked.clamp_min(torch.finfo(probabilities.dtype).tiny).log()).mean()
+
+
+def _check_fraction(name, value):
+    if not 0 < value < 1:
+        raise ValueError(f"{name} must be in (0, 1), got {value}")
+
+
+def hoeffding_bound(n, eps, h_size=1):
+    """|H|·2·exp(−2Nε²): an upper bound on P(the training set is bad for some h in H)."""
+    _check_fraction("ε", eps)
+    if n < 0 or h_size < 1:
+        raise ValueError(f"need N ≥ 0 and |H| ≥ 1, got N={n}, |H|={h_size}")
+    return h_size * 2 * math.exp(-2 * n * eps ** 2)
+
+
+def samples_needed(eps, delta, h_size=1):
+    """The smallest N with |H|·2·exp(−2Nε²) ≤ δ, i.e. ⌈ln(2|H|/δ) / (2ε²)⌉."""
+    _check_fraction("ε", eps)
+    _check_fraction("δ", delta)
+    if h_size < 1:
+        raise ValueError(f"|H| must be ≥ 1, got {h_size}")
+    return math.ceil(math.log(2 * h_size / delta) / (2 * eps ** 2))
