@@ -9,6 +9,7 @@ One concept, one module:
 - `optim`: the notes' optimisers (SGD, momentum, AdaGrad, RMSProp, Adam) as torch.optim.Optimizer subclasses;
 - `schedules`: learning-rate decay and warm-up as functions of the step;
 - `classification`: softmax, cross-entropy, MSE on the softmax, Hoeffding's bound;
+- `batchnorm`: batch normalisation from scratch, equal to nn.BatchNorm1d;
 - `widgets`: the demo pattern (compute, draw, a live builder, static frames for the book);
 - `exercises`: `check()`, the exercise registry, release and grading;
 - `plotting`: one figure style for the whole book.
