@@ -1,0 +1,137 @@
+"""The course's command line: release the student notebooks, grade submitted ones.
+
+    python -m course_utils release --out release/
+    python -m course_utils grade submissions/ --out grades.csv --feedback-dir feedback/ --jobs 2
+
+Run either with ``--help`` for every option. Exit status: 0 when everything
+given was released or graded (a failing submission is still graded: it gets a
+status in the gradebook), 1 when release refused or the grader failed on a
+submission (a bug: see its JSON report), 2 for a mistake on the command line.
+"""
+import argparse
+import os
+import sys
+import threading
+from pathlib import Path
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m course_utils", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{release,grade}")
+    _release_parser(commands)
+    _grade_parser(commands)
+    args = parser.parse_args(argv)
+    return args.run(args, parser)
+
+
+def _release_parser(commands):
+    command = commands.add_parser(
+        "release", help="write the student notebooks (solutions removed)",
+        description="Write the student copy of each instructor notebook: solution cells removed, exercise and "
+                    "check outputs cleared, execution counts reset, exercise and check cells marked in metadata.")
+    command.add_argument("notebooks", nargs="*", type=Path, metavar="NOTEBOOK",
+                         help="instructor notebooks to release (default: every notebooks/*.ipynb)")
+    command.add_argument("--out", type=Path, default=Path("release"), help="folder for the student notebooks "
+                         "(default: release/)")
+    command.add_argument("--force", action="store_true", help="overwrite student notebooks that already exist there")
+    command.set_defaults(run=_release)
+
+
+def _grade_parser(commands):
+    command = commands.add_parser(
+        "grade", help="grade submitted notebooks into a gradebook",
+        description="Grade submitted notebooks on hidden cases, each in its own sandboxed process, and write a "
+                    "gradebook (CSV), a Markdown feedback file and a JSON report per submission.")
+    command.add_argument("paths", nargs="+", type=Path, metavar="FILE_OR_DIR",
+                         help="submitted notebooks, or folders searched for *.ipynb")
+    command.add_argument("--out", type=Path, default=Path("grades.csv"), help="the gradebook (default: grades.csv)")
+    command.add_argument("--feedback-dir", type=Path, default=Path("feedback"),
+                         help="folder for <submission>.md and <submission>.json (default: feedback/)")
+    command.add_argument("--jobs", type=int, default=1, help="submissions graded at once (default: 1)")
+    command.add_argument("--chapter", help="grade every submission as this chapter (default: from the file name, "
+                                           "e.g. 00_training_recipe → recipe, or the notebook's metadata)")
+    command.add_argument("--cell-timeout", type=float, default=120, metavar="SECONDS",
+                         help="wall time one notebook cell may take (default: 120)")
+    command.add_argument("--exercise-timeout", type=float, default=30, metavar="SECONDS",
+                         help="wall time one exercise's hidden cases may take together (default: 30)")
+    command.add_argument("--submission-timeout", type=float, default=900, metavar="SECONDS",
+                         help="wall time one whole submission may take (default: 900)")
+    command.add_argument("--memory-gib", type=float, default=4, metavar="GIB",
+                         help="address-space limit of the student's process, in GiB (default: 4)")
+    command.add_argument("--sandbox", choices=("auto", "bwrap", "none"), default="auto",
+                         help="auto: bubblewrap if it works here, else none (with a warning); bwrap: fail without "
+                              "it; none: no file-system isolation (default: auto)")
+    command.set_defaults(run=_grade)
+
+
+def _release(args, parser):
+    from .exercises.release import ReleaseError, release
+
+    notebooks = args.notebooks or sorted(Path("notebooks").glob("*.ipynb"))
+    if not notebooks:
+        parser.error("no notebooks to release: notebooks/*.ipynb is empty (run from the repository root)")
+    try:
+        written = release(notebooks, args.out, force=args.force)
+    except ReleaseError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    for path in written:
+        print(f"released {path}")
+    return 0
+
+
+def _grade(args, parser):
+    from .exercises.grade import grade
+    from .exercises.registry import chapter_names
+    from .exercises.sandbox import resolve_isolation
+    from .exercises.session import Limits
+
+    if args.jobs < 1:
+        parser.error("--jobs must be at least 1")
+    if args.chapter is not None and args.chapter not in chapter_names():
+        parser.error(f"--chapter {args.chapter}: no such chapter (known: {', '.join(chapter_names())})")
+    try:
+        isolation = resolve_isolation(args.sandbox)
+    except RuntimeError as error:
+        parser.error(str(error))
+    _say_isolation(isolation)
+    limits = Limits(cell_seconds=args.cell_timeout, exercise_seconds=args.exercise_timeout,
+                    submission_seconds=args.submission_timeout, memory_bytes=int(args.memory_gib * 2**30),
+                    threads=max(1, (os.cpu_count() or 1) // args.jobs))
+    progress = _Progress()
+    try:
+        reports = grade(args.paths, args.out, args.feedback_dir, jobs=args.jobs, limits=limits, isolation=isolation,
+                        chapter=args.chapter, on_graded=progress)
+    except ValueError as error:
+        parser.error(str(error))
+    failed = [graded for graded in reports if graded["status"] == "grader-error"]
+    for graded in failed:
+        print(f"grader error on {graded['submission']}:\n{graded.get('traceback', '')}", file=sys.stderr)
+    print(f"gradebook: {args.out}; feedback and JSON reports: {args.feedback_dir}/")
+    return 1 if failed else 0
+
+
+def _say_isolation(isolation):
+    if isolation == "none":
+        print("warning: bubblewrap is not available, so student code runs WITHOUT file-system isolation "
+              "(time and memory limits still apply). Install it: apt-get install -y bubblewrap", file=sys.stderr)
+    else:
+        print(f"isolation: {isolation} (student code sees only its own working folder, read-only system and "
+              f"Python files, no network)")
+
+
+class _Progress:
+    """Prints one line per graded submission: its number, id, points, status and time."""
+
+    def __init__(self):
+        self.done, self.lock = 0, threading.Lock()
+
+    def __call__(self, graded):
+        with self.lock:
+            self.done += 1
+            print(f"[{self.done:3d}] {graded['submission']}: {graded['total']:g}/{graded['max_total']:g} "
+                  f"{graded['status']} ({graded['timings']['total_seconds']:.1f} s)", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,176 @@
+"""Judging an answer case by case: one loop for ``check()`` and for the grader.
+
+The loop gets a ``call(case)`` that returns an *outcome* of running the
+student's answer on one case: it returned a value (:class:`Returned`), raised
+(:class:`Raised`), is not defined (:class:`Missing`), or, in the grader only,
+was stopped by a limit (:class:`Stopped`). ``check()`` makes outcomes by
+calling the answer in the notebook's own process; the grader makes them from
+what the student's process sends back. Either way the expected values are
+computed here, from the reference, and compared here.
+"""
+import copy
+import difflib
+from dataclasses import dataclass, field
+from typing import List, Optional
+
+from . import feedback
+from .protocol import to_plain
+
+#: An answer that raises one of these ran out of memory.
+MEMORY_ERRORS = ("MemoryError", "OutOfMemoryError")
+
+
+@dataclass
+class Returned:
+    """The answer returned ``value``; ``args_after`` are its positional arguments after the call."""
+
+    value: object
+    args_after: tuple = ()
+
+
+@dataclass
+class Raised:
+    """The answer raised an exception of type ``type_name``; ``where`` is the line in the student's code."""
+
+    type_name: str
+    message: str
+    where: str = ""
+
+
+@dataclass
+class Missing:
+    """No callable of the exercise's name exists; ``names`` are the names that do."""
+
+    names: List[str] = field(default_factory=list)
+    found: Optional[str] = None   # what the name holds, when it is not callable
+
+
+@dataclass
+class Stopped:
+    """The grader stopped the student's process, or it died: status is timeout, memory or crashed."""
+
+    status: str
+    message: str
+
+
+@dataclass
+class CaseVerdict:
+    """One case: its number, whether it passed, the text shown when it did not, and its inputs
+    (``verdict.case.args``), so a failed case can be re-run by hand."""
+
+    index: int
+    passed: bool
+    message: str = ""
+    case: object = None
+
+
+@dataclass
+class ExerciseResult:
+    """The verdict on one exercise. ``status`` is one of: passed, failed, not attempted, missing,
+    error, timeout, memory, crashed."""
+
+    id: str
+    status: str
+    points: float
+    max_points: float
+    cases: List[CaseVerdict]
+    message: str
+    seconds: float = 0.0
+
+    @property
+    def passed(self):
+        return self.status == "passed"
+
+    def __str__(self):
+        return self.message
+
+    def __repr__(self):
+        return f"<{type(self).__name__} {self.id}: {self.status}, {self.points:g}/{self.max_points:g} points>"
+
+    def _ipython_display_(self):
+        """check() has already printed the verdict: show nothing more when a cell ends with it."""
+
+    def to_dict(self):
+        return {"id": self.id, "status": self.status, "points": self.points, "max_points": self.max_points,
+                "cases_passed": sum(case.passed for case in self.cases), "cases_run": len(self.cases),
+                "message": self.message, "seconds": round(self.seconds, 3)}
+
+
+def run_cases(exercise, cases, call, label="cases"):
+    """Run ``call`` on each case until one fails; return the ExerciseResult."""
+    verdicts = []
+    for index, case in enumerate(cases):
+        outcome = call(case)
+        status, lines = judge(exercise, index, len(cases), case, outcome)
+        verdicts.append(CaseVerdict(index, status == "passed", "\n".join(lines), case))
+        if status != "passed":
+            return _result(exercise, status, verdicts, lines, len(cases))
+    detail = f"correct on all {len(cases)} {label}"
+    return ExerciseResult(exercise.id, "passed", exercise.points, exercise.points, verdicts,
+                          feedback.headline(exercise, "passed", exercise.points, detail))
+
+
+def _result(exercise, status, verdicts, lines, total):
+    details = {
+        "failed": f"wrong on case {len(verdicts)} of {total}",
+        "error": f"raised an error on case {len(verdicts)} of {total}",
+        "not attempted": "not attempted yet", "missing": f"no function named {exercise.name}",
+        "timeout": "stopped: too slow", "memory": "stopped: out of memory", "crashed": "stopped: the process died",
+    }
+    detail = details[status]
+    message = feedback.headline(exercise, status, 0, detail) + ("\n" + feedback.indent(lines) if lines else "")
+    return ExerciseResult(exercise.id, status, 0.0, exercise.points, verdicts, message)
+
+
+def judge(exercise, index, total, case, outcome):
+    """(status, lines) for one outcome: status is 'passed' or why the case failed."""
+    if isinstance(outcome, Missing):
+        return "missing", _missing_lines(exercise, outcome)
+    if isinstance(outcome, Stopped):
+        return outcome.status, [f"case {index + 1} of {total}: {feedback.call_text(exercise, case)}", outcome.message]
+    if isinstance(outcome, Raised):
+        if outcome.type_name == "NotImplementedError":
+            return "not attempted", [f"{exercise.name} still raises NotImplementedError: replace the `raise` "
+                                     f"with your answer, run that cell, then this check again."]
+        status = "memory" if outcome.type_name in MEMORY_ERRORS or "can't allocate memory" in outcome.message else "error"
+        return status, feedback.raised_lines(exercise, index, total, case, outcome.type_name, outcome.message,
+                                             outcome.where)
+    difference = feedback.in_place_difference(exercise, case, outcome.args_after)
+    if difference is None:
+        difference = _difference(exercise, case, outcome.value)
+    if difference is None:
+        return "passed", []
+    return "failed", feedback.case_failure(exercise, index, total, case, difference)
+
+
+def expected_value(exercise, case):
+    """The reference's answer on this case (computed on copies, so the case stays as it was drawn)."""
+    args, kwargs = copy.deepcopy((case.args, case.kwargs))
+    return to_plain(exercise.reference(*args, **kwargs))
+
+
+def _difference(exercise, case, got):
+    expected = expected_value(exercise, case)
+    difference = exercise.compare(expected, got, exercise.rtol, exercise.atol)
+    if difference is not None:
+        for mistake in exercise.mistakes:
+            args, kwargs = copy.deepcopy((case.args, case.kwargs))
+            try:
+                wrong = to_plain(mistake.answer(*args, **kwargs))
+            except Exception:   # a known mistake that fails on this case simply does not match
+                continue
+            if exercise.compare(wrong, got, exercise.rtol, exercise.atol) is None:
+                difference.hint = mistake.hint
+                break
+    return difference
+
+
+def _missing_lines(exercise, outcome):
+    if outcome.found is not None:
+        return [f"{exercise.name} is {outcome.found}, not a function: define it with `def {exercise.signature}:`"]
+    lines = [f"your notebook defines no {exercise.name}: the grader looks the answer up by this exact name"]
+    close = difflib.get_close_matches(exercise.name, outcome.names, n=3, cutoff=0.6)
+    close += [name for name in outcome.names if name.lower() == exercise.name.lower() and name not in close]
+    if close:
+        lines.append(f"hint: did you mean {' or '.join(close)}? Rename it to {exercise.name}.")
+    return lines

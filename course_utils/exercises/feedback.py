@@ -1,0 +1,112 @@
+"""The words of a verdict: what failed, on which input, expected vs got, and a hint.
+
+Shared by ``check()`` (printed under the check cell) and the grader (written into
+each student's feedback file), so a student reads the same kind of message in
+both places.
+"""
+import linecache
+import os
+import re
+import sys
+
+import torch
+
+from .compare import Difference, describe
+
+MARKS = {"passed": "✔", "not attempted": "…"}
+
+
+def headline(exercise, status, points, detail):
+    """The first line of a verdict, e.g. ``✔ recipe.hard_sigmoid: correct on all 6 cases (1/1 point).``"""
+    mark = MARKS.get(status, "✘")
+    return f"{mark} {exercise.id}: {detail} ({_points(points)}/{_points(exercise.points)} " \
+           f"point{'s' if exercise.points != 1 else ''})."
+
+
+def _points(value):
+    return f"{value:g}"
+
+
+def call_text(exercise, case, limit=8):
+    """``hard_sigmoid(x=tensor([0.5, -1.2, 2.0]), c=1.5, b=0.2, w=-1.0)``; big tensors as ``<tensor (4, 3), float32>``."""
+    names = exercise.parameters
+    parts = [f"{name}={describe(value, limit, compact=True)}" for name, value in zip(names, case.args)]
+    parts += [f"{name}={describe(value, limit, compact=True)}" for name, value in case.kwargs.items()]
+    return f"{exercise.name}({', '.join(parts)})"
+
+
+def case_failure(exercise, index, total, case, difference: Difference):
+    """The lines under the headline for a case whose result differs."""
+    lines = [f"case {index + 1} of {total}: {call_text(exercise, case)}"]
+    lines += difference.what.splitlines()
+    if difference.hint:
+        lines.append(f"hint: {difference.hint}")
+    return lines
+
+
+def in_place_difference(exercise, case, args_after):
+    """A Difference naming the first tensor argument the answer changed in place, or None."""
+    for name, before, after in zip(exercise.parameters, case.args, args_after):
+        if isinstance(before, torch.Tensor) and isinstance(after, torch.Tensor):
+            same = before.shape == after.shape and before.dtype == after.dtype and torch.equal(
+                torch.nan_to_num(before), torch.nan_to_num(after))
+            if not same:
+                return Difference(
+                    f"your function changed its input {name} in place (it was {describe(before)}, "
+                    f"and afterwards {describe(after)})",
+                    f"leave the inputs untouched: write {name} = {name} * 2 rather than {name} *= 2, "
+                    f"and use torch.relu(z) rather than z.relu_() on an input")
+    return None
+
+
+def error_hint(exercise, type_name, message):
+    """A hint for an exception raised by the answer: the exercise's own hints first, then generic ones."""
+    for fragment, hint in exercise.error_hints.items():
+        if fragment in message:
+            return hint
+    if type_name == "TypeError" and re.search(r"positional argument|unexpected keyword|required", message):
+        return f"the check calls {exercise.signature}: your function must take exactly these arguments"
+    if type_name == "NameError":
+        return "your function uses a name that is not defined: define it inside the function or in a cell above it"
+    if "must match the size" in message or "shapes cannot be multiplied" in message or "size mismatch" in message:
+        return "the shapes of two tensors do not fit together: print their .shape to see which"
+    if "expected scalar type" in message or "dtype" in message.lower():
+        return "two tensors have different dtypes: keep to the inputs' dtype (float32)"
+    return ""
+
+
+def raised_lines(exercise, index, total, case, type_name, message, where):
+    """The lines under the headline when the answer raised an exception."""
+    lines = [f"case {index + 1} of {total}: {call_text(exercise, case)}",
+             f"your function raised {type_name}: {_abridge(message)}"]
+    if where:
+        lines.append(f"at: {_abridge(where)}")
+    hint = error_hint(exercise, type_name, message)
+    if hint:
+        lines.append(f"hint: {hint}")
+    return lines
+
+
+def _abridge(text, limit=300):
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def indent(lines):
+    return "\n".join(["  " + line for line in lines])
+
+
+def student_line(error):
+    """'line 3: return x @ W' for the innermost frame of an exception that is in the student's own code."""
+    library_roots = tuple(os.path.realpath(p) for p in {sys.prefix, sys.base_prefix, os.path.dirname(
+        os.path.dirname(os.path.abspath(__file__)))})
+    found = ""
+    traceback = error.__traceback__
+    while traceback is not None:
+        frame_code = traceback.tb_frame.f_code
+        path = frame_code.co_filename
+        if not os.path.realpath(path).startswith(library_roots) and not path.startswith("<frozen"):
+            source = linecache.getline(path, traceback.tb_lineno).strip()
+            found = f"line {traceback.tb_lineno}" + (f": {source}" if source else "")
+        traceback = traceback.tb_next
+    return found

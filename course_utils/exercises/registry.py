@@ -1,0 +1,146 @@
+"""The exercise registry: every exercise of the course, declared once.
+
+A chapter declares its exercises in ``course_utils/exercises/chapters/<chapter>.py``
+as a list ``EXERCISES`` of :class:`Exercise` (and names its notebook in
+``NOTEBOOK``). A declaration says what the answer is compared against (the
+reference in ``course_utils``), how a random case is drawn, how two answers are
+compared, known mistakes worth naming, and the points.
+
+``check()`` in a notebook draws the *visible* cases: the fixed ones and a few
+random ones from a seed derived from the id, so a student sees the same cases
+every time. The grader draws *hidden* cases from seeds made by :mod:`secrets`
+in its own process, which the submission cannot know.
+"""
+import importlib
+import inspect
+import pkgutil
+import secrets
+import zlib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Callable, Dict, Optional, Tuple
+
+import torch
+
+from . import compare as comparisons
+
+
+@dataclass(frozen=True)
+class Case:
+    """One call of the answer: positional and keyword arguments."""
+
+    args: Tuple[Any, ...]
+    kwargs: Dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A wrong answer worth naming: when the student's result matches ``answer``'s, say ``hint``."""
+
+    hint: str
+    answer: Callable
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """One exercise: ``check("<chapter>.<name>", answer)`` compares ``answer`` with ``reference``.
+
+    ``draw(rng)`` returns one random :class:`Case` from a ``torch.Generator``;
+    ``fixed`` cases (edge cases) always run first. ``compare`` is one of the
+    comparisons in :mod:`course_utils.exercises.compare`. ``error_hints`` maps a
+    piece of an error message to a hint, e.g. ``{"mat1 and mat2": "check the
+    orientation of W"}``.
+    """
+
+    id: str
+    reference: Callable
+    draw: Callable[[torch.Generator], Case]
+    fixed: Tuple[Case, ...] = ()
+    compare: Callable = comparisons.same_tensor
+    mistakes: Tuple[Mistake, ...] = ()
+    error_hints: Dict[str, str] = field(default_factory=dict)
+    rtol: float = 1e-5
+    atol: float = 1e-6
+    points: float = 1.0
+    visible_random_cases: int = 4
+    hidden_random_cases: int = 12
+
+    def __post_init__(self):
+        chapter, _, name = self.id.partition(".")
+        if not chapter or not name.isidentifier():
+            raise ValueError(f"exercise id {self.id!r} must read '<chapter>.<python name>', e.g. 'recipe.hard_sigmoid'")
+        object.__setattr__(self, "fixed", tuple(self.fixed))
+        object.__setattr__(self, "mistakes", tuple(self.mistakes))
+
+    @property
+    def chapter(self):
+        return self.id.partition(".")[0]
+
+    @property
+    def name(self):
+        """The name the answer must have in the notebook (the grader looks it up by this name)."""
+        return self.id.partition(".")[2]
+
+    @property
+    def parameters(self):
+        """The argument names of the reference, in order."""
+        return list(inspect.signature(self.reference).parameters)
+
+    @property
+    def signature(self):
+        return f"{self.name}({', '.join(self.parameters)})"
+
+    def visible_cases(self):
+        """The cases check() runs: fixed ones, then random ones from a seed that depends on the id only."""
+        return self._cases(zlib.crc32(self.id.encode()), self.visible_random_cases)
+
+    def hidden_cases(self):
+        """The cases the grader runs: fixed ones, then random ones from a fresh secret seed."""
+        return self._cases(secrets.randbits(63), self.hidden_random_cases)
+
+    def _cases(self, seed, count):
+        rng = torch.Generator().manual_seed(seed)
+        return list(self.fixed) + [self.draw(rng) for _ in range(count)]
+
+
+@lru_cache(maxsize=None)
+def _chapters():
+    """{chapter name: (notebook stem, {id: Exercise})} for every module in ``chapters/``."""
+    from . import chapters
+
+    found = {}
+    for module_info in sorted(pkgutil.iter_modules(chapters.__path__), key=lambda info: info.name):
+        module = importlib.import_module(f"{chapters.__name__}.{module_info.name}")
+        exercises = {exercise.id: exercise for exercise in module.EXERCISES}
+        for exercise in exercises.values():
+            if exercise.chapter != module_info.name:
+                raise ValueError(f"{exercise.id} is declared in chapters/{module_info.name}.py; "
+                                 f"its id must start with '{module_info.name}.'")
+        found[module_info.name] = (module.NOTEBOOK, exercises)
+    return found
+
+
+def all_exercises():
+    """{id: Exercise} for the whole course, in chapter order."""
+    return {id_: exercise for _, exercises in _chapters().values() for id_, exercise in exercises.items()}
+
+
+def get_exercise(exercise_id) -> Optional[Exercise]:
+    """The exercise with this id, or None."""
+    return all_exercises().get(exercise_id)
+
+
+def chapter_exercises(chapter):
+    """The exercises of one chapter, in declaration order (empty if the chapter has none)."""
+    return list(_chapters().get(chapter, (None, {}))[1].values())
+
+
+def chapter_of_notebook(filename):
+    """The chapter whose notebook stem (e.g. ``00_training_recipe``) occurs in this file name, or None."""
+    stems = {notebook: chapter for chapter, (notebook, _) in _chapters().items()}
+    matches = [chapter for notebook, chapter in stems.items() if notebook in filename]
+    return max(matches, key=lambda chapter: len(_chapters()[chapter][0])) if matches else None
+
+
+def chapter_names():
+    return list(_chapters())

@@ -1,0 +1,119 @@
+"""The student's process: runs a submission's cells, then calls its answers on request.
+
+Started by the grader (:mod:`.session`) inside the sandbox as::
+
+    python -m course_utils.exercises.worker FD_IN FD_OUT MEMORY_BYTES THREADS
+
+It limits its own memory before any student code runs, then answers requests
+read from ``FD_IN`` with replies written to ``FD_OUT`` (frames of
+:mod:`.protocol`):
+
+- ``run_cell`` (source): run one code cell in an IPython shell; reply ok or the error;
+- ``names``: the public names the cells defined;
+- ``call`` (name, args, kwargs): call the answer; reply its value and its
+  arguments afterwards, as plain data, or the exception it raised.
+
+Everything here runs alongside the student's code and may be tampered with by
+it; that is why the grader computes every expected value and every comparison
+in its own process, and trusts nothing from here but plain data.
+"""
+import os
+import resource
+import sys
+
+from .feedback import student_line
+from .protocol import FrameReader, ProtocolError, decode, encode, write_frame
+
+MAX_NAMES = 2000
+
+
+def limit_resources(memory_bytes):
+    """Cap this process's address space (soft = hard, so student code cannot raise it) and drop core dumps."""
+    resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+def make_shell():
+    """An IPython shell without history or colours: cells run as they do in a notebook (magics included)."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
+
+    config = Config()
+    config.HistoryManager.enabled = False
+    config.InteractiveShell.colors = "nocolor"
+    return InteractiveShell.instance(config=config)
+
+
+def run_cell(shell, header):
+    result = shell.run_cell(str(header["source"]), store_history=False)
+    error = result.error_before_exec or result.error_in_exec
+    if error is None:
+        return {"ok": True}, []
+    return {"ok": False, "error": _error(error)}, []
+
+
+def names(shell):
+    public = [name for name in shell.user_ns if isinstance(name, str) and not name.startswith("_")]
+    return {"names": public[:MAX_NAMES]}, []
+
+
+def call(shell, header, buffers):
+    answer = shell.user_ns.get(header["name"])
+    if answer is None and header["name"] not in shell.user_ns:
+        return {"missing": True, "names": names(shell)[0]["names"]}, []
+    if not callable(answer):
+        return {"missing": True, "found": f"a {type(answer).__name__}"}, []
+    args = decode(header["args"], buffers)
+    kwargs = decode(header["kwargs"], buffers)
+    try:
+        value = answer(*args, **kwargs)
+    except BaseException as error:   # SystemExit and KeyboardInterrupt from student code are answers too
+        return {"raised": _error(error)}, []
+    tree, reply_buffers = encode((value, tuple(args)))
+    return {"value": tree}, reply_buffers
+
+
+def _error(error):
+    return {"type": type(error).__name__, "message": str(error)[:2000], "where": student_line(error)[:500]}
+
+
+def serve(fd_in, fd_out, shell):
+    """Answer requests until the grader closes the pipe."""
+    reader = FrameReader(fd_in)
+    while True:
+        try:
+            header, buffers = reader.read()
+        except EOFError:
+            return
+        op = header.get("op")
+        if op == "run_cell":
+            reply, reply_buffers = run_cell(shell, header)
+        elif op == "names":
+            reply, reply_buffers = names(shell)
+        elif op == "call":
+            reply, reply_buffers = call(shell, header, buffers)
+        else:
+            reply, reply_buffers = {"error": {"type": "ProtocolError", "message": f"unknown op {op!r}"}}, []
+        reply["seq"] = header.get("seq")
+        try:
+            write_frame(fd_out, reply, reply_buffers)
+        except ProtocolError as error:   # an answer too large to send is a failed answer, not a crash
+            write_frame(fd_out, {"seq": header.get("seq"), "raised": {"type": "AnswerTooLarge",
+                                                                     "message": str(error), "where": ""}})
+
+
+def main(argv):
+    fd_in, fd_out, memory_bytes, threads = (int(arg) for arg in argv)
+    for fd in (fd_in, fd_out):
+        os.set_inheritable(fd, False)   # a subprocess started by student code gets no pipe to the grader
+    limit_resources(memory_bytes)
+    import torch
+
+    torch.set_num_threads(threads)
+    shell = make_shell()
+    write_frame(fd_out, {"op": "ready", "seq": 0})
+    serve(fd_in, fd_out, shell)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

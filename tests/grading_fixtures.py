@@ -1,0 +1,80 @@
+"""Small chapter-0 notebooks for the exercise tests, built with nbformat (no committed fixtures).
+
+``instructor_notebook()`` has the three cells of DESIGN.md per exercise
+(exercise stub, solution + remove-cell, check). ``submission(...)`` is what a
+student hands in: the released notebook with some stubs replaced by answers.
+The solutions here are written differently from ``course_utils.recipe`` on
+purpose, so that a test searching a released file for them cannot be fooled by
+the library's own source.
+"""
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+STUBS = {
+    "hard_sigmoid": "def hard_sigmoid(x, c, b, w):\n    raise NotImplementedError",
+    "sigmoid_model": "def sigmoid_model(x, W, b_hidden, c, b):\n    raise NotImplementedError",
+    "linear_regression_step": "def linear_regression_step(w, b, x, y, learning_rate):\n    raise NotImplementedError",
+    "updates_per_epoch": "def updates_per_epoch(n_examples, batch_size, drop_last=False):\n    raise NotImplementedError",
+}
+
+SOLUTIONS = {
+    "hard_sigmoid": "def hard_sigmoid(x, c, b, w):\n"
+                    "    ramp_between_zero_and_one = torch.clamp(b + w * x, min=0.0, max=1.0)\n"
+                    "    return c * ramp_between_zero_and_one",
+    "sigmoid_model": "def sigmoid_model(x, W, b_hidden, c, b):\n"
+                     "    hidden_activations = torch.sigmoid(torch.einsum('nd,kd->nk', x, W) + b_hidden)\n"
+                     "    return hidden_activations @ c + b",
+    "linear_regression_step": "def linear_regression_step(w, b, x, y, learning_rate):\n"
+                              "    residual_of_fit = (w * x + b) - y\n"
+                              "    gradient_wrt_w = 2.0 * torch.mean(residual_of_fit * x)\n"
+                              "    gradient_wrt_b = 2.0 * torch.mean(residual_of_fit)\n"
+                              "    return w - learning_rate * gradient_wrt_w, b - learning_rate * gradient_wrt_b",
+    "updates_per_epoch": "def updates_per_epoch(n_examples, batch_size, drop_last=False):\n"
+                         "    full_batches, leftover_examples = divmod(n_examples, batch_size)\n"
+                         "    return full_batches + (1 if leftover_examples and not drop_last else 0)",
+}
+
+NAMES = list(STUBS)
+SETUP = "import torch\nfrom course_utils.exercises import check"
+
+
+def exercise_cells(name, answer=None, solution=True):
+    """The cells of one exercise: prompt, stub (or the student's answer), solution, check."""
+    cells = [new_markdown_cell(f"**Exercise.** Write `{name}`."),
+             new_code_cell(answer or STUBS[name], metadata={"tags": ["exercise"]})]
+    if solution:
+        cells.append(new_code_cell(SOLUTIONS[name], metadata={"tags": ["solution", "remove-cell"]}))
+    cells.append(new_code_cell(f'check("recipe.{name}", {name})', metadata={"tags": ["check"]}))
+    return cells
+
+
+def instructor_notebook():
+    """A tiny chapter-0 instructor notebook: setup cell, then the four exercises with solutions."""
+    cells = [new_markdown_cell("# The training recipe: exercises"), new_code_cell(SETUP)]
+    for name in NAMES:
+        cells += exercise_cells(name)
+    return new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                              "language": "python"}})
+
+
+def submission(answers=None, before=(), after=()):
+    """A student's notebook: ``answers`` maps exercise names to the source of their answer cell (others stay
+    stubs); ``before`` and ``after`` are extra code cells around the exercises."""
+    answers = answers or {}
+    cells = [new_markdown_cell("# The training recipe: exercises"), new_code_cell(SETUP)]
+    cells += [new_code_cell(source) for source in before]
+    for name in NAMES:
+        cells += exercise_cells(name, answers.get(name), solution=False)
+    cells += [new_code_cell(source) for source in after]
+    return new_notebook(cells=cells)
+
+
+def correct(*names):
+    """Answers for the given exercise names (all four when none given): the solutions."""
+    return {name: SOLUTIONS[name] for name in (names or NAMES)}
+
+
+def write(notebook, path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(notebook, path)
+    return path
