@@ -1,0 +1,118 @@
+"""Fixtures shared by the book, browser and JupyterLab tests.
+
+- ``built_book``: ``make book`` once per test session (the reader's own command, so the
+  offline assets and the execution-cache rules of the Makefile are exercised too);
+- ``book_url``: ``_build/html`` served on a free 127.0.0.1 port;
+- ``browser``: Debian's chromium driven by Playwright (never a downloaded browser);
+- ``toc_page``: tests that take this argument run once per page of ``_toc.yml``.
+"""
+import functools
+import http.server
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+HTML = REPO / "_build" / "html"
+EXECUTION_CACHE = REPO / "_build" / ".jupyter_cache"
+BOOK_BUILD_TIMEOUT_S = 1500
+
+CHROMIUM = "/usr/bin/chromium"
+# Root needs --no-sandbox; the machine has no internet, so nothing may phone home.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def toc_pages():
+    """Every page of the book, as Sphinx docnames ("book/intro", "notebooks/00_...")."""
+    from sphinx_external_toc.parsing import parse_toc_yaml
+
+    return list(parse_toc_yaml(REPO / "_toc.yml"))
+
+
+def page_source(docname):
+    """The file a docname is built from (a .md page or a chapter notebook)."""
+    for suffix in (".md", ".ipynb", ".rst"):
+        path = REPO / f"{docname}{suffix}"
+        if path.is_file():
+            return path
+    raise FileNotFoundError(f"_toc.yml lists {docname!r} but neither {docname}.md nor {docname}.ipynb exists")
+
+
+def tail(text, lines=60):
+    return "\n".join(text.rstrip().splitlines()[-lines:])
+
+
+def pytest_generate_tests(metafunc):
+    if "toc_page" in metafunc.fixturenames:
+        metafunc.parametrize("toc_page", toc_pages())
+
+
+@dataclass
+class BookBuild:
+    html: Path
+    output: str
+    seconds: float
+
+
+def make_book():
+    """Run ``make book`` in the repository; return (exit code, combined output, seconds)."""
+    started = time.monotonic()
+    try:
+        proc = subprocess.run(
+            ["make", "book"], cwd=REPO, capture_output=True, text=True, timeout=BOOK_BUILD_TIMEOUT_S,
+        )
+    except subprocess.TimeoutExpired as exc:
+        output = (exc.stdout or b"").decode(errors="replace") + (exc.stderr or b"").decode(errors="replace")
+        return -1, output + f"\n(make book killed after {BOOK_BUILD_TIMEOUT_S} s)", time.monotonic() - started
+    return proc.returncode, proc.stdout + proc.stderr, time.monotonic() - started
+
+
+@pytest.fixture(scope="session")
+def built_book():
+    """The book, built once per session with ``make book`` (warnings are errors there)."""
+    code, output, seconds = make_book()
+    if code != 0:
+        pytest.fail(f"`make book` failed (exit {code}). Last lines of its output:\n{tail(output)}", pytrace=False)
+    return BookBuild(html=HTML, output=output, seconds=seconds)
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):
+        pass
+
+
+@pytest.fixture(scope="session")
+def book_url(built_book):
+    """Base URL (ending in /) of the built book, served from 127.0.0.1 on a free port."""
+    handler = functools.partial(_QuietHandler, directory=str(built_book.html))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, name="book-server", daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's chromium, headless, through Playwright's Python API."""
+    if not Path(CHROMIUM).is_file():
+        pytest.fail(f"{CHROMIUM} is missing: run `make chromium` (Debian's chromium package).", pytrace=False)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

@@ -1,0 +1,125 @@
+"""The HTML book: it builds with warnings as errors, has every page, loads nothing from a
+CDN, offers each chapter notebook for download, and rebuilds from the execution cache."""
+import re
+import subprocess
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from bs4 import BeautifulSoup
+
+from conftest import EXECUTION_CACHE, REPO, make_book, page_source, tail, toc_pages
+
+pytestmark = pytest.mark.book
+
+# <link rel=...> values that make the browser fetch something (others, e.g. "prev", are links).
+FETCHING_LINK_RELS = {"stylesheet", "preload", "modulepreload", "prefetch", "preconnect", "dns-prefetch",
+                      "icon", "shortcut", "apple-touch-icon", "manifest"}
+URL_ATTRIBUTES = ("src", "href", "srcset", "data", "poster", "data-jupyter-widgets-cdn")
+CSS_URL = re.compile(r"""(?:url\(\s*['"]?|@import\s+['"])((?:https?:)?//[^'")\s]+)""", re.IGNORECASE)
+
+
+def _is_remote(url):
+    return url.strip().lower().startswith(("http://", "https://", "//"))
+
+
+def _remote_loads(html):
+    """(tag, attribute, url) for everything in a page that would be fetched from another host."""
+    soup = BeautifulSoup(html, "html.parser")
+    found = []
+    for tag in soup.find_all(True):
+        if tag.name == "a":
+            continue  # a plain link is followed only when the reader clicks it
+        if tag.name == "link" and not FETCHING_LINK_RELS & {r.lower() for r in tag.get("rel", [])}:
+            continue
+        for attribute in URL_ATTRIBUTES:
+            value = tag.get(attribute)
+            if not value:
+                continue
+            urls = [part.split()[0] for part in value.split(",") if part.strip()] if attribute == "srcset" else [value]
+            found += [(tag.name, attribute, url) for url in urls if _is_remote(url)]
+        styles = [tag.get("style") or ""] + ([tag.get_text()] if tag.name == "style" else [])
+        found += [(tag.name, "style", url) for css in styles for url in CSS_URL.findall(css)]
+    return found
+
+
+def _built_pages(html_dir):
+    return sorted(p for p in html_dir.rglob("*.html")
+                  if not {"_static", "_sources", "@jupyter-widgets"} & set(p.relative_to(html_dir).parts))
+
+
+def test_make_book_builds_with_warnings_as_errors(built_book):
+    plan = subprocess.run(["make", "-n", "book"], cwd=REPO, capture_output=True, text=True, check=True).stdout
+    builds = [line for line in plan.splitlines() if "jupyter-book build" in line]
+    assert builds, f"`make -n book` runs no `jupyter-book build`:\n{plan}"
+    for line in builds:
+        flags = line.split()
+        assert "-W" in flags and "--keep-going" in flags, f"the book build must turn warnings into errors (-W --keep-going): {line}"
+    sphinx_warnings = [line for line in built_book.output.splitlines() if ": WARNING:" in line]
+    assert not sphinx_warnings, f"the build printed warnings: {sphinx_warnings}"
+    assert (built_book.html / "index.html").is_file(), "make book succeeded but wrote no _build/html/index.html"
+
+
+def test_every_toc_page_has_an_html_file(built_book):
+    missing = [f"{doc}.html" for doc in toc_pages() if not (built_book.html / f"{doc}.html").is_file()]
+    assert not missing, f"pages listed in _toc.yml with no HTML in {built_book.html}: {missing}"
+
+
+def test_no_page_loads_scripts_or_styles_from_another_host(built_book):
+    pages = _built_pages(built_book.html)
+    assert len(pages) >= len(toc_pages())
+    remote = {str(p.relative_to(built_book.html)): loads for p in pages
+              if (loads := _remote_loads(p.read_text(encoding="utf-8")))}
+    assert not remote, f"pages that load from another host (the book must work offline): {remote}"
+
+
+def test_remote_load_detector_catches_cdn_scripts_and_styles():
+    page = """<html><head>
+      <script src="https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-chtml.js"></script>
+      <link rel="stylesheet" href="//fonts.googleapis.com/css?family=Lato">
+      <link rel="prev" href="https://example.org/previous.html">
+      <style>@import "https://unpkg.com/x.css";</style>
+      <script src="_static/local.js"></script></head>
+      <body><a href="https://pytorch.org">PyTorch</a><img srcset="a.png 1x, https://cdn.example/b.png 2x"></body></html>"""
+    assert sorted(url for _, _, url in _remote_loads(page)) == [
+        "//fonts.googleapis.com/css?family=Lato",
+        "https://cdn.example/b.png",
+        "https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-chtml.js",
+        "https://unpkg.com/x.css",
+    ]
+
+
+@pytest.mark.parametrize("docname", [d for d in toc_pages() if d.startswith("notebooks/")])
+def test_chapter_page_offers_its_notebook_for_download(built_book, docname):
+    page = built_book.html / f"{docname}.html"
+    assert page.is_file(), f"{docname} was not built"
+    soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+    links = [a.get("href", "") for a in soup.select("a.btn-download-source-button")]
+    notebooks = [href for href in links if urlsplit(href).path.endswith(".ipynb")]
+    assert notebooks, f"{docname}: no 'download .ipynb' button (found download links {links})"
+    target = (page.parent / urlsplit(notebooks[0]).path).resolve()
+    assert target.is_file(), f"{docname}: the download button points at {notebooks[0]}, which is not in the build"
+    assert target.read_bytes() == page_source(docname).read_bytes(), f"{docname}: the downloadable notebook is not the chapter's source"
+
+
+def _cache_records():
+    from jupyter_cache import get_cache
+
+    return {r.pk: (r.hashkey, r.uri, r.created) for r in get_cache(str(EXECUTION_CACHE)).list_cache_records()}
+
+
+def test_rebuild_with_nothing_changed_reuses_the_execution_cache(built_book):
+    notebooks = [str(page_source(d).resolve()) for d in toc_pages() if page_source(d).suffix == ".ipynb"]
+    before = _cache_records()
+    cached = {uri for _, uri, _ in before.values()}
+    assert set(notebooks) <= cached, f"chapter notebooks missing from the execution cache after a build: {sorted(set(notebooks) - cached)}"
+
+    code, output, _ = make_book()
+    assert code == 0, f"the second `make book` failed (exit {code}):\n{tail(output)}"
+    after = _cache_records()
+    rerun = sorted({uri for pk, (_, uri, _) in after.items() if before.get(pk) != after[pk]}
+                   | {uri for pk, (_, uri, _) in before.items() if pk not in after})
+    assert not rerun, (
+        f"a rebuild with nothing changed re-executed {rerun} (execution cache records changed). "
+        "If course_utils was edited during the test run, the Makefile empties the cache on purpose."
+    )

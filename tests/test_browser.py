@@ -1,0 +1,259 @@
+"""Every page of the built book in a real browser (Debian's chromium): it works offline,
+throws no JavaScript error, typesets its maths, loads every picture, and every demo
+slider changes the figure with no kernel behind the page.
+
+Each page is opened once (``visit``); the tests below assert on what that visit saw.
+A full-page screenshot of every page is kept in pytest's temporary folder
+(``<basetemp>/screenshots*/``) for a person to look at.
+"""
+import json
+import re
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import pytest
+
+from conftest import page_source, toc_pages
+
+pytestmark = pytest.mark.browser
+
+PAGES = ["index"] + toc_pages()
+LOAD_TIMEOUT_MS = 60_000
+SETTLE_TIMEOUT_MS = 20_000
+SLIDER_TIMEOUT_MS = 10_000
+LOCAL_SCHEMES = {"blob", "data", "file"}
+SLIDER_MODELS = {"SelectionSliderModel", "IntSliderModel", "FloatSliderModel", "FloatLogSliderModel",
+                 "SelectionRangeSliderModel", "IntRangeSliderModel", "FloatRangeSliderModel"}
+
+# Raw TeX that MathJax should have replaced. Single dollars follow pandoc's rule: "$5 and $10" is money.
+RAW_MATH = re.compile(r"\$\$|\\\[|\\\(|\\begin\{|(?<![\w$\\])\$(?=\S)[^$\n]{1,200}(?<=\S)\$(?![\w$])")
+SOURCE_MATH = re.compile(r"\$\$|\\\[|\\\(|\\begin\{|\{math\}|(?<![\w$\\])\$(?=\S)[^$\n]{1,200}(?<=\S)\$(?![\w$])")
+
+
+def _source_has_math(docname):
+    path = page_source(docname)
+    if path.suffix == ".ipynb":
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        text = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+    else:
+        text = path.read_text(encoding="utf-8")
+    text = re.sub(r"(?ms)^(```|~~~).*?^\1", "", text)  # code blocks
+    text = re.sub(r"`[^`\n]*`", "", text)  # inline code
+    return bool(SOURCE_MATH.search(text))
+
+
+def _is_local(url):
+    parts = urlsplit(url)
+    return parts.scheme in LOCAL_SCHEMES or (parts.scheme in {"http", "https"} and parts.hostname == "127.0.0.1")
+
+
+@dataclass
+class Visit:
+    url: str
+    final_url: str = ""
+    external: list = field(default_factory=list)
+    failed: list = field(default_factory=list)
+    errors: list = field(default_factory=list)
+    problems: list = field(default_factory=list)  # the page never reached a state worth testing
+    math: dict = field(default_factory=dict)
+    images: list = field(default_factory=list)
+    expected_sliders: int = 0
+    sliders: list = field(default_factory=list)
+    screenshot: str = ""
+
+
+# Text a reader sees: visible text nodes, minus code and already-typeset maths.
+VISIBLE_TEXT_JS = """() => {
+  const skip = 'pre, code, script, style, noscript, mjx-container, .highlight, textarea';
+  const walker = document.createTreeWalker(document.querySelector('main') || document.body, NodeFilter.SHOW_TEXT);
+  const parts = [];
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    const el = n.parentElement;
+    if (!el || el.closest(skip) || !el.checkVisibility()) continue;
+    parts.push(n.textContent);
+  }
+  return parts.join(' ');
+}"""
+
+MATH_JS = """() => ({
+  containers: document.querySelectorAll('mjx-container').length,
+  elements: document.querySelectorAll('.math').length,
+  untypeset: [...document.querySelectorAll('.math')].filter(m => !m.querySelector('mjx-container')).map(m => m.textContent.slice(0, 80)),
+  mathjax: !!(window.MathJax && window.MathJax.startup),
+})"""
+
+WAIT_MATHJAX_JS = """async () => {
+  if (!(window.MathJax && MathJax.startup && MathJax.startup.promise)) return false;
+  await MathJax.startup.promise;
+  return true;
+}"""
+
+# Mark every slider with data-test-slider="demo/slider" and return their starting state.
+TAG_SLIDERS_JS = """() => {
+  const demos = [...new Set([...document.querySelectorAll('.widget-slider')].map(s => s.closest('.widget-vbox') || s.parentElement))];
+  const out = [];
+  demos.forEach((demo, d) => {
+    demo.querySelectorAll('.widget-slider').forEach((slider, s) => {
+      const handle = slider.querySelector('.noUi-handle');
+      if (handle) handle.setAttribute('data-test-slider', d + '/' + s);
+      const label = slider.querySelector('.widget-label');
+      out.push({id: d + '/' + s, demo: d, label: label ? label.textContent : '', has_handle: !!handle,
+                at_end: handle ? Number(handle.getAttribute('aria-valuenow')) >= Number(handle.getAttribute('aria-valuemax')) : false});
+    });
+  });
+  return out;
+}"""
+
+FIGURE_JS = """(id) => {
+  const handle = document.querySelector(`[data-test-slider="${id}"]`);
+  const demo = handle.closest('.widget-vbox') || document;
+  const imgs = [...demo.querySelectorAll('img.widget-image')].filter(i => i.checkVisibility());
+  const slider = handle.closest('.widget-slider');
+  const readout = slider && slider.querySelector('.widget-readout');
+  return {srcs: imgs.map(i => i.src), loaded: imgs.every(i => i.complete && i.naturalWidth > 0),
+          readout: readout ? readout.textContent : null, index: handle.getAttribute('aria-valuenow')};
+}"""
+
+
+def _expected_sliders(page):
+    """How many sliders the page's embedded widget state says the reader should see."""
+    states = page.eval_on_selector_all(
+        'script[type="application/vnd.jupyter.widget-state+json"]', "els => els.map(e => e.textContent)")
+    return sum(model.get("model_name") in SLIDER_MODELS
+               for text in states for model in json.loads(text).get("state", {}).values())
+
+
+def _load_every_image(page):
+    """Scroll top to bottom so lazy pictures load, then wait for every <img> to finish."""
+    height = page.evaluate("document.documentElement.scrollHeight")
+    step = page.evaluate("window.innerHeight")
+    for y in range(0, height + step, step):
+        page.evaluate(f"window.scrollTo(0, {y})")
+        page.wait_for_timeout(40)
+    page.evaluate("document.querySelectorAll('img[loading=lazy]').forEach(i => { if (!i.complete) i.loading = 'eager'; })")
+    page.wait_for_function("() => [...document.images].every(i => i.complete)", timeout=SETTLE_TIMEOUT_MS)
+    page.evaluate("window.scrollTo(0, 0)")
+    return page.evaluate("() => [...document.images].map(i => ({src: i.currentSrc || i.src, width: i.naturalWidth}))")
+
+
+def _move_sliders(page, report):
+    for slider in page.evaluate(TAG_SLIDERS_JS):
+        result = {**slider, "changed": False, "loaded": False}
+        report.sliders.append(result)
+        if not slider["has_handle"]:
+            continue
+        handle = page.locator(f'[data-test-slider="{slider["id"]}"]')
+        handle.scroll_into_view_if_needed()
+        before = page.evaluate(FIGURE_JS, slider["id"])
+        handle.press("ArrowLeft" if slider["at_end"] else "ArrowRight")
+        try:
+            page.wait_for_function(
+                "([id, srcs]) => { const h = document.querySelector(`[data-test-slider=\"${id}\"]`);"
+                " const demo = h.closest('.widget-vbox') || document;"
+                " const now = [...demo.querySelectorAll('img.widget-image')].filter(i => i.checkVisibility()).map(i => i.src);"
+                " return now.length > 0 && JSON.stringify(now) !== JSON.stringify(srcs); }",
+                arg=[slider["id"], before["srcs"]], timeout=SLIDER_TIMEOUT_MS)
+        except Exception:
+            pass  # recorded below: the figure did not change
+        page.wait_for_timeout(100)
+        after = page.evaluate(FIGURE_JS, slider["id"])
+        result.update(before=before, after=after, changed=bool(after["srcs"]) and after["srcs"] != before["srcs"],
+                      loaded=after["loaded"])
+
+
+def _visit(browser, url, screenshot_path):
+    report = Visit(url=url)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.on("request", lambda r: None if _is_local(r.url) else report.external.append(r.url))
+    page.on("requestfailed", lambda r: report.failed.append(f"{r.url} ({r.failure})"))
+    page.on("response", lambda r: report.failed.append(f"{r.url} (HTTP {r.status})") if r.status >= 400 else None)
+    page.on("pageerror", lambda e: report.errors.append(str(e)))
+    try:
+        page.goto(url, wait_until="load", timeout=LOAD_TIMEOUT_MS)
+        page.wait_for_load_state("networkidle", timeout=LOAD_TIMEOUT_MS)
+        report.final_url = page.url
+        report.expected_sliders = _expected_sliders(page)
+        views = page.locator('script[type="application/vnd.jupyter.widget-view+json"]').count()
+        if views:
+            try:
+                page.wait_for_function(f"() => document.querySelectorAll('.widget-subarea > *').length >= {views}",
+                                       timeout=SETTLE_TIMEOUT_MS)
+            except Exception:
+                report.problems.append(f"the page embeds {views} widgets but the widget manager did not render them")
+        page.evaluate(WAIT_MATHJAX_JS)
+        report.images = _load_every_image(page)
+        page.evaluate(WAIT_MATHJAX_JS)  # widgets typeset their labels after they render
+        report.math = page.evaluate(MATH_JS)
+        report.math["raw"] = sorted(set(RAW_MATH.findall(page.evaluate(VISIBLE_TEXT_JS))))
+        page.screenshot(path=str(screenshot_path), full_page=True)
+        report.screenshot = str(screenshot_path)
+        _move_sliders(page, report)
+    except Exception as exc:  # a timeout: say where, and keep what was seen so far
+        report.problems.append(f"{type(exc).__name__}: {exc}".splitlines()[0])
+    finally:
+        context.close()
+    return report
+
+
+@pytest.fixture(scope="module")
+def visit(browser, book_url, tmp_path_factory):
+    """visit(docname) -> Visit, opening each page once per test module."""
+    shots = tmp_path_factory.mktemp("screenshots")
+    seen = {}
+
+    def get(docname):
+        if docname not in seen:
+            seen[docname] = _visit(browser, f"{book_url}{docname}.html", shots / f"{docname.replace('/', '__')}.png")
+        report = seen[docname]
+        assert not report.problems, f"{report.url}: {report.problems}"
+        return report
+
+    return get
+
+
+@pytest.mark.parametrize("docname", PAGES)
+def test_page_requests_nothing_outside_the_book(visit, docname):
+    report = visit(docname)
+    assert not report.external, f"{report.url} made requests that leave 127.0.0.1: {report.external}"
+
+
+@pytest.mark.parametrize("docname", PAGES)
+def test_page_resources_all_load(visit, docname):
+    report = visit(docname)
+    failed = [f for f in report.failed if not urlsplit(f.split(" ")[0]).path.endswith("/favicon.ico")]
+    assert not failed, f"{report.url}: requests for the book's own files failed: {failed}"
+
+
+@pytest.mark.parametrize("docname", PAGES)
+def test_page_throws_no_javascript_error(visit, docname):
+    report = visit(docname)
+    assert not report.errors, f"{report.url}: uncaught JavaScript errors: {report.errors}"
+
+
+@pytest.mark.parametrize("docname", PAGES)
+def test_page_maths_is_typeset(visit, docname):
+    report = visit(docname)
+    math = report.math
+    assert not math["raw"], f"{report.url}: maths left as raw TeX in the visible text: {math['raw']}"
+    assert not math["untypeset"], f"{report.url}: maths elements MathJax did not typeset: {math['untypeset']}"
+    if docname != "index" and _source_has_math(docname):
+        assert math["mathjax"], f"{report.url}: the source has maths but MathJax did not load"
+        assert math["containers"] > 0, f"{report.url}: the source has maths but no mjx-container is on the page"
+
+
+@pytest.mark.parametrize("docname", PAGES)
+def test_page_images_all_load(visit, docname):
+    report = visit(docname)
+    broken = [i["src"][:120] for i in report.images if i["width"] == 0]
+    assert not broken, f"{report.url}: pictures that did not load: {broken}"
+
+
+@pytest.mark.parametrize("docname", PAGES)
+def test_every_demo_slider_changes_the_figure(visit, docname):
+    report = visit(docname)
+    assert len(report.sliders) == report.expected_sliders, (
+        f"{report.url}: the page embeds {report.expected_sliders} sliders but {len(report.sliders)} rendered")
+    stuck = [f"demo {s['demo']} slider {s['label']!r}: {s.get('before')} -> {s.get('after')}"
+             for s in report.sliders if not (s["changed"] and s["loaded"])]
+    assert not stuck, f"{report.url}: moving these sliders did not change the figure (or it did not load): {stuck}"
