@@ -130,7 +130,8 @@ def _grade_into(graded, path, workdir, limits, isolation, chapter):
     graded["output"] = {"bytes": session.output.total,
                         "excerpt": session.output.excerpt.decode("utf-8", errors="replace")}
     graded["total"] = sum(result["points"] for result in graded["exercises"].values())
-    graded["timings"] = {"processes_started": session.startups,
+    graded["timings"] = {"processes_started": len(session.startups),
+                         "startup_seconds": round(sum(session.startups), 3),
                          "cells_seconds": round(sum(cell.seconds for cell in session.reports.values()), 3),
                          "exercises_seconds": round(sum(r["seconds"] for r in graded["exercises"].values()), 3)}
     graded["notes"] += report.problems(graded, limits)

@@ -153,7 +153,7 @@ class Session:
         self.deadline = time.monotonic() + limits.submission_seconds
         self.output = Output(limits.output_bytes)
         self.worker, self.skipped, self.reports = None, set(), {}
-        self.startups = 0
+        self.startups = []   # seconds each start of the student's process took, before its cells ran
 
     # -------------------------------------------------------------------- the process and its cells
 
@@ -162,13 +162,14 @@ class Session:
         while self.worker is None:
             if time.monotonic() >= self.deadline:
                 raise WorkerGone("timeout", "the submission's time limit ran out")
-            self.startups += 1
+            started = time.monotonic()
             self.worker = Worker(self.workdir, self.limits, self.isolation, self.output)
             try:
-                self.worker.reader.read(min(self.deadline, time.monotonic() + STARTUP_SECONDS))
+                self.worker.reader.read(min(self.deadline, started + STARTUP_SECONDS))
             except (TimeoutError, EOFError, ProtocolError):
                 self.close()
                 raise WorkerGone("crashed", "the student's Python process did not start") from None
+            self.startups.append(time.monotonic() - started)
             self._run_cells()
         return self.worker
 
@@ -213,12 +214,13 @@ class Session:
         The exercise's time limit starts once the process is ready (its cells run), so a restart
         after an earlier exercise crashed costs this exercise nothing.
         """
-        started = time.monotonic()
         try:
             self.ready_worker()
+            started = time.monotonic()
             deadline = min(self.deadline, time.monotonic() + self.limits.exercise_seconds)
             call = lambda case: self._call(exercise, case, deadline)   # noqa: E731
         except WorkerGone as gone:
+            started = time.monotonic()
             call = lambda case: Stopped(gone.status, self._exercise_problem(gone, self.deadline))  # noqa: E731
         result = run_cases(exercise, exercise.hidden_cases(), call, label="hidden cases")
         result.seconds = time.monotonic() - started

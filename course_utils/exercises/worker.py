@@ -73,6 +73,15 @@ def call(shell, header, buffers):
     return {"value": tree}, reply_buffers
 
 
+def _flush_output():
+    """Push what the cell printed to the grader now: the process may be stopped before its buffers fill."""
+    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+        try:
+            stream.flush()
+        except Exception:   # student code may have replaced or closed the stream
+            pass
+
+
 def _error(error):
     return {"type": type(error).__name__, "message": str(error)[:2000], "where": student_line(error)[:500]}
 
@@ -95,6 +104,7 @@ def serve(fd_in, fd_out, shell):
         else:
             reply, reply_buffers = {"error": {"type": "ProtocolError", "message": f"unknown op {op!r}"}}, []
         reply["seq"] = header.get("seq")
+        _flush_output()
         try:
             write_frame(fd_out, reply, reply_buffers)
         except ProtocolError as error:   # an answer too large to send is a failed answer, not a crash
