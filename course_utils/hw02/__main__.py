@@ -1,0 +1,128 @@
+"""The HW02 command line: make the corpus, train, predict, score.
+
+    python -m course_utils.hw02 corpus [--seed S] [--num-train N] [--num-test N] [--release DIR]
+    python -m course_utils.hw02 train --preset simple|medium|strong|boss [--out runs/simple] [options]
+    python -m course_utils.hw02 predict --checkpoint runs/simple/best.pt --out prediction.csv
+    python -m course_utils.hw02 score prediction.csv
+
+Data: ``--data DIR`` or ``$LIBRIPHONE_DIR`` for the real libriphone folder, else the
+local synthetic corpus (``--corpus-seed``, ``--num-train``, ``--num-test`` choose it).
+Exit status 0 on success, 1 on bad data or files, 2 on a bad command line.
+"""
+import argparse
+import dataclasses
+import sys
+from pathlib import Path
+
+from . import corpus, source, submission, training
+from .dataset import load_frames
+from .libriphone import LibriphoneError
+
+
+def _data_options(parser):
+    group = parser.add_argument_group("data")
+    group.add_argument("--data", type=Path, help="a real libriphone folder (default: $LIBRIPHONE_DIR, else the local "
+                                                 "synthetic corpus)")
+    group.add_argument("--corpus-seed", type=int, default=0, help="seed of the local corpus (default: 0)")
+    group.add_argument("--num-train", type=int, default=corpus.CorpusConfig.num_train,
+                       help="train+validation utterances of the local corpus (default: %(default)s)")
+    group.add_argument("--num-test", type=int, default=corpus.CorpusConfig.num_test,
+                       help="test utterances of the local corpus (default: %(default)s)")
+    group.add_argument("--workers", type=int, help="processes that make the local corpus (default: all CPUs)")
+
+
+def _source(args):
+    config = corpus.CorpusConfig(seed=args.corpus_seed, num_train=args.num_train, num_test=args.num_test)
+    data = source.data_source(args.data, config, args.workers)
+    print(f"data: {data.description}", file=sys.stderr)
+    return data
+
+
+def _corpus(args):
+    data = _source(args)
+    print(data.path)
+    if args.release:
+        corpus.student_release(data.path, args.release)
+        print(f"student copy (without test_labels.txt): {args.release}", file=sys.stderr)
+
+
+def _train(args):
+    recipe = training.PRESETS[args.preset]
+    changes = {name: getattr(args, name) for name in ("concat_nframes", "hidden_layers", "hidden_dim", "dropout",
+                                                      "learning_rate", "batch_size", "num_epochs", "seed")
+               if getattr(args, name) is not None}
+    recipe = dataclasses.replace(recipe, **changes)
+    data = _source(args)
+    out = args.out or Path("runs") / args.preset
+    device = args.device or training.default_device()
+    print(f"recipe: {recipe}\ndevice: {device}; checkpoints in {out}/", file=sys.stderr)
+    history = training.train(recipe, data.path, out, device=device, resume=not args.no_resume)
+    for h in history:
+        print(f"epoch {h['epoch']:2d}: train loss {h['train_loss']:.3f} acc {h['train_acc']:.4f} | "
+              f"val loss {h['val_loss']:.3f} acc {h['val_acc']:.4f}")
+    print(f"best validation accuracy {max(h['val_acc'] for h in history):.4f}: {out}/best.pt")
+
+
+def _predict(args):
+    data = _source(args)
+    device = args.device or training.default_device()
+    model, recipe = training.load_checkpoint(args.checkpoint, device)
+    frames = load_frames(data.path, "test", recipe.concat_nframes)
+    classes = training.predict_classes(model, recipe, frames, device)
+    submission.write_submission(args.out, classes)
+    print(f"wrote {len(classes)} predictions to {args.out}", file=sys.stderr)
+
+
+def _score(args):
+    data = _source(args)
+    labels = args.labels or data.test_labels
+    if labels is None:
+        raise FileNotFoundError(f"no test labels for {data.path}: pass --labels test_labels.txt (Kaggle keeps the "
+                                f"real ones)")
+    result = submission.score(args.submission, data.path / "test_split.txt", labels)
+    print(f"public {result['public']:.5f}  private {result['private']:.5f}  ({result['frames']} frames)")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m course_utils.hw02", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    command = commands.add_parser("corpus", help="make (or find) the local corpus and print its folder")
+    _data_options(command)
+    command.add_argument("--release", type=Path, help="also copy it here without test_labels.txt (for students)")
+    command.set_defaults(run=_corpus)
+
+    command = commands.add_parser("train", help="train a preset, resuming from --out/last.pt if it is there")
+    command.add_argument("--preset", choices=sorted(training.PRESETS), default="simple")
+    command.add_argument("--out", type=Path, help="checkpoint folder (default: runs/<preset>)")
+    command.add_argument("--device", help="cpu or cuda (default: cuda when available)")
+    command.add_argument("--no-resume", action="store_true", help="start afresh even if --out/last.pt exists")
+    for name, kind in (("concat-nframes", int), ("hidden-layers", int), ("hidden-dim", int), ("dropout", float),
+                       ("learning-rate", float), ("batch-size", int), ("num-epochs", int), ("seed", int)):
+        command.add_argument(f"--{name}", type=kind, help="override the preset's value")
+    _data_options(command)
+    command.set_defaults(run=_train)
+
+    command = commands.add_parser("predict", help="write Kaggle's CSV (Id,Class) for the test frames")
+    command.add_argument("--checkpoint", type=Path, required=True)
+    command.add_argument("--out", type=Path, default=Path("prediction.csv"))
+    command.add_argument("--device")
+    _data_options(command)
+    command.set_defaults(run=_predict)
+
+    command = commands.add_parser("score", help="public and private accuracy of a prediction CSV")
+    command.add_argument("submission", type=Path)
+    command.add_argument("--labels", type=Path, help="test labels (default: the local corpus's test_labels.txt)")
+    _data_options(command)
+    command.set_defaults(run=_score)
+
+    args = parser.parse_args(argv)
+    try:
+        args.run(args)
+    except (LibriphoneError, FileNotFoundError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

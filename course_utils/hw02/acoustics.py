@@ -1,0 +1,50 @@
+"""What makes the synthetic speech hard: room reverberation and additive noise.
+
+**Reverberation.** A room impulse response is modelled as a direct path followed
+by exponentially decaying Gaussian noise,
+
+    h[0] = 1,   h[n] = g · w[n] · 10^(−3·n / (RT60 · f_s)),   w[n] ~ N(0, 1),  0 < n < RT60 · f_s,
+
+so that its energy falls by 60 dB after RT60 seconds; g makes the direct-to-
+reverberant ratio DRR = 10 · log10(h[0]² / Σ_{n>0} h[n]²) what is asked (in dB). The reverberant signal is x * h (by FFT),
+cut to the length of x.
+
+**Noise.** Coloured noise has power spectrum ∝ 1/f^α: α = 0 white, 1 pink, 2 brown.
+It is scaled so that the signal-to-noise ratio over the speech samples is
+
+    SNR = 10 · log10(P_speech / P_noise)  dB,   P = mean of the squared samples.
+"""
+import numpy as np
+
+NOISE_COLOURS = {"white": 0.0, "pink": 1.0, "brown": 2.0}
+
+
+def room_impulse_response(rng, sample_rate, rt60_s, drr_db):
+    """h as above: a direct path, then a decaying tail of RT60 seconds at `drr_db` below it."""
+    n = np.arange(1, max(2, int(rt60_s * sample_rate)))
+    tail = rng.standard_normal(len(n)) * 10 ** (-3 * n / (rt60_s * sample_rate))
+    tail *= np.sqrt(10 ** (-drr_db / 10) / np.sum(tail ** 2))
+    return np.concatenate([[1.0], tail]).astype(np.float32)
+
+
+def reverberate(x, h):
+    """x * h by FFT, cut to len(x)."""
+    size = 1 << (len(x) + len(h) - 2).bit_length()
+    y = np.fft.irfft(np.fft.rfft(x, size) * np.fft.rfft(h, size), size)[:len(x)]
+    return y.astype(np.float32)
+
+
+def coloured_noise(rng, length, alpha):
+    """Unit-power noise whose power spectrum falls as 1/f^alpha."""
+    spectrum = np.fft.rfft(rng.standard_normal(length))
+    f = np.arange(len(spectrum), dtype=np.float64)
+    f[0] = 1.0
+    noise = np.fft.irfft(spectrum / f ** (alpha / 2), length)
+    return (noise / np.sqrt(np.mean(noise ** 2) + 1e-20)).astype(np.float32)
+
+
+def add_noise(rng, x, speech, snr_db, alpha):
+    """x plus coloured noise at `snr_db` relative to the power of the samples x[speech]."""
+    power = float(np.mean(x[speech] ** 2)) if np.any(speech) else float(np.mean(x ** 2))
+    noise = coloured_noise(rng, len(x), alpha) * np.sqrt(power / 10 ** (snr_db / 10))
+    return x + noise

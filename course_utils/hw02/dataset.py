@@ -1,0 +1,118 @@
+"""A memory-lean dataset: one (frames, 39) tensor, context gathered per batch.
+
+`preprocess_data` materialises every context window: (frames, 39·n) floats, n
+times the features (21× at n = 21). `Frames` keeps the features once, as
+they are on disk, and the utterance boundaries:
+
+    feats    (N, 39) float32    every frame of the split, utterance after utterance
+    starts   (U + 1,) int64     utterance u is rows starts[u] … starts[u+1] − 1
+    labels   (N,) uint8         (None for the test split)
+
+A batch of frame indices i_b becomes windows by index arithmetic: with u_b the
+utterance of i_b (a binary search in `starts`),
+
+    rows[b, j] = clamp(i_b + j − k, starts[u_b], starts[u_b + 1] − 1),  j = 0 … 2k,
+    X[b]       = feats[rows[b]].reshape(39·n),
+
+exactly the rows of `preprocess_data` (replicate padding at each utterance's
+edges), at a cost of one gather per batch.
+
+Loading never holds two copies of the features: a ``.pt`` file is never smaller
+than its float32 payload, so the summed file sizes bound the frame count and one
+buffer of that size is filled file by file (its unused tail is never touched).
+"""
+from pathlib import Path
+
+import torch
+
+from .libriphone import FEATURE_DIM, LibriphoneError, checked_labels, load_feat, read_labels, split_ids
+
+
+class Frames:
+    """The frames of one split with their utterance boundaries (and labels)."""
+
+    def __init__(self, feats, starts, labels, ids, concat_nframes=1):
+        if concat_nframes < 1 or concat_nframes % 2 == 0:
+            raise ValueError(f"concat_nframes must be odd and positive, got {concat_nframes}")
+        self.feats, self.starts, self.labels, self.ids = feats, starts, labels, list(ids)
+        self.concat_nframes = concat_nframes
+
+    def __len__(self):
+        return len(self.feats)
+
+    @property
+    def input_dim(self):
+        return self.feats.shape[1] * self.concat_nframes
+
+    def utterance_of(self, index):
+        """The utterance number of each frame index."""
+        return torch.searchsorted(self.starts, index, right=True) - 1
+
+    def windows(self, index):
+        """(B, 39·n) context windows of the frames `index` (B,), as the rows of `preprocess_data`."""
+        k = self.concat_nframes // 2
+        u = self.utterance_of(index)
+        lo, hi = self.starts[u, None], self.starts[u + 1, None] - 1
+        rows = torch.minimum(torch.maximum(index[:, None] + torch.arange(-k, k + 1), lo), hi)
+        return self.feats[rows].reshape(len(index), -1)
+
+    def batch(self, index):
+        """(windows, labels as int64 or None) of the frames `index`."""
+        y = self.labels[index].long() if self.labels is not None else None
+        return self.windows(index), y
+
+    def batches(self, batch_size, shuffle=False, generator=None):
+        """Yields (X, y) batches over all frames, in a random order when `shuffle`."""
+        order = torch.randperm(len(self), generator=generator) if shuffle else torch.arange(len(self))
+        for first in range(0, len(self), batch_size):
+            yield self.batch(order[first:first + batch_size])
+
+    def utterance_batches(self, batch_size, shuffle=False, generator=None):
+        """Yields (X (B, T_max, 39·n), y (B, T_max) padded with -100 or None, lengths (B,)) over whole
+        utterances, for sequence models; padding repeats each utterance's last frame."""
+        order = torch.randperm(len(self.ids), generator=generator) if shuffle else torch.arange(len(self.ids))
+        for first in range(0, len(order), batch_size):
+            u = order[first:first + batch_size]
+            lengths = self.starts[u + 1] - self.starts[u]
+            steps = torch.arange(int(lengths.max()))
+            frame = self.starts[u, None] + torch.minimum(steps, lengths[:, None] - 1)
+            x = self.windows(frame.reshape(-1)).reshape(len(u), len(steps), -1)
+            y = None
+            if self.labels is not None:
+                y = torch.where(steps < lengths[:, None], self.labels[frame].long(), torch.tensor(-100))
+            yield x, y, lengths
+
+
+def load_frames(root, split, concat_nframes=1, train_ratio=0.8, train_val_seed=1337):
+    """`Frames` of 'train', 'val' or 'test' from a libriphone folder: the same frames, in the same order and
+    split, as ``preprocess_data(split, root / "feat", root, concat_nframes, ...)``."""
+    root = Path(root)
+    mode = "test" if split == "test" else "train"
+    ids = split_ids(split, root, train_ratio, train_val_seed)
+    paths = [root / "feat" / mode / f"{uid}.pt" for uid in ids]
+    for path in paths:
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: no such feature file (listed in the {split} split; expected a float "
+                                    f"tensor (T, {FEATURE_DIM}))")
+    label_path = root / f"{mode}_labels.txt"
+    all_labels = read_labels(label_path) if mode == "train" else None
+    capacity = sum(path.stat().st_size for path in paths) // (4 * FEATURE_DIM) + 1
+    feats = torch.empty(capacity, FEATURE_DIM)
+    labels = torch.empty(capacity, dtype=torch.uint8) if all_labels is not None else None
+    starts = [0]
+    for uid, path in zip(ids, paths):
+        x = load_feat(path)
+        end = starts[-1] + len(x)
+        if end > len(feats):   # only for files smaller than float32 data (e.g. float16): grow
+            feats = torch.cat([feats, torch.empty(end - len(feats), FEATURE_DIM)])
+            labels = torch.cat([labels, torch.empty(end - len(labels), dtype=torch.uint8)]) if labels is not None \
+                else None
+        feats[starts[-1]:end] = x
+        if labels is not None:
+            labels[starts[-1]:end] = checked_labels(all_labels, uid, len(x), label_path)
+        starts.append(end)
+    del all_labels
+    n = starts[-1]
+    if n == 0:
+        raise LibriphoneError(f"{root}: the {split} split has no frames")
+    return Frames(feats[:n], torch.tensor(starts), labels[:n] if labels is not None else None, ids, concat_nframes)

@@ -1,0 +1,124 @@
+"""What the synthetic speakers say: sentences, word lists and random syllables.
+
+Three kinds of material, drawn from one `numpy.random.Generator` so that a seed
+fixes every word:
+
+- **sentences** from a small grammar over a built-in vocabulary
+  (``S → NP VP [PP] | S, CONJ S | question``);
+- **word lists**, 4–12 vocabulary words separated by commas (read as a list,
+  with a pause after each);
+- **random syllables** written as eSpeak phoneme input ``[[...]]``: consonant–
+  vowel–consonant syllables over the whole English inventory, so every phoneme,
+  the rare ones (ZH, OY, UH) included, is heard about equally often. Natural text
+  is skewed; syllables are even but never reduced, so a mix of both trains best.
+
+The vocabulary is written for this course (no copied corpus) and chosen to
+contain every English phoneme several times.
+"""
+NOUNS = """boy girl child woman man teacher doctor farmer singer sailor judge king queen father mother
+brother sister friend neighbour dog cat horse bird fish mouse cow sheep goat duck frog bee
+house garden kitchen window door table chair bed book letter picture paper pencil bottle
+cup glass spoon knife plate apple orange cherry bread cheese butter sugar honey milk water
+coffee juice soup salad pizza river mountain valley forest island beach ocean lake bridge road
+village city station church school market shop office hospital library museum garage
+car train ship plane bicycle engine wheel ball toy coin ring watch clock lamp mirror
+morning evening night winter summer autumn spring weather storm rain snow wind cloud
+voice noise music song story dream treasure pleasure measure vision decision television
+oil point choice joy cook wood foot hook sugar pudding wool cushion bush
+thought thing path mouth truth bath month theory author health""".split()
+VERBS = """sees finds likes loves wants needs brings takes makes keeps holds pulls pushes
+paints draws reads writes opens closes cleans washes fixes builds buys sells carries catches
+watches chooses enjoys joins avoids measures visits remembers forgets answers follows
+throws thanks teaches reaches touches""".split()
+INTRANSITIVE = """sleeps laughs sings runs walks waits jumps swims dances smiles shouts arrives
+leaves returns works plays rests cooks listens""".split()
+ADJECTIVES = """big small old young new red blue green yellow brown black white happy angry
+quiet loud quick slow warm cold hot cool soft hard smooth rough tall short long round
+bright dark clean dirty heavy light empty full cheap rich poor busy lazy tired hungry
+strange usual beautiful careful wonderful famous pleasant thirsty""".split()
+ADVERBS = """quickly slowly quietly loudly happily sadly carefully often never always
+sometimes today yesterday together again already early late""".split()
+PREPOSITIONS = "in on under over near behind beside across through into from with without after before".split()
+DETERMINERS = "the a this that every some my your his her our their one".split()
+NAMES = """John Mary Peter Susan George Judith Charles Joyce Arthur Ruth Oliver Sophie Thomas
+Vivian Hugo Zoe Roger Nina Victor Julia""".split()
+NUMBERS = "two three four five six seven eight nine ten eleven twelve twenty hundred".split()
+CONJUNCTIONS = ["and", "but", "because", "while", "so"]
+QUESTIONS = ["why does", "when does", "where does", "how often does", "does"]
+
+# eSpeak English mnemonics for random syllables (without stress marks).
+ONSETS = "p b t d k g f v T D s z S Z h tS dZ m n l r w j".split()
+CODAS = "p b t d k g f v T D s z S Z tS dZ m n N l".split()
+VOWELS = "a A: 0 O: V E eI aI aU OI oU I i: U u: 3: @".split()
+
+
+def noun_phrase(rng):
+    """A determiner and an optional adjective before a noun, or a name, or a number and a plural."""
+    roll = rng.random()
+    if roll < 0.15:
+        return str(rng.choice(NAMES))
+    if roll < 0.25:
+        return f"{rng.choice(NUMBERS)} {rng.choice(NOUNS)}s"
+    adjective = f"{rng.choice(ADJECTIVES)} " if rng.random() < 0.5 else ""
+    return f"{rng.choice(DETERMINERS)} {adjective}{rng.choice(NOUNS)}"
+
+
+def clause(rng):
+    """Subject, verb (with an object when transitive), optional adverb and prepositional phrase."""
+    words = [noun_phrase(rng)]
+    if rng.random() < 0.7:
+        words += [str(rng.choice(VERBS)), noun_phrase(rng)]
+    else:
+        words.append(str(rng.choice(INTRANSITIVE)))
+    if rng.random() < 0.3:
+        words.append(str(rng.choice(ADVERBS)))
+    if rng.random() < 0.5:
+        words += [str(rng.choice(PREPOSITIONS)), noun_phrase(rng)]
+    return " ".join(words)
+
+
+def sentence(rng):
+    """One sentence: a statement, two clauses joined by a conjunction, or a question."""
+    roll = rng.random()
+    if roll < 0.6:
+        text = clause(rng) + "."
+    elif roll < 0.85:
+        text = f"{clause(rng)}, {rng.choice(CONJUNCTIONS)} {clause(rng)}."
+    else:
+        verb = str(rng.choice(INTRANSITIVE))[:-1]
+        text = f"{rng.choice(QUESTIONS)} {noun_phrase(rng)} {verb}?"
+    return text[0].upper() + text[1:]
+
+
+def word_list(rng):
+    """4–12 vocabulary words read as a list."""
+    pool = NOUNS + VERBS + ADJECTIVES + NAMES
+    text = ", ".join(str(rng.choice(pool)) for _ in range(int(rng.integers(4, 13)))) + "."
+    return text[0].upper() + text[1:]
+
+
+def syllables(rng):
+    """3–14 random syllables as eSpeak phoneme input, e.g. ``[[b'aItS mOI 'Zu:n]]``, in 1–3 syllable words."""
+    words, n_left = [], int(rng.integers(3, 15))
+    while n_left > 0:
+        size = min(n_left, int(rng.integers(1, 4)))
+        stressed = int(rng.integers(size))
+        word = ""
+        for i in range(size):
+            onset = str(rng.choice(ONSETS)) if rng.random() < 0.85 else ""
+            coda = str(rng.choice(CODAS)) if rng.random() < 0.5 else ""
+            word += onset + ("'" if i == stressed else "") + str(rng.choice(VOWELS)) + coda
+        words.append(word)
+        n_left -= size
+    return "[[" + " ".join(words) + "]]"
+
+
+def utterance_text(rng, syllable_fraction=0.4, word_list_fraction=0.2):
+    """One utterance: random syllables with probability `syllable_fraction`, a word list with
+    `word_list_fraction`, otherwise one or two sentences."""
+    roll = rng.random()
+    if roll < syllable_fraction:
+        return syllables(rng)
+    if roll < syllable_fraction + word_list_fraction:
+        return word_list(rng)
+    return " ".join(sentence(rng) for _ in range(int(rng.integers(1, 3))))
