@@ -1,0 +1,139 @@
+"""course_utils.surfaces: the error surfaces and the trajectory runner every optimisation
+chapter reuses."""
+import numpy as np
+import pytest
+import torch
+
+from course_utils import surfaces
+from course_utils.surfaces import (Surface, elongated_bowl, gradient_descent, grid, losses_along,
+                                   regression_surface, trajectory)
+
+
+@pytest.fixture
+def data():
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-2, 3, size=25)
+    return x, 1.7 * x - 0.4 + rng.normal(scale=0.3, size=25)
+
+
+def test_regression_surface_minimum_is_the_least_squares_line(data):
+    x, y = data
+    surface = regression_surface(x, y)
+    w_ls, b_ls = np.polyfit(x, y, deg=1)
+    assert surface.minimum == pytest.approx((w_ls, b_ls), abs=1e-10)
+
+    theta = torch.tensor(surface.minimum, dtype=torch.float64, requires_grad=True)
+    surface.loss(theta).backward()
+    assert theta.grad.abs().max() < 1e-10  # ∇L = 0 there
+    assert surface.xlim[0] < surface.minimum[0] < surface.xlim[1]
+    assert surface.ylim[0] < surface.minimum[1] < surface.ylim[1]
+
+
+def test_regression_surface_loss_is_the_mean_squared_error(data):
+    x, y = data
+    surface = regression_surface(x, y)
+    points = torch.tensor([[0.5, 1.0], [2.0, -1.0]], dtype=torch.float64)
+    expected = [np.mean((b + w * x - y) ** 2) for w, b in points.tolist()]
+    assert surface.loss(points).tolist() == pytest.approx(expected, rel=1e-12)
+    assert surface.loss(points[0]).shape == ()  # one θ, one loss
+
+
+@pytest.mark.parametrize("x, y, shapes", [
+    ([1.0, 2.0, 3.0], [1.0, 2.0], "(3,) and (2,)"),
+    ([[1.0, 2.0]], [[1.0, 2.0]], "(1, 2) and (1, 2)"),
+    ([1.0], [2.0], "(1,) and (1,)"),
+])
+def test_regression_surface_rejects_data_that_is_not_two_equal_1d_arrays(x, y, shapes):
+    with pytest.raises(ValueError, match=r"1-D and of the same length ≥ 2; got shapes " + shapes.replace("(", r"\(").replace(")", r"\)")):
+        regression_surface(x, y)
+
+
+def _descend_by_hand(a, b, start, learning_rate, steps):
+    """θ ← θ − η∇L on L = a·θ₁² + b·θ₂², with ∇L = (2a·θ₁, 2b·θ₂) written out."""
+    theta = np.array(start, dtype=float)
+    path = [theta.copy()]
+    for _ in range(steps):
+        theta = theta - learning_rate * np.array([2 * a * theta[0], 2 * b * theta[1]])
+        path.append(theta.copy())
+    return np.array(path)
+
+
+@pytest.mark.parametrize("learning_rate", [0.05, 0.4, 0.49])
+def test_gradient_descent_matches_the_update_rule_written_by_hand(learning_rate):
+    path = gradient_descent(elongated_bowl(0.1, 2.0), (-5.0, -2.0), learning_rate, steps=40)
+    assert path.shape == (41, 2) and path.dtype == torch.float64
+    np.testing.assert_allclose(path.numpy(), _descend_by_hand(0.1, 2.0, (-5.0, -2.0), learning_rate, 40), rtol=1e-12)
+
+
+def test_gradient_descent_on_the_regression_surface_reaches_its_minimum(data):
+    surface = regression_surface(*data)
+    path = gradient_descent(surface, (0.0, 0.0), learning_rate=0.1, steps=2000)
+    assert path[-1].tolist() == pytest.approx(surface.minimum, abs=1e-6)
+    losses = losses_along(surface, path)
+    assert losses.shape == (2001,) and bool((losses[1:] <= losses[:-1] + 1e-12).all())  # never goes up here
+
+
+def test_trajectory_runs_any_torch_optimiser_on_a_plain_function():
+    def loss(theta):
+        return ((theta - torch.tensor([1.0, -2.0, 3.0], dtype=theta.dtype)) ** 2).sum()
+
+    path = trajectory(loss, [0.0, 0.0, 0.0], lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9), steps=300)
+    assert path.shape == (301, 3)
+    assert path[0].tolist() == [0.0, 0.0, 0.0]
+    assert path[-1].tolist() == pytest.approx([1.0, -2.0, 3.0], abs=1e-6)
+
+
+def _diverging_path():
+    # |1 − 2bη| = 39 on the steep axis: θ₂ grows 39× per step until L = 2θ₂² overflows float64.
+    bowl = elongated_bowl(0.1, 2.0)
+    return bowl, trajectory(bowl, (1.0, 1.0), lambda p: torch.optim.SGD(p, lr=10.0), steps=1000)
+
+
+def test_trajectory_stops_where_the_path_diverges():
+    bowl, path = _diverging_path()
+    assert 50 < len(path) < 1001  # float64 overflows after about 97 steps
+    assert bool(torch.isfinite(path).all()), "a diverged path must stay drawable"
+    assert bool(torch.isfinite(losses_along(bowl, path[:-1])).all())
+
+
+@pytest.mark.xfail(strict=True, reason="trajectory keeps the first point whose loss is inf (its θ is finite); "
+                                       "the docstring says the path is cut where the loss stops being finite")
+def test_trajectory_keeps_only_points_of_finite_loss():
+    bowl, path = _diverging_path()
+    assert bool(torch.isfinite(losses_along(bowl, path)).all())
+
+
+def test_trajectory_with_zero_steps_is_the_start():
+    path = gradient_descent(elongated_bowl(), (3.0, 1.0), 0.1, steps=0)
+    assert path.tolist() == [[3.0, 1.0]]
+
+
+def test_trajectory_rejects_a_negative_number_of_steps():
+    with pytest.raises(ValueError, match="steps must be ≥ 0, got -1"):
+        gradient_descent(elongated_bowl(), (3.0, 1.0), 0.1, steps=-1)
+
+
+def test_trajectory_rejects_a_loss_that_is_not_a_scalar():
+    with pytest.raises(ValueError, match=r"the loss must return a scalar for one θ, got shape \(2,\)"):
+        trajectory(lambda theta: theta ** 2, (1.0, 1.0), lambda p: torch.optim.SGD(p, lr=0.1), steps=3)
+
+
+def test_grid_evaluates_the_surface_over_its_window():
+    surface = elongated_bowl(0.1, 2.0)
+    T1, T2, L = grid(surface, n=30)
+    assert T1.shape == T2.shape == L.shape == (30, 30)
+    assert (T1.min().item(), T1.max().item()) == surface.xlim
+    assert (T2.min().item(), T2.max().item()) == surface.ylim
+    assert torch.allclose(L, 0.1 * T1 ** 2 + 2.0 * T2 ** 2)
+
+
+def test_draw_surface_and_path_label_the_axes_and_keep_the_window():
+    from matplotlib.figure import Figure
+
+    surface = Surface("bowl", elongated_bowl().loss, (-2.0, 2.0), (-1.0, 1.0), minimum=(0.0, 0.0))
+    ax = Figure().subplots()
+    surfaces.draw_surface(surface, ax, n=20)
+    surfaces.draw_path(gradient_descent(surface, (-1.5, 0.8), 0.2, 10), ax, color="red", label="GD")
+    assert (ax.get_xlabel(), ax.get_ylabel()) == (r"$\theta_1$", r"$\theta_2$")
+    assert ax.get_xlim() == (-2.0, 2.0) and ax.get_ylim() == (-1.0, 1.0)
+    assert [line.get_label() for line in ax.get_lines()].count("GD") == 1

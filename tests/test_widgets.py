@@ -1,0 +1,195 @@
+"""The demo pattern of course_utils.widgets: controls, pictures, the static book version
+(a Stack of frames per control, jslinked to its slider), the live JupyterLab version, and
+show() choosing between them."""
+import base64
+import html
+import re
+import struct
+
+import ipywidgets as w
+import pytest
+from ipywidgets.widgets.widget import _instances as widget_instances
+from ipywidgets.widgets.widget_link import Link
+
+from benchmarks.bench_demos import find_demos
+from course_utils import widgets
+from course_utils.widgets import Control, Demo, all_frames, figure, live, render, show, static
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def png_size(data):
+    assert data[:8] == PNG_SIGNATURE, "not a PNG"
+    return struct.unpack(">II", data[16:24])
+
+
+def line_compute(slope=1.0, offset=0):
+    return {"slope": slope, "offset": offset}
+
+
+def line_draw(data, ax):
+    ax.plot([0, 1], [data["offset"], data["offset"] + data["slope"]])
+    ax.set_ylim(-1, 4)
+    ax.set_title(f"slope {data['slope']:g}, offset {data['offset']}")
+
+
+@pytest.fixture
+def demo():
+    """Two controls, 3 × 2 = 6 frames, every frame a different picture."""
+    return Demo(
+        title="A line <y = a·x + b>",
+        compute=line_compute,
+        draw=line_draw,
+        controls={"slope": Control("slope a", (0.5, 1.0, 2.0), 1.0),
+                  "offset": Control("offset b", (0, 1), 0, format="{:d}")},
+        figsize=(3.0, 2.0),
+        dpi=50,
+        alt='a line, "slope" 1',
+    )
+
+
+# --- Control and Demo -------------------------------------------------------------------------
+
+def test_control_needs_at_least_two_values():
+    with pytest.raises(ValueError, match="'η' needs at least two values"):
+        Control("η", (0.1,), 0.1)
+
+
+def test_control_default_must_be_one_of_its_values():
+    with pytest.raises(ValueError, match=r"default 0\.3 is not one of its values \(0\.1, 0\.2\)"):
+        Control("η", [0.1, 0.2], 0.3)
+
+
+def test_control_labels_follow_its_format():
+    assert Control("n", (1, 10), 1, format="{:d} steps").labels() == ["1 steps", "10 steps"]
+    assert Control("η", [0.5, 1e-3], 0.5).values == (0.5, 1e-3)  # stored as a tuple
+
+
+def test_demo_counts_its_frames_and_knows_its_defaults(demo):
+    assert demo.n_frames == 6
+    assert demo.defaults == {"slope": 1.0, "offset": 0}
+    assert list(all_frames(demo)) == [{"slope": s, "offset": o} for s in (0.5, 1.0, 2.0) for o in (0, 1)]
+
+
+def test_figure_rejects_a_control_the_demo_does_not_have(demo):
+    with pytest.raises(ValueError, match=r"has no control named \['learning_rate'\]; its controls are \['slope', 'offset'\]"):
+        figure(demo, learning_rate=0.1)
+
+
+def test_figure_fills_in_the_defaults_of_controls_left_out(demo):
+    assert figure(demo, offset=1).axes[0].get_title() == "slope 1, offset 1"
+
+
+def test_figure_gives_draw_a_row_of_axes_when_the_demo_has_columns(demo):
+    seen = []
+    two = Demo(title="two", compute=line_compute, draw=lambda data, axes: seen.append(len(axes)),
+               controls=demo.controls, ncols=2)
+    figure(two)
+    assert seen == [2]
+
+
+# --- Pictures ---------------------------------------------------------------------------------
+
+def test_render_draws_every_frame_as_a_png_of_the_same_size(demo):
+    sizes = {png_size(render(demo, **params)) for params in all_frames(demo)}
+    assert sizes == {(150, 100)}  # figsize × dpi, the same for every frame (no tight bbox)
+
+
+def test_render_draws_the_values_it_is_given(demo):
+    assert render(demo) == render(demo, slope=1.0, offset=0)  # defaults, and deterministic
+    assert len({render(demo, **params) for params in all_frames(demo)}) == demo.n_frames
+
+
+# --- The static version (the book) ------------------------------------------------------------
+
+def _links():
+    return [(link.source, link.target) for link in widget_instances.values() if isinstance(link, Link)]
+
+
+def test_static_stacks_one_frame_per_value_combination_and_links_each_slider(demo):
+    box = static(demo)
+    title, slope, offset, outer = box.children
+    assert isinstance(title, w.HTML) and html.escape(demo.title) in title.value
+    assert [type(s) for s in (slope, offset)] == [w.SelectionSlider, w.SelectionSlider]
+    assert (slope.value, offset.value) == (1.0, 0)
+    assert slope.options == (("0.5", 0.5), ("1", 1.0), ("2", 2.0))
+
+    assert isinstance(outer, w.Stack) and len(outer.children) == 3 and outer.selected_index == 1
+    links = _links()
+    assert ((slope, "index"), (outer, "selected_index")) in links
+    for i, inner in enumerate(outer.children):
+        assert isinstance(inner, w.Stack) and len(inner.children) == 2 and inner.selected_index == 0
+        assert ((offset, "index"), (inner, "selected_index")) in links
+        for j, image in enumerate(inner.children):
+            params = {"slope": demo.controls["slope"].values[i], "offset": demo.controls["offset"].values[j]}
+            assert isinstance(image, w.Image) and image.value == render(demo, **params), params
+
+
+def test_static_refuses_a_demo_with_more_frames_than_a_page_should_embed(demo, monkeypatch):
+    monkeypatch.setattr(widgets, "MAX_FRAMES", 5)
+    with pytest.raises(ValueError, match=r"would embed 6 pictures in the page \(limit 5\)"):
+        static(demo)
+    monkeypatch.setattr(widgets, "MAX_FRAMES", 6)
+    assert isinstance(static(demo).children[-1], w.Stack)
+
+
+# --- The live version (JupyterLab) ------------------------------------------------------------
+
+def test_live_redraws_the_picture_when_a_slider_moves(demo):
+    box = live(demo)
+    title, slope, offset, image = box.children
+    assert isinstance(image, w.Image) and image.value == render(demo)
+    slope.value = 2.0
+    assert image.value == render(demo, slope=2.0, offset=0)
+    offset.value = 1
+    assert image.value == render(demo, slope=2.0, offset=1)
+    slope.value = 1.0
+    assert image.value == render(demo, slope=1.0, offset=1)
+
+
+# --- show() -----------------------------------------------------------------------------------
+
+@pytest.fixture
+def displayed(monkeypatch):
+    """What show() passes to IPython's display(), in order."""
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda *objs, **kw: shown.extend(objs))
+    return shown
+
+
+def test_show_in_the_book_build_gives_a_noscript_picture_then_the_static_demo(demo, displayed, monkeypatch):
+    monkeypatch.setenv("COURSE_BOOK_BUILD", "1")
+    show(demo)
+    noscript, box = displayed
+    match = re.fullmatch(r'<noscript><img src="data:image/png;base64,([^"]+)" alt="([^"]*)"></noscript>', noscript.data)
+    assert match, noscript.data
+    assert base64.b64decode(match.group(1)) == render(demo)
+    assert match.group(2) == html.escape(demo.alt, quote=True)
+    assert isinstance(box, w.VBox) and isinstance(box.children[-1], w.Stack)
+
+
+@pytest.mark.parametrize("flag", [None, "0", ""])
+def test_show_in_a_kernel_gives_the_live_demo(demo, displayed, monkeypatch, flag):
+    if flag is None:
+        monkeypatch.delenv("COURSE_BOOK_BUILD", raising=False)
+    else:
+        monkeypatch.setenv("COURSE_BOOK_BUILD", flag)
+    show(demo)
+    (box,) = displayed
+    assert isinstance(box, w.VBox) and isinstance(box.children[-1], w.Image)
+    assert not any(isinstance(child, w.Stack) for child in box.children)
+
+
+# --- The course's own demos -------------------------------------------------------------------
+
+COURSE_DEMOS = find_demos()
+
+
+@pytest.mark.parametrize("name", list(COURSE_DEMOS))
+def test_course_demo_fits_in_a_page_and_draws_frames_of_one_size(name):
+    demo = COURSE_DEMOS[name]
+    assert demo.n_frames <= widgets.MAX_FRAMES, f"{name} has {demo.n_frames} frames (limit {widgets.MAX_FRAMES})"
+    frames = list(all_frames(demo))
+    first, last = render(demo, **frames[0]), render(demo, **frames[-1])
+    assert png_size(first) == png_size(last) == png_size(render(demo))
+    assert first != last, f"{name}: the first and last frames are the same picture"
