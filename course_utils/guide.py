@@ -1,0 +1,108 @@
+r"""Chapter 0's practical guide: four small experiments, one per way training goes wrong.
+
+Every experiment learns the same unknown curve :math:`\hat y = \sin 2x + x/2` (plus noise) with
+the recipe of :mod:`course_utils.recipe` (mini-batch SGD, :math:`\theta \leftarrow \theta - \eta g`,
+shuffling every epoch) and reports the mean squared error :math:`L` on the training set and on a
+validation set drawn from the same distribution. What the two losses do tells the failures apart:
+
+- **model bias**: :math:`L_\text{train}` is large, and even the best parameters of the model
+  cannot make it small (the model is too simple);
+- **optimisation failure**: :math:`L_\text{train}` is large although the model could do better
+  (a deeper network, which contains the shallower one, ends with a *larger* training loss);
+- **overfitting**: :math:`L_\text{train}` is small, :math:`L_\text{val}` large; more data helps;
+- **mismatch**: training and test data come from different distributions; :math:`L_\text{val}`
+  (same distribution as training) is small, the test loss large, and more data does not help.
+
+All computations are in float64 and seeded, so the numbers repeat run to run.
+"""
+from dataclasses import dataclass
+
+import torch
+
+from .recipe import make_curve_data, mse, network, train
+
+
+@dataclass
+class Run:
+    """One training run: the model after training, its training data, and its loss history."""
+
+    name: str
+    model: torch.nn.Module
+    x: torch.Tensor
+    y: torch.Tensor
+    history: dict
+
+    @property
+    def train_loss(self):
+        return self.history["train"][-1]
+
+    @property
+    def validation_loss(self):
+        return self.history["validation"][-1]
+
+
+def _run(name, model, n, epochs, batch_size, learning_rate, x_range=(-3.0, 3.0), noise=0.1, seed=0):
+    """Draw n training and 500 validation examples from the same range, train, and return the Run."""
+    x, y = make_curve_data(n, x_range, noise, seed)
+    validation = make_curve_data(500, x_range, noise, seed + 1000)
+    history = train(model, x, y, epochs, batch_size, learning_rate, validation, seed)
+    return Run(name, model, x, y, history)
+
+
+def best_line_loss(x, y):
+    """The smallest training loss any line y = b + w·x can reach on (x, ŷ): least squares, in closed form."""
+    design = torch.cat([x.reshape(len(y), -1), torch.ones(len(y), 1, dtype=x.dtype)], dim=1)
+    solution = torch.linalg.lstsq(design, y.reshape(-1, 1)).solution
+    return ((design @ solution).squeeze(1) - y).pow(2).mean().item()
+
+
+def model_bias(seed=0, n=200, epochs=30, batch_size=20, learning_rate=0.05):
+    """The linear model y = b + w·x against a network with two hidden layers of 32 ReLUs."""
+    return [
+        _run("linear", network(0, 1, seed=seed), n, epochs, batch_size, learning_rate, seed=seed),
+        _run("network", network(2, 32, seed=seed), n, epochs, batch_size, learning_rate, seed=seed),
+    ]
+
+
+def optimisation_failure(seed=0, depths=(2, 10), width=16, n=200, epochs=60, batch_size=20, learning_rate=0.05):
+    """Plain ReLU networks of several depths (no normalisation, no shortcuts), same data, same budget."""
+    return [
+        _run(f"{depth} hidden layers", network(depth, width, seed=seed), n, epochs, batch_size, learning_rate, seed=seed)
+        for depth in depths
+    ]
+
+
+def first_layer_gradient(model, x, y):
+    """The size ‖∂L/∂W₁‖ of the gradient that reaches the first layer's weights."""
+    model.zero_grad()
+    ((model(x).squeeze(-1) - y) ** 2).mean().backward()
+    return model[0].weight.grad.norm().item()
+
+
+def overfitting(seed=0, sizes=(10, 200), noise=0.3, updates=1500, batch_size=20, learning_rate=0.05):
+    """A flexible network (two hidden layers of 64 ReLUs) trained on few and on many noisy examples.
+
+    Every run makes the same number of updates; with n ≤ batch_size each update uses all n examples.
+    """
+    runs = []
+    for n in sizes:
+        b = min(n, batch_size)
+        epochs = updates * b // n
+        runs.append(_run(f"N = {n}", network(2, 64, seed=seed), n, epochs, b, learning_rate, noise=noise, seed=seed))
+    return runs
+
+
+def mismatch(seed=0, sizes=(20, 200), train_range=(-3.0, 1.0), test_range=(1.0, 3.0), updates=300,
+             batch_size=20, learning_rate=0.05):
+    """Train (and validate) on x from ``train_range``; test on x from ``test_range``, a different distribution.
+
+    Returns the runs and their test losses on 500 test examples.
+    """
+    x_test, y_test = make_curve_data(500, test_range, 0.1, seed + 2000)
+    runs, test_losses = [], []
+    for n in sizes:
+        b = min(n, batch_size)
+        run = _run(f"N = {n}", network(2, 64, seed=seed), n, updates * b // n, b, learning_rate, train_range, seed=seed)
+        runs.append(run)
+        test_losses.append(mse(run.model, x_test, y_test))
+    return runs, test_losses

@@ -1,0 +1,211 @@
+"""Chapter 0's demos: gradient descent and the learning rate, one sigmoid, and curves from pieces.
+
+Each demo is a ``compute`` (pure, returns plain data) and a ``draw`` (matplotlib), wired to at
+most two controls by a :class:`~course_utils.widgets.Demo`.
+"""
+from functools import lru_cache
+
+import numpy as np
+import torch
+
+from .. import recipe
+from ..plotting import OPTIMISER_COLORS, ROLE_COLORS
+from ..surfaces import draw_path, draw_surface, gradient_descent, losses_along, regression_surface
+from . import Control, Demo
+
+# --- Gradient descent on one and on two parameters ------------------------------------------
+
+#: Where both descents start: (w⁰, b⁰).
+GD_START = (-1.0, 3.0)
+
+
+@lru_cache(maxsize=1)
+def line_surface():
+    """The error surface L(w, b) of y = b + w·x on the chapter's 20 points (make_line_data)."""
+    return regression_surface(*recipe.make_line_data())
+
+
+def loss_of_w(theta):
+    """L(w, b*): the surface cut at the best b, a loss of the one parameter θ = (w,)."""
+    surface = line_surface()
+    return surface.loss(torch.cat([theta, theta.new_tensor([surface.minimum[1]])]))
+
+
+#: Longest descent a demo shows; shorter ones are its beginnings.
+GD_MAX_STEPS = 100
+
+
+@lru_cache(maxsize=None)
+def _descent(n_parameters, learning_rate):
+    """The GD_MAX_STEPS-update path from GD_START and the loss along it (cached per η)."""
+    loss = loss_of_w if n_parameters == 1 else line_surface()
+    path = gradient_descent(loss, GD_START[:n_parameters], learning_rate, GD_MAX_STEPS)
+    return path.numpy(), losses_along(loss, path).numpy()
+
+
+@lru_cache(maxsize=1)
+def _loss_curve():
+    """L(w, b*) on 120 values of w across the surface's window."""
+    surface = line_surface()
+    w = torch.linspace(*surface.xlim, 120, dtype=torch.float64)
+    with torch.no_grad():
+        curve = surface.loss(torch.stack([w, torch.full_like(w, surface.minimum[1])], dim=1))
+    return w.numpy(), curve.numpy()
+
+
+def _verdict(losses, steps):
+    if len(losses) < steps + 1 or losses[steps] > losses[0]:
+        return "diverges"
+    return f"L = {losses[steps]:.3g}"
+
+
+def gd1_compute(learning_rate=0.2, steps=10):
+    """Gradient descent w ← w − η·dL/dw on L(w, b*), from w⁰ = GD_START[0]: the curve and the path."""
+    w, curve = _loss_curve()
+    path, losses = _descent(1, learning_rate)
+    return {"w": w, "curve": curve, "path": path[: steps + 1, 0], "losses": losses[: steps + 1],
+            "verdict": _verdict(losses, steps), "learning_rate": learning_rate, "steps": steps}
+
+
+def gd1_draw(data, ax):
+    color = OPTIMISER_COLORS["gd"]
+    ax.plot(data["w"], data["curve"], color=ROLE_COLORS["data"], linewidth=1.2, label="L(w), b fixed at b*")
+    ax.plot(data["path"], data["losses"], "-o", color=color, markersize=3, linewidth=1, label="w⁰, w¹, w², …")
+    ax.plot(data["path"][0], data["losses"][0], "o", markersize=8, markerfacecolor="none", markeredgecolor=color)
+    ax.set_xlim(data["w"][0], data["w"][-1])
+    ax.set_ylim(0, 1.1 * data["curve"].max())
+    ax.locator_params(nbins=5)
+    ax.set_xlabel("w")
+    ax.set_ylabel("loss L")
+    ax.set_title(f"η = {data['learning_rate']:g}, {data['steps']} updates: {data['verdict']}")
+    ax.legend(loc="upper center")
+
+
+def gd2_compute(learning_rate=0.2, steps=30):
+    """Gradient descent θ ← θ − η·∇L(θ) on the surface L(w, b), from θ⁰ = GD_START."""
+    path, losses = _descent(2, learning_rate)
+    return {"surface": line_surface(), "path": path[: steps + 1], "losses": losses[: steps + 1],
+            "verdict": _verdict(losses, steps), "learning_rate": learning_rate, "steps": steps}
+
+
+def gd2_draw(data, ax):
+    draw_surface(data["surface"], ax, n=40, levels=12)
+    draw_path(data["path"], ax, color="white")
+    ax.locator_params(nbins=5)
+    ax.set_title(f"η = {data['learning_rate']:g}, {data['steps']} updates: {data['verdict']}")
+
+
+_LEARNING_RATES = (0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.8)
+_UPDATES = (1, 3, 10, 30, 100)
+
+GD1_DEMO = Demo(
+    title="Gradient descent on one parameter w",
+    compute=gd1_compute,
+    draw=gd1_draw,
+    controls={
+        "learning_rate": Control("learning rate η", _LEARNING_RATES, 0.2),
+        "steps": Control("updates", _UPDATES, 10, format="{:d}"),
+    },
+    alt="Ten updates of gradient descent with η = 0.2 on the loss L(w).",
+)
+
+GD2_DEMO = Demo(
+    title="Gradient descent on two parameters (w, b)",
+    compute=gd2_compute,
+    draw=gd2_draw,
+    controls={
+        "learning_rate": Control("learning rate η", _LEARNING_RATES, 0.2),
+        "steps": Control("updates", _UPDATES, 30, format="{:d}"),
+    },
+    figsize=(5.5, 3.6),
+    alt="Thirty updates of gradient descent with η = 0.2 on the error surface L(w, b).",
+)
+
+# --- One sigmoid and the hard sigmoid it stands for -----------------------------------------
+
+SIGMOID_X = np.linspace(-6, 6, 241)
+
+
+def sigmoid_compute(w=1.0, b=0.0, c=1.0):
+    """c·σ(b + w·x) on SIGMOID_X, and the hard sigmoid with the same height, centre and slope."""
+    x = torch.as_tensor(SIGMOID_X)
+    # matching_sigmoid maps hard (c, b, w) to sigmoid (c, 4b − 2, 4w); invert it.
+    b_hard, w_hard = (b + 2) / 4, w / 4
+    return {
+        "x": SIGMOID_X, "w": w, "b": b, "c": c,
+        "sigmoid": recipe.sigmoid_curve(x, c, b, w).numpy(),
+        "hard": recipe.hard_sigmoid(x, c, b_hard, w_hard).numpy(),
+        "centre": -b / w,
+    }
+
+
+def sigmoid_draw(data, ax):
+    ax.plot(data["x"], data["hard"], "--", color=ROLE_COLORS["target"], label="hard sigmoid it stands for")
+    ax.plot(data["x"], data["sigmoid"], color=ROLE_COLORS["model"], linewidth=2, label="c·σ(b + w·x)")
+    if abs(data["centre"]) <= 6:
+        ax.axvline(data["centre"], color=ROLE_COLORS["data"], linewidth=0.8, linestyle=":")
+    ax.set_xlim(-6, 6)
+    ax.set_ylim(-0.1, 1.15 * data["c"])
+    ax.set_xlabel("x")
+    ax.set_ylabel("y")
+    ax.set_title(f"w = {data['w']:g}, b = {data['b']:g}, c = {data['c']:g}: centre at x = −b/w = {data['centre']:.3g}")
+    ax.locator_params(nbins=5)
+    ax.legend(loc="upper left")
+
+
+SIGMOID_DEMO = Demo(
+    title="One sigmoid: w sets the steepness, b the shift",
+    compute=sigmoid_compute,
+    draw=sigmoid_draw,
+    controls={
+        "w": Control("w", (-4.0, -1.0, 0.5, 1.0, 2.0, 4.0, 10.0), 1.0),
+        "b": Control("b", (-2.0, -1.0, 0.0, 1.0, 2.0), 0.0),
+    },
+    alt="The sigmoid σ(b + wx) with w = 1 and b = 0, and the hard sigmoid it approximates.",
+)
+
+# --- A curve from n pieces ------------------------------------------------------------------
+
+FIT_RANGE = (-3.0, 3.0)
+FIT_X = torch.linspace(*FIT_RANGE, 241, dtype=torch.float64)
+
+
+def fit_compute(n_pieces=5, activation="sigmoid"):
+    """Fit target_curve on FIT_RANGE with n hand-placed units (ReLU: 2n) by least squares on c and b."""
+    y = recipe.target_curve(FIT_X)
+    units = recipe.fixed_units(FIT_X, n_pieces, activation, FIT_RANGE)
+    c, b = recipe.fit_output_layer(units, y)
+    fit = b + units @ c
+    return {
+        "x": FIT_X.numpy(), "target": y.numpy(), "fit": fit.numpy(),
+        "pieces": (units * c).numpy(), "b": b.item(),
+        "n_pieces": n_pieces, "activation": activation, "n_units": units.shape[1],
+        "mse": ((fit - y) ** 2).mean().item(),
+    }
+
+
+def fit_draw(data, ax):
+    ax.plot(data["x"], data["target"], color=ROLE_COLORS["target"], linewidth=2.5, alpha=0.6, label="curve to fit")
+    ax.plot(data["x"], data["fit"], color=ROLE_COLORS["model"], linewidth=1.5, label="b + Σᵢ cᵢ·aᵢ(x)")
+    for i, piece in enumerate(data["pieces"].T):
+        ax.plot(data["x"], piece - 3.5, color=ROLE_COLORS["data"], linewidth=0.7, alpha=0.6,
+                label="pieces cᵢ·aᵢ(x), shifted down" if i == 0 else None)
+    ax.set_xlim(*FIT_RANGE)
+    ax.set_ylim(-6, 3)
+    ax.set_xlabel("x")
+    ax.set_ylabel("y")
+    ax.set_title(f"{data['n_units']} {data['activation']} units: MSE = {data['mse']:.2g}")
+    ax.locator_params(nbins=5)
+    ax.legend(loc="upper left", fontsize=8)
+
+
+FIT_DEMO = Demo(
+    title="A curve from pieces: more units, a closer fit",
+    compute=fit_compute,
+    draw=fit_draw,
+    controls={
+        "n_pieces": Control("pieces n", (1, 3, 5, 7, 10, 14, 20), 5, format="{:d}"),
+        "activation": Control("activation", ("hard sigmoid", "sigmoid", "ReLU"), "sigmoid", format="{}"),
+    },
+    alt="sin(2x) + x/2 fitted with 5 sigmoids.",
+)
