@@ -58,7 +58,7 @@ def _in_process(exercise, answer):
             return Raised("TypeError", mismatch)
         try:
             value = answer(*args, **kwargs)
-        except Exception as error:
+        except (Exception, SystemExit) as error:   # KeyboardInterrupt still stops the check: the student asked to
             return Raised(type(error).__name__, str(error), student_line(error))
         return Returned(to_plain(value), tuple(to_plain(arg) for arg in args))
 

@@ -129,12 +129,12 @@ def _not_a_tensor(expected, got):
 def _shape_hint(expected, got):
     if got.dim() >= 2 and got.shape == expected.shape[:-2] + expected.shape[-2:][::-1]:
         return "your result is off by a transpose: check which dimension is which (.T, or the order in @)"
-    if got.numel() == expected.numel():
-        return "the right number of values in the wrong shape: check reshape/view, or which dimension you reduced"
     if got.dim() == expected.dim() + 1:
         return "your result has an extra dimension: did you forget to sum or squeeze one, or use keepdim=True?"
     if got.dim() + 1 == expected.dim():
         return "your result is missing a dimension: did you reduce (sum, mean) over one dimension too many?"
+    if got.numel() == expected.numel():
+        return "the right number of values in the wrong shape: check reshape/view, or which dimension you reduced"
     if got.dim() == 0:
         return "you returned a single number: did you reduce (sum, mean) the whole tensor?"
     return ""

@@ -115,14 +115,21 @@ def secret_lines(notebook):
             if len(line.strip()) >= MIN_SECRET_LINE and line.strip() not in public}
 
 
-def leaks(released, secrets, name):
-    """Where a secret line survives in the released notebook: any string, decoded attachments included."""
+def leaks(released, kept, secrets, name):
+    """Where a secret line survives in the released notebook: any string, decoded attachments included.
+
+    ``kept`` holds the instructor-notebook number of each released cell, so a message names the cell
+    the instructor has to fix.
+    """
     found = []
-    for where, text in _strings(released, "notebook"):
-        for line in secrets:
-            if line in text:
-                found.append(f"{name}: a line of a solution, {line!r}, is still in {where}; clear that output "
-                             f"or metadata in the instructor notebook, then release again")
+    places = [(f"cell {number}", cell) for number, cell in zip(kept, released.cells)]
+    for place, node in places + [("the notebook's metadata", released.metadata)]:
+        for where, text in _strings(node, ""):
+            leaked = sorted(line for line in secrets if line in text)
+            if leaked:
+                found.append(f"{name}: a line of a solution, {leaked[0]!r}, is still in {place}, at "
+                             f"{where.lstrip('.')}; clear that output or metadata in the instructor notebook, "
+                             f"then release again")
     return found
 
 
@@ -162,7 +169,8 @@ def release(notebooks, out, force=False):
         notebook = nbformat.read(path, as_version=4)
         found += problems(notebook, path.name)
         released = student_copy(notebook, chapter_of_notebook(path.name))
-        found += leaks(released, secret_lines(notebook), path.name)
+        kept = [number for number, cell in enumerate(notebook.cells, start=1) if "solution" not in tags(cell)]
+        found += leaks(released, kept, secret_lines(notebook), path.name)
         copies.append(released)
     if found:
         raise ReleaseError("cannot release:\n" + "\n".join(f"- {problem}" for problem in found))

@@ -1,0 +1,193 @@
+"""check(): the verdict a student reads under an exercise, and the registry behind it."""
+import math
+
+import pytest
+import torch
+
+from course_utils import recipe
+from course_utils.exercises import all_exercises, check, get_exercise
+from course_utils.exercises.compare import Difference, same_tensor
+from course_utils.exercises.evaluate import Returned, run_cases
+
+IDS = ["recipe.hard_sigmoid", "recipe.sigmoid_model", "recipe.linear_regression_step", "recipe.updates_per_epoch"]
+
+
+def verdict(capsys, *args):
+    """(result, printed text) of one check() call; the text must be the result's message, printed once."""
+    result = check(*args)
+    printed = capsys.readouterr().out
+    assert printed == result.message + "\n"
+    assert "Traceback" not in printed
+    return result, printed
+
+
+# ---------------------------------------------------------------------------- the registry
+
+
+def test_chapter_0_declares_its_four_exercises_at_one_point_each():
+    assert [exercise_id for exercise_id in all_exercises() if exercise_id.startswith("recipe.")] == IDS
+    assert all(get_exercise(exercise_id).points == 1 for exercise_id in IDS)
+
+
+@pytest.mark.parametrize("exercise_id", IDS)
+def test_every_reference_passes_its_visible_and_hidden_cases(capsys, exercise_id):
+    exercise = get_exercise(exercise_id)
+    result, printed = verdict(capsys, exercise_id, exercise.reference)
+    assert result.passed and result.points == 1 and printed.startswith(f"✔ {exercise_id}: correct on all")
+    for _ in range(5):
+        hidden = run_cases(exercise, exercise.hidden_cases(), lambda case: Returned(
+            exercise.reference(*case.args, **case.kwargs), case.args))
+        assert hidden.passed
+
+
+@pytest.mark.parametrize("exercise_id", IDS)
+def test_visible_cases_repeat_and_hidden_cases_are_fresh(exercise_id):
+    exercise = get_exercise(exercise_id)
+    assert repr(exercise.visible_cases()) == repr(exercise.visible_cases())
+    assert repr(exercise.hidden_cases()) != repr(exercise.hidden_cases())
+
+
+@pytest.mark.parametrize("exercise_id, mistake", [
+    (exercise.id, mistake) for exercise in all_exercises().values() for mistake in exercise.mistakes])
+def test_every_declared_mistake_is_caught_and_named_by_the_visible_cases(capsys, exercise_id, mistake):
+    result, printed = verdict(capsys, exercise_id, mistake.answer)
+    assert not result.passed and f"hint: {mistake.hint}" in printed
+
+
+# ---------------------------------------------------------------------------- bad input to check()
+
+
+def test_not_attempted_yet_for_a_stub(capsys):
+    def hard_sigmoid(x, c, b, w):
+        raise NotImplementedError
+
+    result, printed = verdict(capsys, "recipe.hard_sigmoid", hard_sigmoid)
+    assert result.status == "not attempted" and result.points == 0 and "not attempted yet" in printed
+
+
+def test_no_answer_says_how_to_call_check(capsys):
+    result, printed = verdict(capsys, "recipe.hard_sigmoid")
+    assert result.status == "invalid" and 'check("recipe.hard_sigmoid", hard_sigmoid)' in printed
+
+
+def test_no_arguments_at_all_shows_an_example(capsys):
+    result, printed = verdict(capsys)
+    assert 'check("recipe.hard_sigmoid", hard_sigmoid)' in printed and printed.count("\n") == 1
+
+
+def test_an_unknown_id_suggests_the_closest_and_lists_the_known_ones(capsys):
+    _, printed = verdict(capsys, "recipe.hard_sigmod", recipe.hard_sigmoid)
+    assert 'Did you mean "recipe.hard_sigmoid"?' in printed and all(exercise_id in printed for exercise_id in IDS)
+
+
+@pytest.mark.parametrize("answer, words", [(None, "the answer is None"), (torch.ones(3), "a Tensor, not a function")])
+def test_an_answer_that_is_not_a_function_says_pass_the_function_itself(capsys, answer, words):
+    result, printed = verdict(capsys, "recipe.hard_sigmoid", answer)
+    assert words in printed and "without calling it" in printed and not result.passed
+
+
+def test_a_function_with_the_wrong_arguments_is_told_the_signature(capsys):
+    _, printed = verdict(capsys, "recipe.hard_sigmoid", lambda x, c: x)
+    assert "cannot be called as hard_sigmoid(x, c, b, w)" in printed
+
+
+def test_an_answer_that_raises_names_the_error_and_its_line(capsys):
+    def hard_sigmoid(x, c, b, w):
+        scale = undefined_height  # noqa: F821
+        return scale * x
+
+    result, printed = verdict(capsys, "recipe.hard_sigmoid", hard_sigmoid)
+    assert result.status == "error" and "raised NameError" in printed
+    assert "scale = undefined_height" in printed and "hint: your function uses a name that is not defined" in printed
+
+
+def test_an_answer_that_calls_exit_is_a_failed_answer_not_a_dead_kernel(capsys):
+    result, _ = verdict(capsys, "recipe.hard_sigmoid", lambda x, c, b, w: exit())
+    assert result.status == "error"
+
+
+# ---------------------------------------------------------------------------- specific hints
+
+
+def hard_sigmoid_then(change):
+    return lambda x, c, b, w: change(recipe.hard_sigmoid(x, c, b, w))
+
+
+@pytest.mark.parametrize("answer, words", [
+    (hard_sigmoid_then(lambda y: None), "returned None: did you forget `return`?"),
+    (hard_sigmoid_then(lambda y: y.double()), "float64 but the inputs are float32"),
+    (hard_sigmoid_then(lambda y: y / 0), "NaN or inf"),
+    (hard_sigmoid_then(lambda y: y.tolist()), "return one tensor, not a tuple or list"),
+    (hard_sigmoid_then(lambda y: y.numpy()), "not a NumPy array"),
+    (hard_sigmoid_then(lambda y: y.sum().item()), "return a tensor"),
+    (hard_sigmoid_then(lambda y: y.unsqueeze(-1)), "an extra dimension"),
+    (hard_sigmoid_then(lambda y: torch.empty(y.shape, device="meta")), "the reference returns a CPU tensor"),
+    (lambda x, c, b, w: recipe.hard_sigmoid(x.mul_(2), c, b, w), "changed its input x in place"),
+])
+def test_a_wrong_hard_sigmoid_gets_the_hint_for_its_mistake(capsys, answer, words):
+    result, printed = verdict(capsys, "recipe.hard_sigmoid", answer)
+    assert not result.passed and words in printed
+
+
+def test_a_failed_case_shows_the_input_expected_and_got(capsys):
+    result, printed = verdict(capsys, "recipe.hard_sigmoid", lambda x, c, b, w: c * torch.relu(b + w * x))
+    assert "case 1 of" in printed and "hard_sigmoid(x=tensor([-1.0, -0.5" in printed
+    assert "first at index 5: expected 1.0, got 1.5" in printed
+    assert result.cases[-1].case.args[1:] == (1.0, 0.0, 1.0)
+
+
+def test_x_at_W_is_named_as_the_orientation_of_W_whether_it_fails_or_raises(capsys):
+    _, printed = verdict(capsys, "recipe.sigmoid_model", lambda x, W, b_hidden, c, b: b + torch.sigmoid(
+        x @ W + b_hidden) @ c)
+    assert printed.count("check the orientation of W: it is (k, d)") == 1
+    shape_error = get_exercise("recipe.sigmoid_model")
+    k_not_d = [case for case in shape_error.visible_cases() if case.args[1].shape[0] != case.args[1].shape[1]]
+    assert k_not_d, "the visible cases must include one with k ≠ d, where x @ W raises"
+
+
+@pytest.mark.parametrize("step, hint", [
+    (lambda w, b, x, y, lr: (w + lr * 2 * ((b + w * x - y) * x).mean(), b + lr * 2 * (b + w * x - y).mean()),
+     "moved uphill"),
+    (lambda w, b, x, y, lr: (w - lr * ((b + w * x - y) * x).mean(), b - lr * (b + w * x - y).mean()),
+     "forgot the factor 2"),
+    (lambda w, b, x, y, lr: (w - lr * 2 * ((b + w * x - y) * x).sum(), b - lr * 2 * (b + w * x - y).sum()),
+     "use .mean(), not .sum()"),
+    (lambda w, b, x, y, lr: w - lr * 2 * ((b + w * x - y) * x).mean(), "return all 2 values"),
+])
+def test_gradient_step_mistakes_are_named(capsys, step, hint):
+    _, printed = verdict(capsys, "recipe.linear_regression_step", step)
+    assert hint in printed
+
+
+@pytest.mark.parametrize("answer, hint", [
+    (lambda n_examples, batch_size, drop_last=False: n_examples / batch_size, "return an int"),
+    (lambda n_examples, batch_size, drop_last=False: math.ceil(n_examples / batch_size), "round down"),
+    (lambda n_examples, batch_size, drop_last=False: n_examples // batch_size, "round up"),
+])
+def test_updates_per_epoch_mistakes_are_named(capsys, answer, hint):
+    _, printed = verdict(capsys, "recipe.updates_per_epoch", answer)
+    assert hint in printed
+
+
+@pytest.mark.parametrize("got, hint", [
+    (lambda z: torch.softmax(torch.softmax(z, -1), -1), "softmax was applied twice"),
+    (lambda z: torch.softmax(z, -1).T, "the transpose of the expected one"),
+    (lambda z: -torch.softmax(z, -1), "wrong sign"),
+    (lambda z: torch.softmax(z, -1) + 0.1 * torch.arange(9.0).reshape(3, 3), ""),
+])
+def test_generic_value_hints(got, hint):
+    z = torch.randn(3, 3, generator=torch.Generator().manual_seed(1))
+    difference = same_tensor(torch.softmax(z, -1), got(z), 1e-5, 1e-6)
+    assert isinstance(difference, Difference) and (hint in difference.hint if hint else difference.hint == "")
+
+
+def test_a_transposed_shape_is_named():
+    difference = same_tensor(torch.zeros(2, 5), torch.zeros(5, 2), 1e-5, 1e-6)
+    assert "off by a transpose" in difference.hint
+
+
+def test_the_result_object_shows_nothing_more_in_a_notebook_and_reads_well_in_tests(capsys):
+    result, _ = verdict(capsys, "recipe.updates_per_epoch", recipe.updates_per_epoch)
+    assert result._ipython_display_() is None and capsys.readouterr().out == ""
+    assert repr(result) == "<ExerciseResult recipe.updates_per_epoch: passed, 1/1 points>"
+    assert result.to_dict()["cases_passed"] == len(result.cases)

@@ -1,0 +1,162 @@
+"""Release: the student notebooks keep nothing of a solution and mark the exercise cells."""
+import base64
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_output
+
+from course_utils.exercises.release import ReleaseError, release
+from grading_fixtures import NAMES, SOLUTIONS, instructor_notebook, write
+
+REPO = Path(__file__).resolve().parents[1]
+CHAPTER_0 = REPO / "notebooks" / "00_training_recipe.ipynb"
+NOTEBOOK_NAME = "00_training_recipe.ipynb"
+
+
+def solution_lines():
+    return [line.strip() for source in SOLUTIONS.values() for line in source.splitlines()[1:]]
+
+
+def executed_instructor_notebook():
+    """The fixture notebook as it looks after a run, with solution text planted wherever a file can hold it:
+    outputs of the solution and check cells, their metadata, and the notebook's metadata."""
+    notebook = instructor_notebook()
+    for count, cell in enumerate(notebook.cells, start=1):
+        if cell.cell_type != "code":
+            continue
+        cell.execution_count = count
+        tags = cell.metadata.get("tags", [])
+        if "solution" in tags:
+            cell.outputs = [new_output("stream", name="stdout", text=cell.source)]
+            cell.metadata["instructor"] = {"answer": cell.source}
+        if "check" in tags:
+            cell.outputs = [new_output("stream", name="stdout", text="✔ passed\n" + SOLUTIONS["hard_sigmoid"])]
+            cell.metadata["scratch"] = SOLUTIONS["sigmoid_model"]
+    notebook.metadata["instructor_notes"] = "\n".join(SOLUTIONS.values())
+    notebook.cells.append(new_code_cell("1 + 1", execution_count=99, outputs=[
+        new_output("execute_result", data={"text/plain": "2"}, execution_count=99)]))
+    return notebook
+
+
+@pytest.fixture()
+def released(tmp_path):
+    source = write(executed_instructor_notebook(), tmp_path / "notebooks" / NOTEBOOK_NAME)
+    [target] = release([source], tmp_path / "release")
+    return target
+
+
+def test_no_solution_source_survives_anywhere_in_the_released_file(released):
+    text = released.read_text()
+    decoded = json.dumps(json.loads(text), ensure_ascii=False)
+    survivors = [line for line in solution_lines() if line in text or line in decoded]
+    assert survivors == []
+
+
+def test_solution_cells_are_removed_and_the_rest_kept_in_order(released):
+    notebook = nbformat.read(released, as_version=4)
+    kinds = [tuple(cell.metadata.get("tags", [])) for cell in notebook.cells if cell.cell_type == "code"]
+    assert ("solution", "remove-cell") not in kinds
+    assert kinds == [()] + [("exercise",), ("check",)] * len(NAMES) + [()]
+
+
+def test_outputs_of_exercise_and_check_cells_are_cleared_and_counts_reset(released):
+    notebook = nbformat.read(released, as_version=4)
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    assert all(cell.execution_count is None for cell in code)
+    assert all(cell.outputs == [] for cell in code if {"exercise", "check"} & set(cell.metadata.get("tags", [])))
+    assert code[-1].outputs[0]["data"]["text/plain"] == "2" and code[-1].outputs[0]["execution_count"] is None
+
+
+def test_exercise_and_check_cells_are_marked_and_check_cells_locked(released):
+    notebook = nbformat.read(released, as_version=4)
+    exercises = [cell.metadata for cell in notebook.cells if "exercise" in cell.metadata.get("tags", [])]
+    checks = [cell.metadata for cell in notebook.cells if "check" in cell.metadata.get("tags", [])]
+    ids = [f"recipe.{name}" for name in NAMES]
+    assert [metadata["course"]["exercise"] for metadata in exercises] == ids
+    assert [(m["course"]["check"], m["editable"], m["deletable"]) for m in checks] == [(i, False, False) for i in ids]
+    assert notebook.metadata["course"] == {"chapter": "recipe", "released": True, "exercises": ids}
+    assert set(notebook.metadata) == {"kernelspec", "course"}
+    nbformat.validate(notebook)
+
+
+def test_release_refuses_to_overwrite_a_student_file_unless_forced(tmp_path, released):
+    released.write_text("a student's work")
+    with pytest.raises(ReleaseError, match="never overwrites"):
+        release([tmp_path / "notebooks" / NOTEBOOK_NAME], released.parent)
+    assert released.read_text() == "a student's work"
+    release([tmp_path / "notebooks" / NOTEBOOK_NAME], released.parent, force=True)
+    assert nbformat.read(released, as_version=4).metadata["course"]["released"]
+
+
+def broken(change):
+    notebook = instructor_notebook()
+    change(notebook.cells)
+    return notebook
+
+
+def _code(cells, tag):
+    return [cell for cell in cells if tag in cell.metadata.get("tags", [])]
+
+
+@pytest.mark.parametrize("notebook, words", [
+    (broken(lambda cells: cells.remove(_code(cells, "check")[1])), "cell 8: an `exercise` cell (defining "
+                                                                    "sigmoid_model) with no matching `check` cell"),
+    (broken(lambda cells: _code(cells, "solution")[0].metadata.update(tags=["solution"])),
+     "cell 5: tagged `solution` but not `remove-cell`"),
+    (broken(lambda cells: setattr(_code(cells, "check")[0], "source", 'check("recipe.hard_sigmod", hard_sigmoid)')),
+     "checks 'recipe.hard_sigmod', which no chapter declares"),
+    (broken(lambda cells: cells.append(new_code_cell("print(1)", outputs=[new_output(
+        "stream", name="stdout", text=SOLUTIONS["updates_per_epoch"])]))),
+     "a line of a solution, 'full_batches, leftover_examples = divmod(n_examples, batch_size)', is still in "
+     "cell 19, at outputs[0].text"),
+    (broken(lambda cells: cells.append(new_markdown_cell("![plot](attachment:notes.txt)", attachments={
+        "notes.txt": {"text/plain": base64.b64encode(SOLUTIONS["hard_sigmoid"].encode()).decode()}}))),
+     "is still in cell 19, at attachments.notes.txt.text/plain"),
+])
+def test_release_fails_clearly_and_writes_nothing(tmp_path, notebook, words):
+    source = write(notebook, tmp_path / "notebooks" / NOTEBOOK_NAME)
+    with pytest.raises(ReleaseError) as raised:
+        release([source], tmp_path / "release")
+    assert words in str(raised.value)
+    assert not (tmp_path / "release").exists()
+
+
+def test_the_command_line_releases_then_refuses_to_overwrite(tmp_path):
+    source = write(instructor_notebook(), tmp_path / "notebooks" / NOTEBOOK_NAME)
+    command = [sys.executable, "-m", "course_utils", "release", "--out", "release/"]
+    first = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True)
+    again = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True)
+    assert (first.returncode, first.stdout.strip()) == (0, f"released release/{NOTEBOOK_NAME}")
+    assert again.returncode == 1 and "pass --force to overwrite" in again.stderr and "Traceback" not in again.stderr
+    assert source.exists()
+
+
+def test_the_released_notebook_runs_and_every_check_says_not_attempted(released):
+    from nbclient import NotebookClient
+
+    notebook = nbformat.read(released, as_version=4)
+    NotebookClient(notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(released.parent)}}
+                   ).execute()
+    checks = [cell for cell in notebook.cells if "check" in cell.metadata.get("tags", [])]
+    assert [len(cell.outputs) for cell in checks] == [1] * len(NAMES)
+    assert all(cell.outputs[0]["text"].startswith("… recipe.") and "not attempted yet" in cell.outputs[0]["text"]
+               for cell in checks)
+
+
+@pytest.mark.skipif(not CHAPTER_0.exists(), reason="notebooks/00_training_recipe.ipynb is not written yet")
+def test_chapter_0_releases_and_its_instructor_copy_grades_fully_correct(tmp_path):
+    [student_copy] = release([CHAPTER_0], tmp_path / "release")
+    text = student_copy.read_text()
+    instructor = nbformat.read(CHAPTER_0, as_version=4)
+    solutions = [cell.source for cell in instructor.cells if "solution" in cell.metadata.get("tags", [])]
+    assert len(solutions) == 4 and not any(source in text for source in solutions)
+    done = subprocess.run([sys.executable, "-m", "course_utils", "grade", str(CHAPTER_0), "--out", "grades.csv",
+                           "--feedback-dir", "feedback", "--sandbox", "bwrap"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    report = json.loads((tmp_path / "feedback" / "00_training_recipe.json").read_text())
+    assert (report["total"], report["max_total"]) == (4, 4), report["exercises"]
