@@ -1,0 +1,92 @@
+"""Chapter 0's demos: what each compute returns, against independent computations."""
+import numpy as np
+import pytest
+import torch
+
+from course_utils import recipe
+from course_utils.widgets import render
+from course_utils.widgets import recipe as demos
+
+ALL_DEMOS = [demos.GD1_DEMO, demos.GD2_DEMO, demos.SIGMOID_DEMO, demos.FIT_DEMO]
+
+
+@pytest.mark.parametrize("demo", ALL_DEMOS, ids=lambda d: d.title)
+def test_demo_has_few_controls_and_frames_and_draws_its_default(demo):
+    assert len(demo.controls) <= 2 and demo.n_frames <= 60
+    assert render(demo)[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("demo", ALL_DEMOS, ids=lambda d: d.title)
+def test_every_frame_of_a_demo_computes(demo):
+    from course_utils.widgets import all_frames
+
+    for params in all_frames(demo):
+        demo.compute(**params)
+
+
+def test_gd_two_parameters_follows_the_hand_written_step():
+    x, y = recipe.make_line_data()
+    data = demos.gd2_compute(learning_rate=0.1, steps=30)
+    w, b = demos.GD_START
+    path = [(w, b)]
+    for _ in range(30):
+        w, b = recipe.linear_regression_step(w, b, x, y, 0.1)
+        path.append((float(w), float(b)))
+    assert data["path"].shape == (31, 2) and np.allclose(data["path"], path)
+
+
+def test_gd_one_parameter_moves_only_w_with_b_at_its_best():
+    x, y = recipe.make_line_data()
+    b_star = demos.line_surface().minimum[1]
+    data = demos.gd1_compute(learning_rate=0.1, steps=5)
+    w = demos.GD_START[0]
+    for _ in range(5):
+        w, _ = recipe.linear_regression_step(w, b_star, x, y, 0.1)
+    assert data["path"].shape == (6,) and data["path"][-1] == pytest.approx(float(w))
+
+
+def _divergence_threshold(hessian):
+    return 2 / torch.linalg.eigvalsh(hessian).max().item()
+
+
+def test_gd_converges_below_two_over_the_largest_curvature_and_diverges_above():
+    x, _ = recipe.make_line_data()
+    hessian_2d = 2 * torch.tensor([[(x * x).mean(), x.mean()], [x.mean(), 1.0]], dtype=torch.float64)
+    limit_1d, limit_2d = 2 / hessian_2d[0, 0].item(), _divergence_threshold(hessian_2d)
+    assert limit_2d < 0.5 < limit_1d < 0.8  # η = 0.5 works on one parameter, not on two
+    for eta in demos.GD1_DEMO.controls["learning_rate"].values:
+        one, two = demos.gd1_compute(eta, 100), demos.gd2_compute(eta, 100)
+        assert (one["verdict"] == "diverges") == (eta > limit_1d)
+        assert (two["verdict"] == "diverges") == (eta > limit_2d)
+
+
+def test_gd_small_learning_rate_lowers_the_loss_at_every_update():
+    data = demos.gd2_compute(learning_rate=0.05, steps=100)
+    assert (np.diff(data["losses"]) < 0).all()
+    minimum = demos.line_surface().loss(torch.tensor(demos.line_surface().minimum)).item()
+    assert data["losses"][-1] > minimum + 0.01  # too small a step: still on its way after 100 updates
+
+
+def test_sigmoid_demo_centre_height_and_matching_ramp():
+    data = demos.sigmoid_compute(w=2.0, b=1.0)
+    assert data["centre"] == pytest.approx(-0.5)
+    x = data["x"]
+    at_centre = np.interp(-0.5, x, data["sigmoid"])
+    assert at_centre == pytest.approx(0.5, abs=1e-6) and np.interp(-0.5, x, data["hard"]) == pytest.approx(0.5, abs=1e-6)
+    assert data["sigmoid"][0] < 0.01 and data["sigmoid"][-1] > 0.99
+    assert data["hard"][0] == 0 and data["hard"][-1] == 1
+    flipped = demos.sigmoid_compute(w=-1.0, b=0.0)
+    assert flipped["sigmoid"][0] > 0.99 and flipped["sigmoid"][-1] < 0.01
+
+
+@pytest.mark.parametrize("activation", ["hard sigmoid", "sigmoid", "ReLU"])
+def test_fit_demo_error_falls_as_pieces_are_added(activation):
+    errors = [demos.fit_compute(n, activation)["mse"] for n in demos.FIT_DEMO.controls["n_pieces"].values]
+    assert all(b < a for a, b in zip(errors, errors[1:]))
+
+
+def test_fit_demo_uses_two_relus_per_piece_and_they_fit_as_well_as_hard_sigmoids():
+    relu, hard = demos.fit_compute(5, "ReLU"), demos.fit_compute(5, "hard sigmoid")
+    assert relu["n_units"] == 10 and hard["n_units"] == 5
+    assert relu["mse"] <= hard["mse"] + 1e-12
+    assert np.allclose(relu["fit"], relu["b"] + relu["pieces"].sum(axis=1))
