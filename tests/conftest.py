@@ -69,13 +69,12 @@ def make_book():
     """Run ``make book`` in the repository; return (exit code, combined output, seconds)."""
     started = time.monotonic()
     try:
-        proc = subprocess.run(
-            ["make", "book"], cwd=REPO, capture_output=True, text=True, timeout=BOOK_BUILD_TIMEOUT_S,
-        )
+        proc = subprocess.run(["make", "book"], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True, timeout=BOOK_BUILD_TIMEOUT_S)
     except subprocess.TimeoutExpired as exc:
-        output = (exc.stdout or b"").decode(errors="replace") + (exc.stderr or b"").decode(errors="replace")
+        output = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) else (exc.stdout or "")
         return -1, output + f"\n(make book killed after {BOOK_BUILD_TIMEOUT_S} s)", time.monotonic() - started
-    return proc.returncode, proc.stdout + proc.stderr, time.monotonic() - started
+    return proc.returncode, proc.stdout, time.monotonic() - started
 
 
 @pytest.fixture(scope="session")

@@ -134,9 +134,11 @@ DEMO_FIGURE_JS = """() => {
           readout: (handle.closest('.widget-slider').querySelector('.widget-readout') || {}).textContent};
 }"""
 
+# Every code cell numbered, or an error (Run All stops at the first one and unqueues the rest).
 CELLS_DONE_JS = """() => {
   const prompts = [...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputArea-prompt')].map(p => p.textContent.trim());
-  return prompts.length > 0 && prompts.every(p => /^\\[\\d+\\]:$/.test(p));
+  const done = prompts.length > 0 && prompts.every(p => /^\\[\\d+\\]:$/.test(p));
+  return done || !!document.querySelector("[data-mime-type='application/vnd.jupyter.error']");
 }"""
 
 
