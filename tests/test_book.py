@@ -1,5 +1,6 @@
 """The HTML book: it builds with warnings as errors, has every page, loads nothing from a
 CDN, offers each chapter notebook for download, and rebuilds from the execution cache."""
+import json
 import re
 import subprocess
 from pathlib import Path
@@ -102,6 +103,27 @@ def test_chapter_page_offers_its_notebook_for_download(built_book, docname):
     assert target.read_bytes() == page_source(docname).read_bytes(), f"{docname}: the downloadable notebook is not the chapter's source"
 
 
+def _stored_figures(notebook):
+    """How many pictures (image/png or image/svg+xml outputs) the notebook's shown code cells hold."""
+    cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+    return sum(
+        any(mime in output.get("data", {}) for mime in ("image/png", "image/svg+xml"))
+        for cell in cells if cell["cell_type"] == "code"
+        and not {"remove-cell", "remove-output"} & set(cell.get("metadata", {}).get("tags", []))
+        for output in cell.get("outputs", [])
+    )
+
+
+@pytest.mark.parametrize("docname", [d for d in toc_pages() if d.startswith("notebooks/")])
+def test_chapter_page_shows_every_figure_its_notebook_draws(built_book, docname):
+    """The book executes the notebook itself: each figure the saved notebook shows must be on the page too
+    (a non-interactive matplotlib backend in the build, for one, makes plt.show() draw nothing)."""
+    soup = BeautifulSoup((built_book.html / f"{docname}.html").read_text(encoding="utf-8"), "html.parser")
+    shown = [img for img in soup.select(".cell_output img") if not img.find_parent("noscript")]
+    expected = _stored_figures(page_source(docname))
+    assert len(shown) >= expected, f"{docname}: the saved notebook shows {expected} figures, the built page {len(shown)}"
+
+
 def _cache_records():
     from jupyter_cache import get_cache
 
@@ -112,7 +134,10 @@ def test_rebuild_with_nothing_changed_reuses_the_execution_cache(built_book):
     notebooks = [str(page_source(d).resolve()) for d in toc_pages() if page_source(d).suffix == ".ipynb"]
     before = _cache_records()
     cached = {uri for _, uri, _ in before.values()}
-    assert set(notebooks) <= cached, f"chapter notebooks missing from the execution cache after a build: {sorted(set(notebooks) - cached)}"
+    assert set(notebooks) <= cached, (
+        f"chapter notebooks missing from the execution cache after a build: {sorted(set(notebooks) - cached)}. "
+        "If the cache was emptied while Sphinx's environment (_build/.doctrees) was kept, Sphinx did not re-read "
+        "those notebooks, and the book shows their old outputs.")
 
     code, output, _ = make_book()
     assert code == 0, f"the second `make book` failed (exit {code}):\n{tail(output)}"

@@ -3,12 +3,15 @@ throws no JavaScript error, typesets its maths, loads every picture, and every d
 slider changes the figure with no kernel behind the page.
 
 Each page is opened once (``visit``); the tests below assert on what that visit saw.
-A full-page screenshot of every page is kept in pytest's temporary folder
-(``<basetemp>/screenshots*/``) for a person to look at.
+A full-page screenshot of every page, as the reader first sees it, is written to
+``$TMPDIR/course-book-screenshots/`` (e.g. ``notebooks__00_training_recipe.png``) for a
+person to look at.
 """
 import json
 import re
+import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -18,6 +21,7 @@ from conftest import page_source, toc_pages
 pytestmark = pytest.mark.browser
 
 PAGES = ["index"] + toc_pages()
+SCREENSHOTS = Path(tempfile.gettempdir()) / "course-book-screenshots"
 LOAD_TIMEOUT_MS = 60_000
 SETTLE_TIMEOUT_MS = 20_000
 SLIDER_TIMEOUT_MS = 10_000
@@ -197,9 +201,10 @@ def _visit(browser, url, screenshot_path):
 
 
 @pytest.fixture(scope="module")
-def visit(browser, book_url, tmp_path_factory):
+def visit(browser, book_url):
     """visit(docname) -> Visit, opening each page once per test module."""
-    shots = tmp_path_factory.mktemp("screenshots")
+    shots = SCREENSHOTS
+    shots.mkdir(exist_ok=True)
     seen = {}
 
     def get(docname):
