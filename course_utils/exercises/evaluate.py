@@ -47,10 +47,12 @@ class Missing:
 
 @dataclass
 class Stopped:
-    """The grader stopped the student's process, or it died: status is timeout, memory or crashed."""
+    """The grader stopped the student's process, or it died: status is timeout, memory or crashed.
+    ``during_case`` is false when the process was gone before the case could even be sent."""
 
     status: str
     message: str
+    during_case: bool = True
 
 
 @dataclass
@@ -127,7 +129,8 @@ def judge(exercise, index, total, case, outcome):
     if isinstance(outcome, Missing):
         return "missing", _missing_lines(exercise, outcome)
     if isinstance(outcome, Stopped):
-        return outcome.status, [f"case {index + 1} of {total}: {feedback.call_text(exercise, case)}", outcome.message]
+        call = [f"case {index + 1} of {total}: {feedback.call_text(exercise, case)}"] if outcome.during_case else []
+        return outcome.status, call + [outcome.message]
     if isinstance(outcome, Raised):
         if outcome.type_name == "NotImplementedError":
             return "not attempted", [f"{exercise.name} still raises NotImplementedError: replace the `raise` "

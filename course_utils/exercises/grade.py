@@ -106,10 +106,12 @@ def grade_submission(submission_id, path, workdir, limits, isolation, chapter=No
 
 def _grade_into(graded, path, workdir, limits, isolation, chapter):
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        warnings.simplefilter("ignore")   # nbformat's warnings while converting an old notebook
         notebook, notes = read_submission(Path(path))
     graded["notes"] += notes
-    chapter = chapter or chapter_of_notebook(Path(path).name) or notebook.metadata.get("course", {}).get("chapter")
+    course = notebook.get("metadata", {}).get("course")
+    chapter = chapter or chapter_of_notebook(Path(path).name) or (course.get("chapter") if isinstance(course, dict)
+                                                                  else None)
     if chapter not in chapter_names():
         raise Unreadable(f"cannot tell which chapter this notebook is: its name contains none of the chapter "
                          f"notebooks' names and its metadata names none (known chapters: {', '.join(chapter_names())}); "

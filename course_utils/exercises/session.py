@@ -220,7 +220,8 @@ class Session:
             deadline = min(self.deadline, time.monotonic() + self.limits.exercise_seconds)
             call = lambda case: self._call(exercise, case, deadline)   # noqa: E731
         except WorkerGone as gone:
-            started, stopped = time.monotonic(), Stopped(gone.status, self._exercise_problem(gone, self.deadline))
+            started = time.monotonic()
+            stopped = Stopped(gone.status, self._exercise_problem(gone, self.deadline), during_case=False)
             call = lambda case: stopped   # noqa: E731
         result = run_cases(exercise, exercise.hidden_cases(), call, label="hidden cases")
         result.seconds = time.monotonic() - started
