@@ -64,7 +64,7 @@ def model_bias(seed=0, n=200, epochs=30, batch_size=20, learning_rate=0.05):
     ]
 
 
-def optimisation_failure(seed=0, depths=(2, 10), width=16, n=200, epochs=60, batch_size=20, learning_rate=0.05):
+def optimisation_failure(seed=0, depths=(2, 10), width=16, n=200, epochs=40, batch_size=20, learning_rate=0.05):
     """Plain ReLU networks of several depths (no normalisation, no shortcuts), same data, same budget."""
     return [
         _run(f"{depth} hidden layers", network(depth, width, seed=seed), n, epochs, batch_size, learning_rate, seed=seed)
@@ -79,7 +79,7 @@ def first_layer_gradient(model, x, y):
     return model[0].weight.grad.norm().item()
 
 
-def overfitting(seed=0, sizes=(10, 200), noise=0.3, updates=1500, batch_size=20, learning_rate=0.05):
+def overfitting(seed=0, sizes=(10, 200), noise=0.3, updates=600, batch_size=20, learning_rate=0.1):
     """A flexible network (two hidden layers of 64 ReLUs) trained on few and on many noisy examples.
 
     Every run makes the same number of updates; with n ≤ batch_size each update uses all n examples.
@@ -106,3 +106,15 @@ def mismatch(seed=0, sizes=(20, 200), train_range=(-3.0, 1.0), test_range=(1.0, 
         runs.append(run)
         test_losses.append(mse(run.model, x_test, y_test))
     return runs, test_losses
+
+
+def loss_table(runs, **extra_columns):
+    """The runs' final losses as an aligned text table; ``extra_columns`` maps a heading to one number per run."""
+    columns = {"training L": [run.train_loss for run in runs],
+               "validation L": [run.validation_loss for run in runs], **extra_columns}
+    width = max(len(run.name) for run in runs) + 2
+    lines = [" " * width + "".join(f"{heading:>15s}" for heading in columns)]
+    for i, run in enumerate(runs):
+        lines.append(run.name.ljust(width) + "".join(f"{values[i]:15.3f}" for values in columns.values()))
+    return "\n".join(lines)
+

@@ -135,7 +135,7 @@ def sigmoid_compute(w=1.0, b=0.0, c=1.0):
         "x": SIGMOID_X, "w": w, "b": b, "c": c,
         "sigmoid": recipe.sigmoid_curve(x, c, b, w).numpy(),
         "hard": recipe.hard_sigmoid(x, c, b_hard, w_hard).numpy(),
-        "centre": -b / w,
+        "centre": -b / w + 0.0,  # + 0.0 turns −0 into 0
     }
 
 
@@ -186,10 +186,10 @@ def fit_compute(n_pieces=5, activation="sigmoid"):
 
 def fit_draw(data, ax):
     ax.plot(data["x"], data["target"], color=ROLE_COLORS["target"], linewidth=2.5, alpha=0.6, label="curve to fit")
-    ax.plot(data["x"], data["fit"], color=ROLE_COLORS["model"], linewidth=1.5, label="b + Σᵢ cᵢ·aᵢ(x)")
+    ax.plot(data["x"], data["fit"], color=ROLE_COLORS["model"], linewidth=1.5, label="fit: b + the sum of the pieces")
     for i, piece in enumerate(data["pieces"].T):
         ax.plot(data["x"], piece - 3.5, color=ROLE_COLORS["data"], linewidth=0.7, alpha=0.6,
-                label="pieces cᵢ·aᵢ(x), shifted down" if i == 0 else None)
+                label="the pieces, shifted down" if i == 0 else None)
     ax.set_xlim(*FIT_RANGE)
     ax.set_ylim(-6, 3)
     ax.set_xlabel("x")
