@@ -53,6 +53,26 @@ def tail(text, lines=60):
     return "\n".join(text.rstrip().splitlines()[-lines:])
 
 
+def pytest_configure(config):
+    _nbval_honours_trailing_semicolons()
+
+
+def _nbval_honours_trailing_semicolons():
+    """Run notebook cells under nbval with ``store_history=True``, as Jupyter does.
+
+    nbval 0.11 sends cells with ``store_history=False``, and IPython decides whether a trailing
+    ``;`` silences a cell by reading the cell from its history, so under nbval ``ax.legend(...);``
+    shows ``<matplotlib.legend.Legend at 0x...>`` that Jupyter never showed, and the outputs
+    differ (nbval issue #194, IPython issue #14162, both open).
+    """
+    from nbval.kernel import RunningKernel
+
+    def execute_cell_input(self, cell_input, allow_stdin=None):
+        return self.kc.execute(cell_input, store_history=True, allow_stdin=allow_stdin, stop_on_error=False)
+
+    RunningKernel.execute_cell_input = execute_cell_input
+
+
 def pytest_generate_tests(metafunc):
     if "toc_page" in metafunc.fixturenames:
         metafunc.parametrize("toc_page", toc_pages())
