@@ -1,6 +1,8 @@
 """The grader's parts: the plain-data protocol, finding submissions, the submission time limit, the sandbox."""
 import os
 import struct
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -61,6 +63,19 @@ def test_frames_round_trip_and_a_cut_or_oversized_frame_is_refused():
     os.close(read_fd)
     with pytest.raises(ProtocolError, match="larger than"):
         pack_frame({}, [b"\0" * (65 * 2**20)])
+
+
+@pytest.mark.parametrize("header", [b"[" * 100_000 + b"]" * 100_000, b'{"buffers": -1}', b'"just a string"'])
+def test_a_malicious_frame_header_is_a_protocol_error_not_a_grader_crash(header):
+    read_fd, write_fd = os.pipe()
+    os.write(write_fd, struct.pack("<I", len(header)))
+    reader = FrameReader(read_fd)
+    writer = threading.Thread(target=lambda: (os.write(write_fd, header), os.close(write_fd)))
+    writer.start()
+    with pytest.raises(ProtocolError):
+        reader.read(deadline=time.monotonic() + 10)
+    writer.join()
+    os.close(read_fd)
 
 
 # ---------------------------------------------------------------------------- finding submissions

@@ -67,13 +67,12 @@ def cells_to_run(notebook):
             if cell["cell_type"] == "code" and cell["source"].strip() and not is_check_cell(cell)]
 
 
-def read_submission(path):
-    """(notebook as a plain nbformat-4 dict, notes) of a submitted file; raise Unreadable with the reason.
+def read_submission(data):
+    """(notebook as a plain nbformat-4 dict, notes) of a submitted file's bytes; raise Unreadable with the reason.
 
     Reads the JSON directly (nbformat's import alone takes seconds here); only a notebook in an
     older format goes through nbformat, to be converted.
     """
-    data = path.read_bytes()
     if not data.strip():
         raise Unreadable("the file is empty")
     if len(data) > MAX_NOTEBOOK_BYTES:

@@ -219,9 +219,10 @@ class FrameReader:
             raise ProtocolError("frame header too large")
         try:
             header = json.loads(self._take(size, deadline))
-        except ValueError as error:
+        except (ValueError, RecursionError) as error:
             raise ProtocolError(f"frame header is not JSON: {error}") from None
-        if not isinstance(header, dict) or not isinstance(header.get("buffers"), int):
+        if not isinstance(header, dict) or not isinstance(header.get("buffers"), int) or \
+                not 0 <= header["buffers"] <= MAX_ITEMS:
             raise ProtocolError("frame header is not a JSON object with a buffer count")
         buffers, total = [], size
         for _ in range(header["buffers"]):

@@ -214,16 +214,15 @@ class Session:
         The exercise's time limit starts once the process is ready (its cells run), so a restart
         after an earlier exercise crashed costs this exercise nothing.
         """
+        cases = exercise.hidden_cases()
         try:
             self.ready_worker()
-            started = time.monotonic()
-            deadline = min(self.deadline, time.monotonic() + self.limits.exercise_seconds)
-            call = lambda case: self._call(exercise, case, deadline)   # noqa: E731
         except WorkerGone as gone:
-            started = time.monotonic()
             stopped = Stopped(gone.status, self._exercise_problem(gone, self.deadline), during_case=False)
-            call = lambda case: stopped   # noqa: E731
-        result = run_cases(exercise, exercise.hidden_cases(), call, label="hidden cases")
+            return run_cases(exercise, cases, lambda case: stopped, label="hidden cases")
+        started = time.monotonic()
+        deadline = min(self.deadline, started + self.limits.exercise_seconds)
+        result = run_cases(exercise, cases, lambda case: self._call(exercise, case, deadline), label="hidden cases")
         result.seconds = time.monotonic() - started
         return result
 
@@ -263,11 +262,11 @@ def _strings(items):
     return [item for item in items if isinstance(item, str)][:2000] if isinstance(items, list) else []
 
 
-def prepare_workdir(workdir, notebook_path):
+def prepare_workdir(workdir, name, data):
     """A fresh working directory holding a copy of the submission (and matplotlib's font cache, to save time)."""
     workdir = Path(workdir)
     workdir.mkdir(parents=True)
-    shutil.copyfile(notebook_path, workdir / Path(notebook_path).name)
+    (workdir / name).write_bytes(data)
     font_cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "matplotlib"
     (workdir / ".matplotlib").mkdir()
     for fonts in font_cache.glob("fontlist-*.json"):
