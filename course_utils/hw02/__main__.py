@@ -4,6 +4,7 @@
     python -m course_utils.hw02 train --preset simple|medium|strong|boss [--out runs/simple] [options]
     python -m course_utils.hw02 predict --checkpoint runs/simple/best.pt --out prediction.csv
     python -m course_utils.hw02 score prediction.csv
+    python -m course_utils.hw02 ladder [--presets simple medium strong boss] [--out runs/ladder]
 
 Data: ``--data DIR`` or ``$LIBRIPHONE_DIR`` for the real libriphone folder, else the
 local synthetic corpus (``--corpus-seed``, ``--num-train``, ``--num-test`` choose it).
@@ -83,6 +84,25 @@ def _score(args):
     print(f"public {result['public']:.5f}  private {result['private']:.5f}  ({result['frames']} frames)")
 
 
+def _ladder(args):
+    data = _source(args)
+    device = args.device or training.default_device()
+    print("preset  val_acc  public   private", flush=True)
+    for preset in args.presets:
+        recipe = training.PRESETS[preset]
+        if args.num_epochs:
+            recipe = dataclasses.replace(recipe, num_epochs=args.num_epochs)
+        history = training.train(recipe, data.path, args.out / preset, device=device)
+        model, recipe = training.load_checkpoint(args.out / preset / "best.pt", device)
+        classes = training.predict_classes(model, recipe, load_frames(data.path, "test", recipe.concat_nframes), device)
+        csv = submission.write_submission(args.out / preset / "prediction.csv", classes)
+        line = f"{preset:7s} {max(h['val_acc'] for h in history):.4f}"
+        if data.test_labels is not None:
+            result = submission.score(csv, data.path / "test_split.txt", data.test_labels)
+            line += f"  {result['public']:.4f}  {result['private']:.4f}"
+        print(line, flush=True)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m course_utils.hw02", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -114,6 +134,15 @@ def main(argv=None):
     command.add_argument("--labels", type=Path, help="test labels (default: the local corpus's test_labels.txt)")
     _data_options(command)
     command.set_defaults(run=_score)
+
+    command = commands.add_parser("ladder", help="train, predict and score several presets (the leaderboard)")
+    command.add_argument("--presets", nargs="+", choices=sorted(training.PRESETS),
+                         default=["simple", "medium", "strong", "boss"])
+    command.add_argument("--out", type=Path, default=Path("runs/ladder"))
+    command.add_argument("--num-epochs", type=int, help="override every preset's epochs")
+    command.add_argument("--device")
+    _data_options(command)
+    command.set_defaults(run=_ladder)
 
     args = parser.parse_args(argv)
     try:

@@ -34,7 +34,7 @@ import torch
 
 from . import acoustics, espeak, features, phonemes, text
 
-GENERATOR_VERSION = 1   # bump whenever the same configuration would give different data
+GENERATOR_VERSION = 2   # bump whenever the same configuration would give different data
 SPLITS = {"train": 0, "test": 1}
 
 
@@ -95,7 +95,7 @@ def draw_utterance(config, split, index):
 def render_utterance(recipe):
     """Synthesise one recipe: (features (T, 39) float32, labels (T,) int64)."""
     speech = espeak.engine().speak(recipe["text"], recipe["voice"], recipe["rate"], recipe["pitch"],
-                                   recipe["pitch_range"])
+                                   recipe["pitch_range"], seed=recipe["noise_seed"] % 2 ** 31)
     sr = speech.sample_rate
     lead, trail = int(recipe["lead_s"] * sr), int(recipe["trail_s"] * sr)
     x = np.concatenate([np.zeros(lead, np.float32), speech.samples.astype(np.float32) / 32768,

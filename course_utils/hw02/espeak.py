@@ -19,8 +19,10 @@ A phoneme event marks where the phoneme *starts*; it lasts until the next event.
 That is what turns the events into frame labels (`phonemes.frame_labels`).
 
 The library has one global state per process: use separate processes, not
-threads, to synthesise in parallel (`corpus` does).
+threads, to synthesise in parallel (`corpus` does). It also keeps state from one
+utterance to the next, so `ESpeak.speak` loads it afresh for each utterance.
 """
+import _ctypes
 import ctypes
 from dataclasses import dataclass
 
@@ -53,27 +55,45 @@ class Speech:
 
 
 class ESpeak:
-    """The process's eSpeak NG engine. Create it once per process (`engine()` does)."""
+    """eSpeak NG, loaded afresh for every utterance.
+
+    The library keeps state between utterances in static variables that no call resets (the pitch
+    flutter's phase, the waveform phase, the resonators), so the same text would sound slightly different
+    depending on what was said before. `speak` therefore loads the library, initialises it, synthesises,
+    and unloads it (dlclose): each utterance starts from the same state, and eSpeak's own random numbers
+    are seeded (`espeak_ng_SetRandSeed`). This costs well under a millisecond."""
 
     def __init__(self):
         try:
             import espeakng_loader
         except ImportError as error:   # pragma: no cover - depends on the environment
             raise ImportError("the local HW02 corpus needs eSpeak NG: pip install espeakng-loader==0.2.4") from error
-        self.lib = ctypes.CDLL(espeakng_loader.get_library_path())
-        self.lib.espeak_Synth.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int,
-                                          ctypes.c_uint, ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p]
-        self.lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
-        self.lib.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
-        self.lib.espeak_Info.restype = ctypes.c_char_p
-        data = espeakng_loader.get_data_path().encode()
-        self.sample_rate = self.lib.espeak_Initialize(SYNCHRONOUS, 0, data, PHONEME_EVENTS | DONT_EXIT)
-        if self.sample_rate <= 0:
-            raise RuntimeError(f"espeak_Initialize failed (returned {self.sample_rate}) with data at {data.decode()}")
-        self.version = self.lib.espeak_Info(None).decode()
+        self.library_path = espeakng_loader.get_library_path()
+        self.data_path = espeakng_loader.get_data_path()
         self._chunks, self._phonemes = [], []
         self._callback = _CALLBACK(self._on_audio)   # keep a reference: the library holds only a pointer
-        self.lib.espeak_SetSynthCallback(self._callback)
+        lib = self._load()
+        self.version = lib.espeak_Info(None).decode()
+        self._unload(lib)
+
+    def _load(self):
+        lib = ctypes.CDLL(self.library_path)
+        lib.espeak_Synth.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int,
+                                     ctypes.c_uint, ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p]
+        lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
+        lib.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
+        lib.espeak_Info.restype = ctypes.c_char_p
+        lib.espeak_ng_SetRandSeed.argtypes = [ctypes.c_long]
+        self.sample_rate = lib.espeak_Initialize(SYNCHRONOUS, 0, self.data_path.encode(), PHONEME_EVENTS | DONT_EXIT)
+        if self.sample_rate <= 0:
+            raise RuntimeError(f"espeak_Initialize failed (returned {self.sample_rate}) with data at {self.data_path}")
+        lib.espeak_SetSynthCallback(self._callback)
+        return lib
+
+    @staticmethod
+    def _unload(lib):
+        lib.espeak_Terminate()
+        _ctypes.dlclose(lib._handle)
 
     def _on_audio(self, wav, n, events):
         if n > 0:
@@ -85,19 +105,25 @@ class ESpeak:
             i += 1
         return 0
 
-    def speak(self, text, voice="en-us", rate=175, pitch=50, pitch_range=50):
+    def speak(self, text, voice="en-us", rate=175, pitch=50, pitch_range=50, seed=0):
         """Synthesise `text` (``[[...]]`` spans are eSpeak phoneme mnemonics) with a voice such as
-        ``"en-us"`` or ``"en-us+f3"`` (accent + variant), `rate` in words per minute and `pitch`,
-        `pitch_range` in 0–100. Returns a `Speech`."""
-        if self.lib.espeak_SetVoiceByName(voice.encode()) != 0:
-            raise ValueError(f"eSpeak NG has no voice {voice!r}")
-        for parameter, value in ((RATE, rate), (PITCH, pitch), (RANGE, pitch_range)):
-            self.lib.espeak_SetParameter(parameter, int(value), 0)
-        self._chunks, self._phonemes = [], []
-        data = text.encode()
-        status = self.lib.espeak_Synth(data, len(data) + 1, 0, POS_CHARACTER, 0, CHARS_AUTO | PHONEME_INPUT,
-                                       None, None)
-        self.lib.espeak_Synchronize()
+        ``"en-us"`` or ``"en-us+f3"`` (accent + variant), `rate` in words per minute, `pitch` and
+        `pitch_range` in 0–100, and `seed` for eSpeak's random numbers. Returns a `Speech`; the same
+        arguments always give the same samples."""
+        lib = self._load()
+        try:
+            if lib.espeak_SetVoiceByName(voice.encode()) != 0:
+                raise ValueError(f"eSpeak NG has no voice {voice!r}")
+            for parameter, value in ((RATE, rate), (PITCH, pitch), (RANGE, pitch_range)):
+                lib.espeak_SetParameter(parameter, int(value), 0)
+            lib.espeak_ng_SetRandSeed(seed)
+            self._chunks, self._phonemes = [], []
+            data = text.encode()
+            status = lib.espeak_Synth(data, len(data) + 1, 0, POS_CHARACTER, 0, CHARS_AUTO | PHONEME_INPUT,
+                                      None, None)
+            lib.espeak_Synchronize()
+        finally:
+            self._unload(lib)
         if status != 0:
             raise RuntimeError(f"espeak_Synth failed with status {status} on {text!r}")
         samples = np.concatenate(self._chunks) if self._chunks else np.zeros(0, np.int16)

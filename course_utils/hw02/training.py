@@ -47,11 +47,11 @@ class Recipe:
 
 PRESETS = {
     "simple": Recipe(),
-    "medium": Recipe(concat_nframes=11, hidden_layers=3, hidden_dim=256, learning_rate=1e-3, num_epochs=8),
-    "strong": Recipe(concat_nframes=21, hidden_layers=3, hidden_dim=512, dropout=0.25, batchnorm=True,
-                     learning_rate=1e-3, num_epochs=8),
-    "boss": Recipe(model="rnn", concat_nframes=5, hidden_layers=2, hidden_dim=192, dropout=0.25, learning_rate=2e-3,
-                   batch_size=16, num_epochs=8),
+    "medium": Recipe(concat_nframes=11, hidden_layers=3, hidden_dim=256, learning_rate=1e-3),
+    "strong": Recipe(concat_nframes=21, hidden_layers=3, hidden_dim=384, dropout=0.25, batchnorm=True,
+                     learning_rate=1e-3),
+    "boss": Recipe(model="rnn", concat_nframes=3, hidden_layers=2, hidden_dim=128, dropout=0.25, learning_rate=2e-3,
+                   batch_size=16),
 }
 
 
@@ -101,7 +101,7 @@ def run_epoch(model, recipe, frames, device, optimizer=None, generator=None, pro
                 optimizer.zero_grad()
                 (loss / n).backward()
                 optimizer.step()
-            loss_sum += float(loss)
+            loss_sum += loss.item() if not training else float(loss.detach())
             correct += int((logits.argmax(1) == y).sum())
             count += n
             bar.update(len(lengths) if lengths is not None else n)
