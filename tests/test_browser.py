@@ -31,7 +31,7 @@ SLIDER_MODELS = {"SelectionSliderModel", "IntSliderModel", "FloatSliderModel", "
 
 # Raw TeX that MathJax should have replaced. Single dollars follow pandoc's rule: "$5 and $10" is money.
 RAW_MATH = re.compile(r"\$\$|\\\[|\\\(|\\begin\{|(?<![\w$\\])\$(?=\S)[^$\n]{1,200}(?<=\S)\$(?![\w$])")
-SOURCE_MATH = re.compile(r"\$\$|\\\[|\\\(|\\begin\{|\{math\}|(?<![\w$\\])\$(?=\S)[^$\n]{1,200}(?<=\S)\$(?![\w$])")
+SOURCE_MATH = re.compile(r"\{math\}|" + RAW_MATH.pattern)
 
 
 def _source_has_math(docname):
@@ -54,7 +54,6 @@ def _is_local(url):
 @dataclass
 class Visit:
     url: str
-    final_url: str = ""
     external: list = field(default_factory=list)
     failed: list = field(default_factory=list)
     errors: list = field(default_factory=list)
@@ -176,7 +175,6 @@ def _visit(browser, url, screenshot_path):
     try:
         page.goto(url, wait_until="load", timeout=LOAD_TIMEOUT_MS)
         page.wait_for_load_state("networkidle", timeout=LOAD_TIMEOUT_MS)
-        report.final_url = page.url
         report.expected_sliders = _expected_sliders(page)
         views = page.locator('script[type="application/vnd.jupyter.widget-view+json"]').count()
         if views:
@@ -240,7 +238,7 @@ def test_page_throws_no_javascript_error(visit, docname):
 def test_page_maths_is_typeset(visit, docname):
     report = visit(docname)
     math = report.math
-    assert not math["raw"], f"{report.url}: maths left as raw TeX in the visible text: {math['raw']}"
+    assert not math["raw"], f"{report.url}: maths left as raw TeX in the visible text: {math['raw']} (see {report.screenshot})"
     assert not math["untypeset"], f"{report.url}: maths elements MathJax did not typeset: {math['untypeset']}"
     if docname != "index" and _source_has_math(docname):
         assert math["mathjax"], f"{report.url}: the source has maths but MathJax did not load"
@@ -261,4 +259,4 @@ def test_every_demo_slider_changes_the_figure(visit, docname):
         f"{report.url}: the page embeds {report.expected_sliders} sliders but {len(report.sliders)} rendered")
     stuck = [f"demo {s['demo']} slider {s['label']!r}: {s.get('before')} -> {s.get('after')}"
              for s in report.sliders if not (s["changed"] and s["loaded"])]
-    assert not stuck, f"{report.url}: moving these sliders did not change the figure (or it did not load): {stuck}"
+    assert not stuck, f"{report.url}: moving these sliders did not change the figure (or it did not load): {stuck} (see {report.screenshot})"
