@@ -173,7 +173,12 @@ def test_chapter_0_demo_redraws_live_in_jupyterlab(lab, browser):
                                                "els => els.map(e => e.textContent.slice(-600))")
         assert not tracebacks, f"cells of {CHAPTER} raised errors in JupyterLab: {tracebacks}"
 
-        page.wait_for_function(f"() => {{ const f = ({DEMO_FIGURE_JS})(); return f && f.loaded; }}", timeout=REDRAW_TIMEOUT_MS)
+        try:
+            page.wait_for_function(f"() => {{ const f = ({DEMO_FIGURE_JS})(); return f && f.loaded; }}",
+                                   timeout=REDRAW_TIMEOUT_MS)
+        except Exception:
+            pytest.fail(f"no demo (a slider beside a picture) appeared in the outputs of {CHAPTER}: "
+                        f"{page.evaluate(DEMO_FIGURE_JS)}", pytrace=False)
         before = page.evaluate(DEMO_FIGURE_JS)
         handle = page.locator(".jp-OutputArea-output .widget-slider .noUi-handle").first
         handle.scroll_into_view_if_needed()
