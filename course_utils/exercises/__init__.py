@@ -5,13 +5,19 @@ In a notebook::
     from course_utils.exercises import check
     check("recipe.hard_sigmoid", hard_sigmoid)
 
+From the command line (``python -m course_utils --help``)::
+
+    python -m course_utils release --out release/
+    python -m course_utils grade submissions/ --out grades.csv --feedback-dir feedback/ --jobs 2
+
 Modules:
 
-- :mod:`.registry` and :mod:`.chapters`: every exercise, declared once per chapter;
-- :mod:`.check`, :mod:`.evaluate`, :mod:`.compare`, :mod:`.feedback`: judging an answer and wording the verdict;
-- :mod:`.release`: the student notebooks (solutions removed);
-- :mod:`.grade`, :mod:`.session`, :mod:`.sandbox`, :mod:`.worker`, :mod:`.protocol`:
-  grading submitted notebooks in a separate, isolated process.
+- :mod:`.registry`, :mod:`.chapters`, :mod:`.cases`: every exercise, declared once per chapter;
+- :mod:`.check`, :mod:`.evaluate`, :mod:`.compare`, :mod:`.feedback`: judging an answer and wording
+  the verdict (shared by ``check()`` and the grader);
+- :mod:`.cells`, :mod:`.release`: reading exercise cells; writing the student notebooks;
+- :mod:`.grade`, :mod:`.session`, :mod:`.sandbox`, :mod:`.worker`, :mod:`.protocol`, :mod:`.report`:
+  grading submitted notebooks in a separate, sandboxed process, into a gradebook and feedback files.
 """
 from .check import check
 from .evaluate import ExerciseResult
