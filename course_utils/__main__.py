@@ -21,7 +21,7 @@ def main(argv=None):
     _release_parser(commands)
     _grade_parser(commands)
     args = parser.parse_args(argv)
-    return args.run(args, parser)
+    return args.run(args, args.parser)
 
 
 def _release_parser(commands):
@@ -34,7 +34,7 @@ def _release_parser(commands):
     command.add_argument("--out", type=Path, default=Path("release"), help="folder for the student notebooks "
                          "(default: release/)")
     command.add_argument("--force", action="store_true", help="overwrite student notebooks that already exist there")
-    command.set_defaults(run=_release)
+    command.set_defaults(run=_release, parser=command)
 
 
 def _grade_parser(commands):
@@ -61,7 +61,7 @@ def _grade_parser(commands):
     command.add_argument("--sandbox", choices=("auto", "bwrap", "none"), default="auto",
                          help="auto: bubblewrap if it works here, else none (with a warning); bwrap: fail without "
                               "it; none: no file-system isolation (default: auto)")
-    command.set_defaults(run=_grade)
+    command.set_defaults(run=_grade, parser=command)
 
 
 def _release(args, parser):
@@ -81,13 +81,18 @@ def _release(args, parser):
 
 
 def _grade(args, parser):
-    from .exercises.grade import grade
+    from .exercises.grade import find_submissions, grade
     from .exercises.registry import chapter_names
     from .exercises.sandbox import resolve_isolation
     from .exercises.session import Limits
 
     if args.jobs < 1:
         parser.error("--jobs must be at least 1")
+    try:
+        if not find_submissions(args.paths):
+            parser.error(f"no .ipynb files found in {', '.join(map(str, args.paths))}")
+    except ValueError as error:
+        parser.error(str(error))
     if args.chapter is not None and args.chapter not in chapter_names():
         parser.error(f"--chapter {args.chapter}: no such chapter (known: {', '.join(chapter_names())})")
     try:
@@ -99,11 +104,8 @@ def _grade(args, parser):
                     submission_seconds=args.submission_timeout, memory_bytes=int(args.memory_gib * 2**30),
                     threads=max(1, (os.cpu_count() or 1) // args.jobs))
     progress = _Progress()
-    try:
-        reports = grade(args.paths, args.out, args.feedback_dir, jobs=args.jobs, limits=limits, isolation=isolation,
-                        chapter=args.chapter, on_graded=progress)
-    except ValueError as error:
-        parser.error(str(error))
+    reports = grade(args.paths, args.out, args.feedback_dir, jobs=args.jobs, limits=limits, isolation=isolation,
+                    chapter=args.chapter, on_graded=progress)
     failed = [graded for graded in reports if graded["status"] == "grader-error"]
     for graded in failed:
         print(f"grader error on {graded['submission']}:\n{graded.get('traceback', '')}", file=sys.stderr)

@@ -166,7 +166,10 @@ def release(notebooks, out, force=False):
                            f"--out folder, or pass --force to overwrite")
     copies, found = [], []
     for path in map(Path, notebooks):
-        notebook = nbformat.read(path, as_version=4)
+        try:
+            notebook = nbformat.read(path, as_version=4)
+        except Exception as error:   # missing, unreadable, not a notebook: say which file and why
+            raise ReleaseError(f"cannot read {path} as a notebook: {error}") from None
         found += problems(notebook, path.name)
         released = student_copy(notebook, chapter_of_notebook(path.name))
         kept = [number for number, cell in enumerate(notebook.cells, start=1) if "solution" not in tags(cell)]
