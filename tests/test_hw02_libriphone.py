@@ -11,7 +11,7 @@ from course_utils.hw02.libriphone import LibriphoneError, concat_feat, preproces
 
 def make_fake_libriphone(root, num_train=9, num_test=4, seed=0, feature_dim=39, learnable=False):
     """A tiny libriphone folder of random (T, 39) features; labels random, or with `learnable` the argmax
-    of the frame's features (a rule a model can learn). Test labels go to test_labels.txt."""
+    of the frame's first four features (a rule a model can learn). Test labels go to test_labels.txt."""
     g = torch.Generator().manual_seed(seed)
     for split in ("train", "test"):
         (root / "feat" / split).mkdir(parents=True, exist_ok=True)
@@ -22,7 +22,7 @@ def make_fake_libriphone(root, num_train=9, num_test=4, seed=0, feature_dim=39, 
         for uid in ids[split]:
             t = int(torch.randint(1, 30, (), generator=g))
             x = torch.randn(t, feature_dim, generator=g)
-            y = x.argmax(1) if learnable else torch.randint(0, 41, (t,), generator=g)
+            y = x[:, :4].argmax(1) if learnable else torch.randint(0, 41, (t,), generator=g)
             torch.save(x, root / "feat" / split / f"{uid}.pt")
             lines[split].append(f"{uid} " + " ".join(map(str, y.tolist())) + "\n")
         (root / f"{split}_split.txt").write_text("".join(f"{uid}\n" for uid in ids[split]))
