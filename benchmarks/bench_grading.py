@@ -58,8 +58,10 @@ def grade_seconds(paths, jobs, folder):
 def exercises_only(notebook):
     """The notebook cut down to its exercises: an import cell, then every exercise, solution and check cell."""
     instructor = nbformat.read(notebook, as_version=4)
-    kept = [cell for cell in instructor.cells if {"exercise", "solution", "check"} & set(cell.metadata.get("tags", []))]
-    return new_notebook(cells=[new_code_cell("import math\nimport torch\nfrom course_utils.exercises import check")] + kept)
+    kept = [cell for cell in instructor.cells
+            if {"exercise", "solution", "check"} & set(cell.metadata.get("tags", []))]
+    imports = new_code_cell("import math\nimport torch\nfrom course_utils.exercises import check")
+    return new_notebook(cells=[imports] + kept)
 
 
 def run(notebook=CHAPTER_0):

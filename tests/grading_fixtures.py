@@ -13,8 +13,10 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 STUBS = {
     "hard_sigmoid": "def hard_sigmoid(x, c, b, w):\n    raise NotImplementedError",
     "sigmoid_model": "def sigmoid_model(x, W, b_hidden, c, b):\n    raise NotImplementedError",
-    "linear_regression_step": "def linear_regression_step(w, b, x, y, learning_rate):\n    raise NotImplementedError",
-    "updates_per_epoch": "def updates_per_epoch(n_examples, batch_size, drop_last=False):\n    raise NotImplementedError",
+    "linear_regression_step": "def linear_regression_step(w, b, x, y, learning_rate):\n"
+                              "    raise NotImplementedError",
+    "updates_per_epoch": "def updates_per_epoch(n_examples, batch_size, drop_last=False):\n"
+                         "    raise NotImplementedError",
 }
 
 SOLUTIONS = {

@@ -98,7 +98,8 @@ def test_submissions_are_found_in_folders_and_named_by_their_path(tmp_path):
 
 
 def test_the_submission_time_limit_stops_a_slow_notebook_and_says_so(tmp_path):
-    path = write(submission(correct(), before=["import time\ntime.sleep(3)"] * 4), tmp_path / "00_training_recipe.ipynb")
+    slow = submission(correct(), before=["import time\ntime.sleep(3)"] * 4)
+    path = write(slow, tmp_path / "00_training_recipe.ipynb")
     limits = Limits(cell_seconds=10, exercise_seconds=10, submission_seconds=7, memory_bytes=2 * 2**30)
     report = grade_submission("slow", path, tmp_path / "work", limits, isolation="none")
     assert report["status"] == "graded-with-issues" and report["total"] == 0

@@ -27,8 +27,8 @@ def check(exercise_id=None, answer=_NO_ANSWER):
     try:
         result = _check(exercise_id, answer)
     except Exception as error:   # a bug of ours: say so, in one sentence, without a traceback
-        result = _problem(str(exercise_id), f"check() itself failed ({type(error).__name__}: {error}). "
-                                            "This is a bug in course_utils, not in your answer: please tell your instructor.")
+        result = _problem(str(exercise_id), f"check() itself failed ({type(error).__name__}: {error}). This is "
+                                            "a bug in course_utils, not in your answer: please tell your instructor.")
     print(result.message)
     return result
 

@@ -98,7 +98,8 @@ def same_tensor(expected, got, rtol, atol):
     if got.is_floating_point() and not torch.isfinite(got).all() and torch.isfinite(expected).all():
         index = _first(~torch.isfinite(got))
         return Difference(f"got {got[index].item()} at index {index}",
-                          "your result has NaN or inf: look for a division by zero, a log of 0 or an exp of a large number")
+                          "your result has NaN or inf: look for a division by zero, a log of 0 or an exp of a "
+                          "large number")
     close = torch.isclose(got, expected, rtol=rtol, atol=atol) if got.is_floating_point() else got == expected
     if close.all():
         return None
@@ -160,7 +161,8 @@ def _value_hint(expected, got, rtol, atol):
     if not got.is_floating_point():
         return ""
     if got.dim() >= 2 and got.shape[-1] == got.shape[-2] and matches(expected.transpose(-1, -2)):
-        return "your result is the transpose of the expected one: check which dimension is which (.T, or the order in @)"
+        return ("your result is the transpose of the expected one: check which dimension is which "
+                "(.T, or the order in @)")
     if expected.dim() >= 1 and matches(torch.softmax(expected, dim=-1)):
         return "it looks like softmax was applied twice: the values are softmax of the expected ones"
     if torch.any(expected.abs() > atol) and matches(-expected):
@@ -185,7 +187,8 @@ def same_numbers(*names):
     def compare(expected, got, rtol, atol):
         wanted = f"a tuple ({', '.join(names)})"
         if not isinstance(got, (tuple, list)) or len(got) != len(names):
-            return Difference(f"expected {wanted}, got {kind_of(got)}" + (f": {describe(got)}" if got is not None else ""),
+            return Difference(f"expected {wanted}, got {kind_of(got)}"
+                              + (f": {describe(got)}" if got is not None else ""),
                               f"return all {len(names)} values: `return {', '.join(names)}`" if got is not None
                               else "your function returned None: did you forget `return`?")
         for name, want, have in zip(names, expected, got):

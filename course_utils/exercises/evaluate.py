@@ -135,7 +135,8 @@ def judge(exercise, index, total, case, outcome):
         if outcome.type_name == "NotImplementedError":
             return "not attempted", [f"{exercise.name} still raises NotImplementedError: replace the `raise` "
                                      f"with your answer, run that cell, then this check again."]
-        status = "memory" if outcome.type_name in MEMORY_ERRORS or "can't allocate memory" in outcome.message else "error"
+        out_of_memory = outcome.type_name in MEMORY_ERRORS or "can't allocate memory" in outcome.message
+        status = "memory" if out_of_memory else "error"
         return status, feedback.raised_lines(exercise, index, total, case, outcome.type_name, outcome.message,
                                              outcome.where)
     difference = feedback.in_place_difference(exercise, case, outcome.args_after)

@@ -28,7 +28,7 @@ def _points(value):
 
 
 def call_text(exercise, case, limit=8):
-    """``hard_sigmoid(x=tensor([0.5, -1.2, 2.0]), c=1.5, b=0.2, w=-1.0)``; big tensors as ``<tensor (4, 3), float32>``."""
+    """``hard_sigmoid(x=tensor([0.5, -1.2]), c=1.5, b=0.2, w=-1.0)``; big tensors as ``<tensor (4, 3), float32>``."""
     names = exercise.parameters
     parts = [f"{name}={describe(value, limit, compact=True)}" for name, value in zip(names, case.args)]
     parts += [f"{name}={describe(value, limit, compact=True)}" for name, value in case.kwargs.items()]

@@ -116,8 +116,8 @@ def _grade_into(graded, path, data, workdir, limits, isolation, chapter):
                                                                   else None)
     if chapter not in chapter_names():
         raise Unreadable(f"cannot tell which chapter this notebook is: its name contains none of the chapter "
-                         f"notebooks' names and its metadata names none (known chapters: {', '.join(chapter_names())}); "
-                         f"pass --chapter")
+                         f"notebooks' names and its metadata names none (known chapters: "
+                         f"{', '.join(chapter_names())}); pass --chapter")
     exercises = chapter_exercises(chapter)
     graded.update(chapter=chapter, max_total=sum(exercise.points for exercise in exercises))
     cells = cells_to_run(notebook)

@@ -155,10 +155,11 @@ def _decode_array(tree, buffers, dtypes, build):
 
 
 def _tensor_from_bytes(raw, dtype, shape):
-    if dtype in (torch.float16, torch.bfloat16):
-        return torch.frombuffer(bytearray(raw), dtype=torch.int16).view(dtype).reshape(shape).clone() if raw else \
-            torch.empty(shape, dtype=dtype)
-    return torch.frombuffer(bytearray(raw), dtype=dtype).reshape(shape).clone() if raw else torch.empty(shape, dtype=dtype)
+    if not raw:
+        return torch.empty(shape, dtype=dtype)
+    if dtype in (torch.float16, torch.bfloat16):   # sent as their 16-bit patterns (NumPy has no bfloat16)
+        return torch.frombuffer(bytearray(raw), dtype=torch.int16).view(dtype).reshape(shape).clone()
+    return torch.frombuffer(bytearray(raw), dtype=dtype).reshape(shape).clone()
 
 
 def _short_string(value, limit=10_000):
@@ -248,6 +249,6 @@ class FrameReader:
 
 def _wait(fd, deadline, writing):
     remaining = deadline - time.monotonic()
-    ready = select.select([], [fd], [], max(remaining, 0)) if writing else select.select([fd], [], [], max(remaining, 0))
-    if not any(ready):
+    readable, writable, _ = select.select([] if writing else [fd], [fd] if writing else [], [], max(remaining, 0))
+    if not readable and not writable:
         raise TimeoutError("no answer before the time limit")

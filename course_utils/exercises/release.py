@@ -91,7 +91,8 @@ def student_copy(notebook, chapter):
         if "exercise" in cell_tags:
             cell.metadata["course"] = {"exercise": _matching_check(notebook.cells, index)}
         if "check" in cell_tags:
-            cell.metadata.update(editable=False, deletable=False, course={"check": (check_ids(cell.source) or [None])[0]})
+            checked = (check_ids(cell.source) or [None])[0]
+            cell.metadata.update(editable=False, deletable=False, course={"check": checked})
         released.cells.append(cell)
     released.metadata = {key: value for key, value in notebook.metadata.items() if key in KEPT_NOTEBOOK_METADATA}
     released.metadata["course"] = {"chapter": chapter, "released": True, "exercises": [
@@ -108,7 +109,8 @@ def _without_count(output):
 
 def secret_lines(notebook):
     """Lines of solution cells that appear nowhere a student may see them (other cells, course_utils)."""
-    public = {line.strip() for cell in notebook.cells if "solution" not in tags(cell) for line in cell.source.splitlines()}
+    public = {line.strip() for cell in notebook.cells if "solution" not in tags(cell)
+              for line in cell.source.splitlines()}
     for path in Path(course_utils.__file__).parent.rglob("*.py"):
         public.update(line.strip() for line in path.read_text(encoding="utf-8").splitlines())
     return {line.strip() for cell in notebook.cells if "solution" in tags(cell) for line in cell.source.splitlines()

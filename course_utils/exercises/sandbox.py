@@ -77,7 +77,7 @@ def available_isolation():
 
 
 def resolve_isolation(requested):
-    """The isolation to use for ``--sandbox auto|bwrap|none``; raises RuntimeError when bwrap is demanded but missing."""
+    """The isolation for ``--sandbox auto|bwrap|none``; RuntimeError when bwrap is demanded but missing."""
     found = available_isolation()
     if requested == "none":
         return "none"

@@ -66,8 +66,10 @@ EXERCISES = [
         mistakes=[
             Mistake("check the orientation of W: it is (k, d), so the hidden layer is x @ W.T + b_hidden",
                     lambda x, W, b_hidden, c, b: b + torch.sigmoid(x @ W + b_hidden) @ c),
-            Mistake("you left out the output bias b", lambda x, W, b_hidden, c, b: torch.sigmoid(x @ W.T + b_hidden) @ c),
-            Mistake("you left out b_hidden inside the sigmoid", lambda x, W, b_hidden, c, b: b + torch.sigmoid(x @ W.T) @ c),
+            Mistake("you left out the output bias b",
+                    lambda x, W, b_hidden, c, b: torch.sigmoid(x @ W.T + b_hidden) @ c),
+            Mistake("you left out b_hidden inside the sigmoid",
+                    lambda x, W, b_hidden, c, b: b + torch.sigmoid(x @ W.T) @ c),
             Mistake("that is the ReLU model: this one uses torch.sigmoid", recipe.relu_model),
         ],
         error_hints={"mat1 and mat2 shapes cannot be multiplied":
