@@ -25,6 +25,7 @@ from pathlib import Path
 from . import report
 from .cells import Unreadable, cells_to_run, read_submission
 from .registry import chapter_exercises, chapter_names, chapter_of_notebook
+from .sandbox import resolve_isolation
 from .session import Limits, Session, prepare_workdir
 
 SUBMISSION_STATUSES = ("graded", "graded-with-issues", "unreadable", "grader-error")
@@ -53,12 +54,15 @@ def find_submissions(paths):
     return found
 
 
-def grade(paths, out, feedback_dir, jobs=1, limits=Limits(), isolation="none", chapter=None, on_graded=None):
+def grade(paths, out, feedback_dir, jobs=1, limits=Limits(), isolation="auto", chapter=None, on_graded=None):
     """Grade every submission; write the gradebook ``out``, and ``feedback_dir/<id>.md`` and ``.json``.
 
-    ``on_graded(report)`` is called as each submission finishes (the CLI prints progress with it).
-    Returns the reports in submission order.
+    ``isolation`` is "auto", "bwrap" or "none" as for ``--sandbox`` (or an isolation that
+    :func:`.sandbox.available_isolation` named). ``on_graded(report)`` is called as each submission
+    finishes (the CLI prints progress with it). Returns the reports in submission order.
     """
+    if isolation in ("auto", "bwrap"):
+        isolation = resolve_isolation(isolation)
     submissions = find_submissions(paths)
     if not submissions:
         raise ValueError(f"no .ipynb files found in {', '.join(map(str, paths))}")
