@@ -13,7 +13,7 @@ JOBS ?= 2
 SUBMISSIONS ?= submissions
 PYTEST_ARGS ?=
 
-.PHONY: help book lab test bench release grade assets venv clean check-python chromium
+.PHONY: help book lab test bench release grade assets venv clean check-python chromium bubblewrap
 
 help:
 	@echo "make book     set up .venv and build the HTML book into $(BUILD)/html"
@@ -73,7 +73,15 @@ chromium:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null || { echo "error: apt-get install chromium failed (are you root?)."; exit 1; }; \
 	fi
 
-test: $(ASSETS)/.stamp chromium
+# The grader isolates student code with bubblewrap (Debian package); its tests require it.
+bubblewrap:
+	@if ! command -v bwrap >/dev/null; then \
+	  command -v apt-get >/dev/null || { echo "error: bwrap is missing and apt-get is not available. Install bubblewrap, then re-run."; exit 1; }; \
+	  echo "installing Debian's bubblewrap for the grader's sandbox"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null || { echo "error: apt-get install bubblewrap failed (are you root?)."; exit 1; }; \
+	fi
+
+test: $(ASSETS)/.stamp chromium bubblewrap
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: $(ASSETS)/.stamp
@@ -82,7 +90,7 @@ bench: $(ASSETS)/.stamp
 release: $(VENV)/.installed
 	$(PY) -m course_utils release --out release/
 
-grade: $(VENV)/.installed
+grade: $(VENV)/.installed bubblewrap
 	$(PY) -m course_utils grade $(SUBMISSIONS) --out grades.csv --feedback-dir feedback/ --jobs $(JOBS)
 
 clean:
