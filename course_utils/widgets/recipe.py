@@ -7,6 +7,7 @@ from functools import lru_cache
 
 import numpy as np
 import torch
+from matplotlib.collections import LineCollection
 
 from .. import recipe
 from ..plotting import OPTIMISER_COLORS, ROLE_COLORS
@@ -187,9 +188,10 @@ def fit_compute(n_pieces=5, activation="sigmoid"):
 def fit_draw(data, ax):
     ax.plot(data["x"], data["target"], color=ROLE_COLORS["target"], linewidth=2.5, alpha=0.6, label="curve to fit")
     ax.plot(data["x"], data["fit"], color=ROLE_COLORS["model"], linewidth=1.5, label="fit: b + the sum of the pieces")
-    for i, piece in enumerate(data["pieces"].T):
-        ax.plot(data["x"], piece - 3.5, color=ROLE_COLORS["data"], linewidth=0.7, alpha=0.6,
-                label="the pieces, shifted down" if i == 0 else None)
+    # One collection for all the pieces: a single artist draws far quicker than 40 lines.
+    pieces = [np.column_stack([data["x"], piece - 3.5]) for piece in data["pieces"].T]
+    ax.add_collection(LineCollection(pieces, colors=ROLE_COLORS["data"], linewidths=0.7, alpha=0.6,
+                                     label="the pieces, shifted down"))
     ax.set_xlim(*FIT_RANGE)
     ax.set_ylim(-6, 3)
     ax.set_xlabel("x")
