@@ -55,12 +55,13 @@ $(ASSETS)/.stamp: $(VENV)/.installed
 assets: $(ASSETS)/.stamp
 
 # Notebook outputs depend on course_utils as well as on their own cells, so the execution
-# cache is emptied whenever the library changes; with nothing changed a rebuild is quick.
+# cache (and Sphinx's record of read pages) is emptied whenever the library changes, so every
+# notebook runs again; with nothing changed a rebuild is quick.
 book: $(ASSETS)/.stamp
 	@mkdir -p $(BUILD)
 	@sum=$$(find course_utils -name '*.py' | LC_ALL=C sort | xargs cat | sha256sum | cut -c1-16); \
-	  if [ "$$(cat $(BUILD)/.course_utils.sum 2>/dev/null)" != "$$sum" ]; then rm -rf $(BUILD)/.jupyter_cache; echo $$sum > $(BUILD)/.course_utils.sum; fi
-	COURSE_BOOK_BUILD=1 MPLBACKEND=Agg $(VENV)/bin/jupyter-book build . --path-output . -W -n --keep-going --quiet
+	  if [ "$$(cat $(BUILD)/.course_utils.sum 2>/dev/null)" != "$$sum" ]; then rm -rf $(BUILD)/.jupyter_cache $(BUILD)/.doctrees; echo $$sum > $(BUILD)/.course_utils.sum; fi
+	COURSE_BOOK_BUILD=1 $(VENV)/bin/jupyter-book build . --path-output . -W -n --keep-going --quiet
 	@echo "The book is in $(BUILD)/html/index.html"
 
 lab: $(VENV)/.installed

@@ -101,6 +101,8 @@ def trajectory(loss, start, make_optimizer, steps):
         if value.ndim != 0:
             raise ValueError(f"the loss must return a scalar for one θ, got shape {tuple(value.shape)}")
         if not torch.isfinite(value):
+            if len(path) > 1:
+                path.pop()          # θ is finite but its loss is not: cut the path before it
             break
         value.backward()
         optimizer.step()

@@ -96,8 +96,6 @@ def test_trajectory_stops_where_the_path_diverges():
     assert bool(torch.isfinite(losses_along(bowl, path[:-1])).all())
 
 
-@pytest.mark.xfail(strict=True, reason="trajectory keeps the first point whose loss is inf (its θ is finite); "
-                                       "the docstring says the path is cut where the loss stops being finite")
 def test_trajectory_keeps_only_points_of_finite_loss():
     bowl, path = _diverging_path()
     assert bool(torch.isfinite(losses_along(bowl, path)).all())

@@ -193,3 +193,9 @@ def test_course_demo_fits_in_a_page_and_draws_frames_of_one_size(name):
     first, last = render(demo, **frames[0]), render(demo, **frames[-1])
     assert png_size(first) == png_size(last) == png_size(render(demo))
     assert first != last, f"{name}: the first and last frames are the same picture"
+
+
+@pytest.mark.parametrize("label", ["$\\eta$", "\\(\\lambda\\)"])
+def test_tex_in_a_control_label_is_refused_because_the_book_does_not_typeset_it(label):
+    with pytest.raises(ValueError, match="Unicode"):
+        Control(label, (1, 2), 1)

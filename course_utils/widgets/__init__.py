@@ -42,6 +42,9 @@ class Control:
 
     def __post_init__(self):
         object.__setattr__(self, "values", tuple(self.values))
+        if any(mark in self.label for mark in ("$", "\\(", "\\[")):
+            raise ValueError(f"control label {self.label!r} contains TeX: slider labels are not typeset in the "
+                             "book, so write symbols in Unicode (η, λ, θ₁) instead")
         if len(self.values) < 2:
             raise ValueError(f"control {self.label!r} needs at least two values, got {self.values!r}")
         if self.default not in self.values:
@@ -53,7 +56,11 @@ class Control:
 
 @dataclass(frozen=True)
 class Demo:
-    """A demo: what to compute, how to draw it, and the controls that drive it."""
+    """A demo: what to compute, how to draw it, and the controls that drive it.
+
+    The title and the control labels are plain text (Unicode symbols, no TeX); TeX
+    belongs in the matplotlib figure, which renders it itself.
+    """
 
     title: str
     compute: Callable[..., Any]
@@ -63,6 +70,11 @@ class Demo:
     figsize: Tuple[float, float] = (6.0, 3.4)
     dpi: int = 80
     alt: str = field(default="")
+
+    def __post_init__(self):
+        if any(mark in self.title for mark in ("$", "\\(", "\\[")):
+            raise ValueError(f"demo title {self.title!r} contains TeX: titles are not typeset in the book, "
+                             "so write symbols in Unicode (η, λ, θ₁) instead")
 
     @property
     def defaults(self):
