@@ -149,7 +149,7 @@ def sigmoid_draw(data, ax):
     ax.set_ylim(-0.1, 1.15 * data["c"])
     ax.set_xlabel("x")
     ax.set_ylabel("y")
-    ax.set_title(f"w = {data['w']:g}, b = {data['b']:g}, c = {data['c']:g}: centre at x = −b/w = {data['centre']:.3g}")
+    ax.set_title(f"w = {data['w']:g}, b = {data['b']:g}, c = {data['c']:g}: centre at x = −b/w = {data['centre'] + 0.0:.3g}")
     ax.locator_params(nbins=5)
     ax.legend(loc="upper left")
 
