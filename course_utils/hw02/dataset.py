@@ -69,15 +69,32 @@ class Frames:
         for first in range(0, len(self), batch_size):
             yield self.batch(order[first:first + batch_size])
 
-    def utterance_batches(self, batch_size, shuffle=False, generator=None):
+    def segments(self, chunk_frames=0, generator=None):
+        """(first frame, length) of every utterance, or with `chunk_frames` of its consecutive pieces of at most
+        that many frames (the first piece shortened by a random offset when a `generator` is given)."""
+        starts, lengths = self.starts[:-1], self.starts[1:] - self.starts[:-1]
+        if not chunk_frames:
+            return starts, lengths
+        offsets = torch.randint(chunk_frames, (len(starts),), generator=generator) if generator is not None \
+            else torch.zeros(len(starts), dtype=torch.long)
+        first, length = [], []
+        for start, n, offset in zip(starts.tolist(), lengths.tolist(), offsets.tolist()):
+            cuts = [0] + list(range(offset or chunk_frames, n, chunk_frames)) + [n]
+            first += [start + a for a in cuts[:-1]]
+            length += [b - a for a, b in zip(cuts, cuts[1:])]
+        return torch.tensor(first), torch.tensor(length)
+
+    def utterance_batches(self, batch_size, shuffle=False, generator=None, chunk_frames=0):
         """Yields (X (B, T_max, 39·n), y (B, T_max) padded with -100 or None, lengths (B,)) over whole
-        utterances, for sequence models; padding repeats each utterance's last frame."""
-        order = torch.randperm(len(self.ids), generator=generator) if shuffle else torch.arange(len(self.ids))
-        for first in range(0, len(order), batch_size):
-            u = order[first:first + batch_size]
-            lengths = self.starts[u + 1] - self.starts[u]
+        utterances (or their pieces, see `segments`) for sequence models; padding repeats the last frame.
+        Context windows still reach across piece boundaries, within the utterance."""
+        first, length = self.segments(chunk_frames, generator if shuffle else None)
+        order = torch.randperm(len(first), generator=generator) if shuffle else torch.arange(len(first))
+        for begin in range(0, len(order), batch_size):
+            u = order[begin:begin + batch_size]
+            lengths = length[u]
             steps = torch.arange(int(lengths.max()))
-            frame = self.starts[u, None] + torch.minimum(steps, lengths[:, None] - 1)
+            frame = first[u, None] + torch.minimum(steps, lengths[:, None] - 1)
             x = self.windows(frame.reshape(-1)).reshape(len(u), len(steps), -1)
             y = None
             if self.labels is not None:
