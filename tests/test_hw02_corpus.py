@@ -98,7 +98,10 @@ def test_an_interrupted_generation_leaves_no_corpus_and_a_finished_one_is_reused
         make_corpus(TINY, root=tmp_path, workers=1, progress=False)
     assert list((tmp_path / "hw02").iterdir()) == []          # no half corpus, no temporary folder
     monkeypatch.setattr(corpus, "_make_one", real)
+    abandoned = tmp_path / "hw02" / f".tmp-{TINY.key()}-999999999-x"      # left by a killed process
+    (abandoned / "feat").mkdir(parents=True)
     path = make_corpus(TINY, root=tmp_path, workers=1, progress=False)
+    assert not abandoned.exists()
     assert (path / "corpus.json").is_file() and len(read_labels(path / "train_labels.txt")) == 5
     monkeypatch.setattr(corpus, "_generate", lambda *a: pytest.fail("regenerated a cached corpus"))
     assert make_corpus(TINY, root=tmp_path, workers=1, progress=False) == path

@@ -162,3 +162,23 @@ def test_a_wrong_feature_width_and_a_corrupt_file_are_named(tmp_path):
     (root / "feat" / "test" / f"{second}.pt").write_bytes(b"not a torch file")
     with pytest.raises(LibriphoneError, match=f"{second}.pt: not a readable torch file"):
         preprocess_data("test", root / "feat", root, 1)
+
+
+def test_pieces_of_utterances_cover_every_frame_once_and_keep_their_context(tmp_path):
+    root = make_fake_libriphone(tmp_path, num_train=12)
+    X, y = preprocess_data("train", root / "feat", root, 5)
+    frames = load_frames(root, "train", 5)
+    first, length = frames.segments(chunk_frames=7, generator=torch.Generator().manual_seed(0))
+    assert length.max() <= 7 and length.min() >= 1
+    covered = torch.cat([torch.arange(f, f + n) for f, n in zip(first.tolist(), length.tolist())])
+    assert torch.equal(covered.sort().values, torch.arange(len(X)))
+    u = frames.utterance_of(first)
+    assert torch.equal(u, frames.utterance_of(first + length - 1))          # a piece never crosses utterances
+    seen = 0
+    for xb, yb, lengths in frames.utterance_batches(4, shuffle=True, generator=torch.Generator().manual_seed(1),
+                                                    chunk_frames=7):
+        for row, labels, n in zip(xb, yb, lengths.tolist()):
+            match = [s for s in range(len(X) - n + 1) if torch.equal(X[s:s + n], row[:n])]
+            assert match and torch.equal(labels[:n], y[match[0]:match[0] + n]) and (labels[n:] == -100).all()
+            seen += n
+    assert seen == len(X)

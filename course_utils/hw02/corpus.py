@@ -134,7 +134,8 @@ def make_corpus(config=CorpusConfig(), root=None, workers=None, progress=True):
     if (final / "corpus.json").is_file():
         return final
     final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{final.name}-", dir=final.parent))
+    _remove_abandoned(final)
+    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{final.name}-{os.getpid()}-", dir=final.parent))
     try:
         _generate(config, tmp, workers or os.cpu_count() or 1, progress)
         try:
@@ -147,6 +148,17 @@ def make_corpus(config=CorpusConfig(), root=None, workers=None, progress=True):
     return final
 
 
+def _remove_abandoned(final):
+    """Delete temporary folders of `final` left by processes that no longer run (killed mid-generation)."""
+    for tmp in final.parent.glob(f".tmp-{final.name}-*"):
+        try:
+            os.kill(int(tmp.name.split("-")[2]), 0)
+        except (ValueError, IndexError, ProcessLookupError):
+            shutil.rmtree(tmp, ignore_errors=True)
+        except PermissionError:   # alive, another user's
+            pass
+
+
 def _generate(config, folder, workers, progress):
     from tqdm.auto import tqdm
 
@@ -155,7 +167,7 @@ def _generate(config, folder, workers, progress):
     tasks = [(config, split, i, str(folder)) for split, n in (("train", config.num_train), ("test", config.num_test))
              for i in range(n)]
     lines = {"train": [None] * config.num_train, "test": [None] * config.num_test}
-    bar = tqdm(total=len(tasks), desc=f"HW02 corpus {folder.name[5:21]}", unit="utt", disable=not progress)
+    bar = tqdm(total=len(tasks), desc=f"HW02 corpus {folder.name.split('-')[1]}", unit="utt", disable=not progress)
     if workers <= 1:
         results = map(_make_one, tasks)
         pool = None
