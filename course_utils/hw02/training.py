@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 from .dataset import load_frames
+from .libriphone import NUM_CLASSES
 from .models import Classifier, SequenceClassifier
 
 
@@ -57,7 +58,7 @@ PRESETS = {
 }
 
 
-def build_model(recipe, input_dim, num_classes=41):
+def build_model(recipe, input_dim, num_classes=NUM_CLASSES):
     if recipe.model == "rnn":
         return SequenceClassifier(input_dim, num_classes, recipe.hidden_layers, recipe.hidden_dim, recipe.dropout,
                                   recipe.cell)
@@ -72,7 +73,8 @@ def default_device():
 def batches(recipe, frames, shuffle=False, generator=None):
     """(x, y, lengths or None) for the recipe's kind of model."""
     if recipe.model == "rnn":   # trains on pieces of utterances, evaluates and predicts on whole ones
-        yield from frames.utterance_batches(recipe.batch_size, shuffle, generator, recipe.chunk_frames if shuffle else 0)
+        chunk_frames = recipe.chunk_frames if shuffle else 0
+        yield from frames.utterance_batches(recipe.batch_size, shuffle, generator, chunk_frames)
     else:
         for x, y in frames.batches(recipe.batch_size, shuffle, generator):
             yield x, y, None
@@ -93,7 +95,7 @@ def run_epoch(model, recipe, frames, device, optimizer=None, generator=None, pro
     bar = tqdm(total=len(frames), desc=desc, unit="frame", unit_scale=True, leave=False, disable=not progress)
     with torch.set_grad_enabled(training):
         for x, y, lengths in batches(recipe, frames, shuffle=training, generator=generator):
-            logits = logits_of(model, x, lengths, device).reshape(-1, 41)
+            logits = logits_of(model, x, lengths, device).reshape(-1, NUM_CLASSES)
             y = y.to(device).reshape(-1)
             loss = nn.functional.cross_entropy(logits, y, ignore_index=-100, reduction="sum")
             n = int((y != -100).sum())
@@ -101,7 +103,7 @@ def run_epoch(model, recipe, frames, device, optimizer=None, generator=None, pro
                 optimizer.zero_grad()
                 (loss / n).backward()
                 optimizer.step()
-            loss_sum += loss.item() if not training else float(loss.detach())
+            loss_sum += loss.detach().item()
             correct += int((logits.argmax(1) == y).sum())
             count += n
             bar.update(n)
