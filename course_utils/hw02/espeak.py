@@ -1,6 +1,7 @@
 """eSpeak NG through ctypes: speech plus the phoneme events that label it.
 
-`espeakng-loader` ships ``libespeak-ng`` (1.52) and its ``espeak-ng-data``. We
+`espeakng-loader` ships ``libespeak-ng`` (1.52; it needs only libc, libm and
+libstdc++) and its ``espeak-ng-data``. We
 initialise the library in *synchronous* mode with the phoneme-events option,
 so that ``espeak_Synth`` calls our callback with chunks of 16-bit audio and, for
 every phoneme it speaks, an event::
