@@ -1,9 +1,8 @@
 """eSpeak NG through ctypes: speech plus the phoneme events that label it.
 
 `espeakng-loader` ships ``libespeak-ng`` (1.52; it needs only libc, libm and
-libstdc++) and its ``espeak-ng-data``. We
-initialise the library in *synchronous* mode with the phoneme-events option,
-so that ``espeak_Synth`` calls our callback with chunks of 16-bit audio and, for
+libstdc++) and its ``espeak-ng-data``. We initialise the library in
+*synchronous* mode with the phoneme-events option, so that ``espeak_Synth`` calls our callback with chunks of 16-bit audio and, for
 every phoneme it speaks, an event::
 
     espeak_EVENT (40 bytes on x86_64)
