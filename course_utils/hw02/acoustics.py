@@ -35,11 +35,12 @@ def reverberate(x, h):
 
 
 def coloured_noise(rng, length, alpha):
-    """Unit-power noise whose power spectrum falls as 1/f^alpha."""
-    spectrum = np.fft.rfft(rng.standard_normal(length))
+    """Unit-power noise whose power spectrum falls as 1/f^alpha (shaped over a power-of-two length, for speed)."""
+    size = 1 << max(0, length - 1).bit_length()
+    spectrum = np.fft.rfft(rng.standard_normal(size))
     f = np.arange(len(spectrum), dtype=np.float64)
     f[0] = 1.0
-    noise = np.fft.irfft(spectrum / f ** (alpha / 2), length)
+    noise = np.fft.irfft(spectrum / f ** (alpha / 2), size)[:length]
     return (noise / np.sqrt(np.mean(noise ** 2) + 1e-20)).astype(np.float32)
 
 

@@ -34,7 +34,7 @@ import torch
 
 from . import acoustics, espeak, features, phonemes, text
 
-GENERATOR_VERSION = 2   # bump whenever the same configuration would give different data
+GENERATOR_VERSION = 3   # bump whenever the same configuration would give different data
 SPLITS = {"train": 0, "test": 1}
 
 
