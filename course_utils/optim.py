@@ -17,7 +17,10 @@ so :math:`m^i = -\eta \sum_{j<i} \lambda^{i-1-j} g^j`: a weighted sum of all pas
 Relation to PyTorch: ``torch.optim.SGD(params, lr=η, momentum=λ)`` keeps a velocity
 :math:`b^i = \lambda b^{i-1} + g^{i-1}` (with :math:`b^1 = g^0`) and steps
 :math:`\theta^i = \theta^{i-1} - \eta b^i`. With a constant η, :math:`m^i = -\eta b^i` at
-every step, so both give the same parameters; the tests check this over 200 steps.
+every step (PyTorch's ``momentum_buffer`` is our ``movement`` divided by −η), so both give
+the same parameters; the tests check both facts over 200 steps. When a schedule changes η
+the two part ways: ours applies the new η to new gradients only, PyTorch's rescales the
+whole remembered velocity at once.
 
 **Adaptive learning rates** divide each parameter's step by its own :math:`\sigma_i^t`:
 
@@ -74,8 +77,27 @@ def _state_tensors(optimizer, params, name, init):
     return tensors
 
 
+def _use_foreach(params):
+    """One fused kernel per operation over all tensors on a GPU; one tensor at a time on a CPU.
+
+    The same choice as ``torch.optim``'s default: on a CPU, finishing each tensor while it is
+    still in the cache beats sweeping the whole model once per operation.
+    """
+    return all(p.is_cuda for p in params)
+
+
 class SGD(torch.optim.Optimizer):
-    r"""θ ← θ − η·g."""
+    r"""Plain (minibatch) gradient descent, the update of chapter 0.
+
+    .. math:: \theta^{i} = \theta^{i-1} - \eta\, g^{i-1}
+
+    where :math:`g^{i-1}` is the gradient of the loss of the batch used for update i.
+    The same parameters as ``torch.optim.SGD(params, lr=η)``.
+
+    Args:
+        params: the parameters θ (e.g. ``model.parameters()``), not empty.
+        lr: the learning rate η > 0.
+    """
 
     def __init__(self, params, lr):
         super().__init__(_check_hyperparameters(params, lr), {"lr": lr})
@@ -84,15 +106,36 @@ class SGD(torch.optim.Optimizer):
     def step(self, closure=None):
         loss = None if closure is None else torch.enable_grad()(closure)()
         for group in self.param_groups:
-            grads = [p.grad for p in group["params"] if p.grad is not None]
-            params = [p for p in group["params"] if p.grad is not None]
-            if params:
+            params, grads = _with_grad(group)
+            if not params:
+                continue
+            if _use_foreach(params):
                 torch._foreach_add_(params, grads, alpha=-group["lr"])
+            else:
+                for p, g in zip(params, grads):
+                    p.add_(g, alpha=-group["lr"])
         return loss
 
 
 class Momentum(torch.optim.Optimizer):
-    r"""m ← λ·m − η·g; θ ← θ + m (the notes' form; m starts at 0)."""
+    r"""Gradient descent with momentum, in the notes' form.
+
+    .. math::
+       m^0 = 0, \qquad m^{i} = \lambda m^{i-1} - \eta\, g^{i-1}, \qquad \theta^{i} = \theta^{i-1} + m^{i},
+
+    so the movement is a weighted sum of all past gradients,
+    :math:`m^i = -\eta \sum_{j=0}^{i-1} \lambda^{i-1-j} g^j`, kept per parameter in
+    ``optimizer.state[p]["movement"]``.
+
+    Equal to ``torch.optim.SGD(params, lr=η, momentum=λ)`` at constant η: PyTorch keeps
+    :math:`b^i = \lambda b^{i-1} + g^{i-1}` and steps :math:`\theta^i = \theta^{i-1} - \eta b^i`,
+    so :math:`m^i = -\eta\, b^i` (its ``momentum_buffer`` times −η is our ``movement``).
+
+    Args:
+        params: the parameters θ (e.g. ``model.parameters()``), not empty.
+        lr: the learning rate η > 0.
+        momentum: λ in [0, 1); λ = 0 is plain gradient descent.
+    """
 
     def __init__(self, params, lr, momentum):
         super().__init__(_check_hyperparameters(params, lr, momentum), {"lr": lr, "momentum": momentum})
@@ -101,19 +144,19 @@ class Momentum(torch.optim.Optimizer):
     def step(self, closure=None):
         loss = None if closure is None else torch.enable_grad()(closure)()
         for group in self.param_groups:
-            params = [p for p in group["params"] if p.grad is not None]
+            params, grads = _with_grad(group)
             if not params:
                 continue
-            grads = [p.grad for p in params]
-            movements = []
-            for p in params:
-                state = self.state[p]
-                if "movement" not in state:
-                    state["movement"] = torch.zeros_like(p)
-                movements.append(state["movement"])
-            torch._foreach_mul_(movements, group["momentum"])           # λ·m
-            torch._foreach_add_(movements, grads, alpha=-group["lr"])   # − η·g
-            torch._foreach_add_(params, movements)                      # θ + m
+            movements = _state_tensors(self, params, "movement", torch.zeros_like)   # m⁰ = 0
+            lr, momentum = group["lr"], group["momentum"]
+            if _use_foreach(params):
+                torch._foreach_mul_(movements, momentum)               # λ·m
+                torch._foreach_add_(movements, grads, alpha=-lr)       # − η·g
+                torch._foreach_add_(params, movements)                 # θ + m
+            else:
+                for p, g, m in zip(params, grads, movements):
+                    m.mul_(momentum).add_(g, alpha=-lr)
+                    p.add_(m)
         return loss
 
 

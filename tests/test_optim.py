@@ -32,6 +32,71 @@ def test_momentum_matches_torch_sgd_with_momentum_over_200_steps(seed):
     assert torch.allclose(ours, theirs, atol=1e-6)
 
 
+def test_momentum_movement_is_minus_eta_times_torch_velocity_at_every_step():
+    """The exact relation: our m^i = −η·b^i, PyTorch's momentum_buffer b^i = λb^(i−1) + g^(i−1)."""
+    ours_model, x, y = random_problem(5)
+    torch_model, _, _ = random_problem(5)
+    eta, lam = 0.05, 0.8
+    ours = optim.Momentum(ours_model.parameters(), lr=eta, momentum=lam)
+    theirs = torch.optim.SGD(torch_model.parameters(), lr=eta, momentum=lam)
+    for step in range(200):
+        train(ours_model, x, y, ours, 1)
+        train(torch_model, x, y, theirs, 1)
+        for p, q in zip(ours_model.parameters(), torch_model.parameters()):
+            assert torch.allclose(ours.state[p]["movement"], -eta * theirs.state[q]["momentum_buffer"], atol=1e-9)
+            assert torch.allclose(p, q, atol=1e-9)
+
+
+def test_momentum_with_zero_momentum_is_sgd():
+    ours_model, x, y = random_problem(6)
+    sgd_model, _, _ = random_problem(6)
+    ours = train(ours_model, x, y, optim.Momentum(ours_model.parameters(), lr=0.1, momentum=0.0), 50)
+    sgd = train(sgd_model, x, y, optim.SGD(sgd_model.parameters(), lr=0.1), 50)
+    assert torch.allclose(ours, sgd, atol=1e-12)
+
+
+def test_momentum_and_torch_part_ways_when_the_learning_rate_changes():
+    """Ours applies a new η to new gradients only; PyTorch's η multiplies the whole velocity."""
+    grads = fixed_gradients(2, seed=7)
+    ours_theta = torch.zeros(4, dtype=torch.float64, requires_grad=True)
+    torch_theta = torch.zeros(4, dtype=torch.float64, requires_grad=True)
+    ours = optim.Momentum([ours_theta], lr=0.1, momentum=0.9)
+    theirs = torch.optim.SGD([torch_theta], lr=0.1, momentum=0.9)
+    feed(ours, ours_theta, grads[:1])
+    feed(theirs, torch_theta, grads[:1])
+    for group in ours.param_groups + theirs.param_groups:
+        group["lr"] = 0.01
+    feed(ours, ours_theta, grads[1:])
+    feed(theirs, torch_theta, grads[1:])
+    m1 = -0.1 * grads[0]
+    assert torch.allclose(ours_theta.detach(), m1 + (0.9 * m1 - 0.01 * grads[1]))
+    assert torch.allclose(torch_theta.detach(), -0.1 * grads[0] - 0.01 * (0.9 * grads[0] + grads[1]))
+    assert not torch.allclose(ours_theta, torch_theta)
+
+
+def test_momentum_skips_parameters_without_gradients_and_works_in_float32():
+    used, unused = torch.ones(3, requires_grad=True), torch.ones(2, requires_grad=True)
+    opt = optim.Momentum([used, unused], lr=0.5, momentum=0.9)
+    used.grad = torch.ones(3)
+    opt.step()
+    opt.step()
+    assert torch.equal(unused.detach(), torch.ones(2)) and unused not in opt.state
+    assert used.dtype == torch.float32 and torch.allclose(used.detach(), torch.full((3,), 1 - 0.5 - 0.5 * 1.9))
+
+
+def test_momentum_step_returns_the_closures_loss():
+    theta = torch.tensor([3.0], requires_grad=True)
+    opt = optim.Momentum([theta], lr=0.1, momentum=0.5)
+
+    def closure():
+        opt.zero_grad()
+        loss = (theta ** 2).sum()
+        loss.backward()
+        return loss
+
+    assert opt.step(closure).item() == 9.0 and theta.item() == pytest.approx(3.0 - 0.1 * 6.0)
+
+
 def test_sgd_matches_torch_sgd_over_200_steps():
     ours_model, x, y = random_problem(3)
     torch_model, _, _ = random_problem(3)
@@ -54,7 +119,9 @@ def test_momentum_movement_is_the_weighted_sum_of_past_gradients():
 
 @pytest.mark.parametrize("kwargs, message", [
     ({"lr": -0.1, "momentum": 0.9}, "learning rate"),
+    ({"lr": float("nan"), "momentum": 0.9}, "learning rate"),
     ({"lr": 0.1, "momentum": 1.0}, "momentum"),
+    ({"lr": 0.1, "momentum": 1.5}, "momentum"),
     ({"lr": 0.1, "momentum": -0.5}, "momentum"),
 ])
 def test_bad_hyperparameters_raise_value_error(kwargs, message):
@@ -62,9 +129,17 @@ def test_bad_hyperparameters_raise_value_error(kwargs, message):
         optim.Momentum([torch.zeros(2, requires_grad=True)], **kwargs)
 
 
-def test_an_empty_parameter_list_raises_value_error():
+@pytest.mark.parametrize("make", [lambda p: optim.SGD(p, lr=0.1), lambda p: optim.Momentum(p, lr=0.1, momentum=0.9)])
+def test_an_empty_parameter_list_raises_value_error(make):
     with pytest.raises(ValueError, match="empty"):
-        optim.SGD([], lr=0.1)
+        make([])
+    with pytest.raises(ValueError, match="empty"):
+        make(torch.nn.ReLU().parameters())
+
+
+def test_sgd_refuses_a_negative_learning_rate():
+    with pytest.raises(ValueError, match="learning rate"):
+        optim.SGD([torch.zeros(2, requires_grad=True)], lr=-1.0)
 
 
 def fixed_gradients(n_steps, shape=(4,), seed=0):
