@@ -16,11 +16,23 @@ the likelihood of the labels. **MSE on the softmax** is
 examples, Hoeffding's inequality gives :math:`P(\text{bad for } h) \le 2e^{-2N\varepsilon^2}`,
 and the union bound over a finite hypothesis set
 :math:`P(\text{bad for some } h) \le |H|\cdot 2e^{-2N\varepsilon^2}`. Making that at most δ needs
-:math:`N \ge \ln(2|H|/\delta) / (2\varepsilon^2)`.
+:math:`N \ge \ln(2|H|/\delta) / (2\varepsilon^2)`; the other way round, N examples
+guarantee :math:`\varepsilon = \sqrt{\ln(2|H|/\delta) / (2N)}` with probability ≥ 1 − δ.
+
+**The notes' optimisation argument**: three classes, the label is class 1
+(:math:`\hat y = (1, 0, 0)`), the logits :math:`y_1, y_2` are free and :math:`y_3` is held
+very negative. :func:`three_class_surface` is the loss over :math:`(y_1, y_2)` as a
+:class:`~course_utils.surfaces.Surface`, so the shared harness draws it and runs any
+optimiser on it. The gradients explain the picture:
+:math:`\partial e_{CE}/\partial y_i = y'_i - \hat y_i`, while
+:math:`\partial e_{MSE}/\partial y_i = 2y'_i\,[(y'_i - \hat y_i) - \sum_j y'_j (y'_j - \hat y_j)]`
+carries a factor :math:`y'_i`, which vanishes where the softmax saturates.
 """
 import math
 
 import torch
+
+from .surfaces import Surface, trajectory
 
 
 def _check_logits(logits):
@@ -40,8 +52,20 @@ def _check_targets(targets, n, n_classes):
                          f"{targets.min().item()} to {targets.max().item()}")
 
 
+def _check_reduction(reduction):
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"reduction must be 'mean', 'sum' or 'none' (as in PyTorch), got {reduction!r}")
+
+
+def _reduce(per_example, reduction):
+    _check_reduction(reduction)
+    return {"mean": per_example.mean, "sum": per_example.sum, "none": lambda: per_example}[reduction]()
+
+
 def softmax(logits, dim=-1):
     """exp(y − max y) / Σ exp(y − max y): the probabilities of each class."""
+    if not torch.is_tensor(logits) or not logits.is_floating_point():
+        raise TypeError(f"softmax needs a floating-point tensor of logits, got {getattr(logits, 'dtype', type(logits).__name__)}")
     shifted = logits - logits.max(dim=dim, keepdim=True).values
     e = shifted.exp()
     return e / e.sum(dim=dim, keepdim=True)
@@ -53,23 +77,34 @@ def log_sum_exp(logits, dim=-1):
     return (top + (logits - top).exp().sum(dim=dim, keepdim=True).log()).squeeze(dim)
 
 
-def cross_entropy(logits, targets):
-    """Mean cross-entropy of logits (N, C) against class indices (N,): mean of −y_c + logΣexp(y).
+def one_hot(targets, n_classes):
+    """The one-hot vectors ŷ (N, C) of class indices (N,): 1 at the class, 0 elsewhere (float)."""
+    if not torch.is_tensor(targets) or targets.ndim != 1:
+        raise ValueError(f"targets must be a 1-D tensor of class indices, got {getattr(targets, 'shape', targets)!r}")
+    _check_targets(targets, len(targets), n_classes)
+    return torch.nn.functional.one_hot(targets.long(), n_classes).to(torch.get_default_dtype())
 
-    Takes logits, like ``torch.nn.functional.cross_entropy``: the softmax is inside.
+
+def cross_entropy(logits, targets, reduction="mean"):
+    """Cross-entropy of logits (N, C) against class indices (N,): e = −y_c + log Σⱼ exp(yⱼ) per example.
+
+    Takes logits, like ``torch.nn.functional.cross_entropy``: the softmax is inside, as
+    log-sum-exp, so it never overflows. ``reduction``: "mean" (L = (1/N) Σₙ eₙ), "sum" or "none".
     """
     _check_logits(logits)
     _check_targets(targets, logits.shape[0], logits.shape[1])
+    _check_reduction(reduction)
     picked = logits.gather(1, targets.long().unsqueeze(1)).squeeze(1)
-    return (log_sum_exp(logits, dim=1) - picked).mean()
+    return _reduce(log_sum_exp(logits, dim=1) - picked, reduction)
 
 
-def mse_on_softmax(logits, targets):
-    """Mean over examples of Σᵢ (ŷᵢ − softmax(y)ᵢ)² with one-hot ŷ."""
+def mse_on_softmax(logits, targets, reduction="mean"):
+    """e = Σᵢ (ŷᵢ − y'ᵢ)² per example, with one-hot ŷ and y' = softmax(y); reduced like cross_entropy."""
     _check_logits(logits)
     _check_targets(targets, logits.shape[0], logits.shape[1])
+    _check_reduction(reduction)
     one_hot = torch.nn.functional.one_hot(targets.long(), logits.shape[1]).to(logits.dtype)
-    return ((one_hot - softmax(logits, dim=1)) ** 2).sum(dim=1).mean()
+    return _reduce(((one_hot - softmax(logits, dim=1)) ** 2).sum(dim=1), reduction)
 
 
 def cross_entropy_of_probabilities(probabilities, targets):
@@ -104,3 +139,106 @@ def samples_needed(eps, delta, h_size=1):
     if h_size < 1:
         raise ValueError(f"|H| must be ≥ 1, got {h_size}")
     return math.ceil(math.log(2 * h_size / delta) / (2 * eps ** 2))
+
+
+def guaranteed_epsilon(n, delta, h_size=1):
+    """√(ln(2|H|/δ) / (2N)): with probability ≥ 1 − δ every h in H has |L(h, D_train) − L(h, D_all)| ≤ ε."""
+    _check_fraction("δ", delta)
+    if n < 1 or h_size < 1:
+        raise ValueError(f"need N ≥ 1 and |H| ≥ 1, got N={n}, |H|={h_size}")
+    return math.sqrt(math.log(2 * h_size / delta) / (2 * n))
+
+
+# --- The notes' three-class optimisation argument --------------------------------------------
+
+#: The logit y₃ of the third class, held so low that the class never matters.
+Y3 = -1000.0
+#: The window of the notes' figure, and its high-loss corner: y₁ low, y₂ high, label class 1.
+SURFACE_WINDOW = (-10.0, 10.0)
+HIGH_LOSS_CORNER = (-8.0, 8.0)
+
+LOSSES = {"MSE": mse_on_softmax, "cross-entropy": cross_entropy}
+
+
+def three_class_surface(loss="cross-entropy", y3=Y3):
+    """The loss of one example of class 1 (index 0) over the logits (y₁, y₂), with y₃ fixed, as a Surface.
+
+    ``loss`` is "MSE" (on the softmax) or "cross-entropy". The loss accepts θ = (y₁, y₂) of any
+    leading shape, so the same function draws the contours and drives an optimiser.
+    """
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {list(LOSSES)}, got {loss!r}")
+    loss_fn = LOSSES[loss]
+
+    def value(theta):
+        theta = torch.as_tensor(theta, dtype=torch.float64)
+        if theta.shape[-1:] != (2,):
+            raise ValueError(f"θ = (y₁, y₂) must have a last dimension of 2, got shape {tuple(theta.shape)}")
+        logits = torch.cat([theta, theta.new_full(theta.shape[:-1] + (1,), y3)], dim=-1).reshape(-1, 3)
+        targets = torch.zeros(len(logits), dtype=torch.long)
+        return loss_fn(logits, targets, reduction="none").reshape(theta.shape[:-1])
+
+    return Surface(name=f"{loss} of softmax(y₁, y₂, {y3:g}) against class 1", loss=value,
+                   xlim=SURFACE_WINDOW, ylim=SURFACE_WINDOW, labels=("$y_1$", "$y_2$"))
+
+
+def descend_three_class(loss, start=HIGH_LOSS_CORNER, learning_rate=1.0, steps=100, optimizer="sgd"):
+    """The path (steps + 1, 2) of an optimiser ("sgd" or "adam") on three_class_surface(loss) from ``start``."""
+    makers = {"sgd": lambda p: torch.optim.SGD(p, lr=learning_rate),
+              "adam": lambda p: torch.optim.Adam(p, lr=learning_rate)}
+    if optimizer not in makers:
+        raise ValueError(f"optimizer must be one of {list(makers)}, got {optimizer!r}")
+    return trajectory(three_class_surface(loss), start, makers[optimizer], steps)
+
+
+# --- Training a classifier with each loss -----------------------------------------------------
+
+#: What the network's output goes through before the loss. The middle one is the classic bug:
+#: nn.CrossEntropyLoss applies the softmax itself, so a softmax in the model is a second one.
+TRAINING_LOSSES = {
+    "cross-entropy on the logits": lambda logits, y: torch.nn.functional.cross_entropy(logits, y),
+    "cross-entropy after an extra softmax": lambda logits, y: torch.nn.functional.cross_entropy(
+        torch.softmax(logits, dim=1), y),
+    "MSE on the softmax": lambda logits, y: mse_on_softmax(logits, y),
+}
+
+
+def classifier(n_features, n_classes, hidden=32, seed=0):
+    """A small network that outputs logits: Linear → ReLU → Linear (no softmax at the end)."""
+    torch.manual_seed(seed)
+    return torch.nn.Sequential(torch.nn.Linear(n_features, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, n_classes))
+
+
+def accuracy(logits, targets):
+    """The fraction of examples whose largest logit is the right class."""
+    return (logits.argmax(dim=1) == targets).double().mean().item()
+
+
+def train_classifier(loss, split, epochs=15, batch_size=64, learning_rate=0.1, hidden=32, seed=0):
+    """Train ``classifier`` on a :class:`~course_utils.data.Split` with SGD and one of TRAINING_LOSSES.
+
+    Returns (model, history); history holds, before training and after every epoch, the
+    cross-entropy of the logits on the training set and the training and validation accuracy.
+    """
+    if loss not in TRAINING_LOSSES:
+        raise ValueError(f"loss must be one of {list(TRAINING_LOSSES)}, got {loss!r}")
+    model = classifier(split.n_features, split.n_classes, hidden, seed)
+    optimizer = torch.optim.SGD(model.parameters(), lr=learning_rate)
+    shuffler = torch.Generator().manual_seed(seed)
+    history = {"cross-entropy": [], "train accuracy": [], "validation accuracy": []}
+
+    def record():
+        with torch.no_grad():
+            logits = model(split.x_train)
+            history["cross-entropy"].append(cross_entropy(logits, split.y_train).item())
+            history["train accuracy"].append(accuracy(logits, split.y_train))
+            history["validation accuracy"].append(accuracy(model(split.x_val), split.y_val))
+
+    record()
+    for _ in range(epochs):
+        for batch in torch.randperm(len(split.x_train), generator=shuffler).split(batch_size):
+            optimizer.zero_grad()
+            TRAINING_LOSSES[loss](model(split.x_train[batch]), split.y_train[batch]).backward()
+            optimizer.step()
+        record()
+    return model, history

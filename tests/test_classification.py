@@ -54,3 +54,95 @@ def test_samples_needed_is_the_smallest_n_that_meets_delta():
 def test_bad_input_raises_a_clear_error(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+def test_cross_entropy_matches_torch_in_float32_on_logits_of_plus_minus_1e4():
+    logits = torch.tensor([[1e4, -1e4, 0.0], [-1e4, 1e4, 3.0], [0.5, 0.25, -1e4]])
+    targets = torch.tensor([1, 1, 2])
+    ours, theirs = cl.cross_entropy(logits, targets), torch.nn.functional.cross_entropy(logits, targets)
+    assert torch.isfinite(ours) and torch.allclose(ours, theirs, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_cross_entropy_reductions_match_torch(reduction):
+    torch.manual_seed(1)
+    logits, targets = torch.randn(8, 4, dtype=torch.float64), torch.randint(0, 4, (8,))
+    expected = torch.nn.functional.cross_entropy(logits, targets, reduction=reduction)
+    assert torch.allclose(cl.cross_entropy(logits, targets, reduction=reduction), expected)
+
+
+def test_cross_entropy_is_minus_log_of_the_softmax_probability_of_the_label():
+    logits = torch.tensor([[2.0, 1.0, -1.0], [0.0, 0.0, 0.0]], dtype=torch.float64)
+    targets = torch.tensor([0, 2])
+    p = torch.softmax(logits, dim=1)
+    expected = -(p[0, 0].log() + p[1, 2].log()) / 2
+    assert cl.cross_entropy(logits, targets).item() == pytest.approx(expected.item())
+    assert cl.cross_entropy_of_probabilities(p, targets).item() == pytest.approx(expected.item())
+
+
+def test_one_hot_puts_a_one_at_the_class():
+    assert torch.equal(cl.one_hot(torch.tensor([2, 0]), 3), torch.tensor([[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]]))
+
+
+def test_guaranteed_epsilon_inverts_samples_needed():
+    n = cl.samples_needed(eps=0.05, delta=0.01, h_size=64)
+    assert cl.guaranteed_epsilon(n, 0.01, 64) <= 0.05 < cl.guaranteed_epsilon(n - 1, 0.01, 64)
+    assert cl.hoeffding_bound(n, cl.guaranteed_epsilon(n, 0.01, 64), 64) == pytest.approx(0.01)
+
+
+def test_cross_entropy_gradient_is_softmax_minus_one_hot():
+    logits = torch.tensor([[1.0, -2.0, 0.5]], dtype=torch.float64, requires_grad=True)
+    cl.cross_entropy(logits, torch.tensor([1])).backward()
+    assert torch.allclose(logits.grad, torch.softmax(logits.detach(), 1) - cl.one_hot(torch.tensor([1]), 3).double())
+
+
+@pytest.mark.parametrize("loss", ["MSE", "cross-entropy"])
+def test_three_class_surface_is_the_loss_of_the_three_logits(loss):
+    surface = cl.three_class_surface(loss)
+    theta = torch.tensor([[1.5, -0.5], [-8.0, 8.0]], dtype=torch.float64)
+    logits = torch.cat([theta, torch.full((2, 1), cl.Y3, dtype=torch.float64)], dim=1)
+    expected = cl.LOSSES[loss](logits, torch.tensor([0, 0]), reduction="none")
+    assert torch.allclose(surface.loss(theta), expected)
+    grid = torch.zeros(4, 5, 2, dtype=torch.float64)
+    assert surface.loss(grid).shape == (4, 5)
+
+
+def test_from_the_high_loss_corner_sgd_stalls_on_mse_and_moves_on_cross_entropy():
+    mse = cl.descend_three_class("MSE", learning_rate=1.0, steps=100)
+    ce = cl.descend_three_class("cross-entropy", learning_rate=1.0, steps=100)
+    start = torch.tensor(cl.HIGH_LOSS_CORNER, dtype=torch.float64)
+    assert (mse[-1] - start).norm() < 1e-3          # 100 updates and it has not moved
+    assert (ce[-1] - start).norm() > 10             # it crossed to the low-loss side
+    surface = cl.three_class_surface("MSE")
+    assert surface.loss(mse[-1]) > 1.9 and cl.three_class_surface("cross-entropy").loss(ce[-1]) < 0.01
+
+
+def test_adam_escapes_the_flat_mse_corner_where_sgd_does_not():
+    path = cl.descend_three_class("MSE", learning_rate=0.1, steps=100, optimizer="adam")
+    assert path[-1, 0] > path[-1, 1]      # y₁ > y₂: class 1 now wins
+
+
+def test_train_classifier_extra_softmax_and_mse_learn_slower_than_cross_entropy():
+    from course_utils.data import digits
+
+    split = digits()
+    final = {loss: cl.train_classifier(loss, split, epochs=3)[1]["cross-entropy"][-1] for loss in cl.TRAINING_LOSSES}
+    right, double, mse = final.values()
+    assert right < mse < double
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: cl.cross_entropy(torch.zeros(2, 3), torch.tensor([-1, 0])), ValueError, r"\[0, 2\]"),
+    (lambda: cl.mse_on_softmax(torch.zeros(2, 3), torch.tensor([0, 3])), ValueError, r"\[0, 2\]"),
+    (lambda: cl.cross_entropy(torch.zeros(2, 3), torch.tensor([0, 1]), reduction="avg"), ValueError, "reduction"),
+    (lambda: cl.cross_entropy_of_probabilities(torch.full((2, 3), 0.5), torch.tensor([0, 1])), ValueError, "sum"),
+    (lambda: cl.one_hot(torch.tensor([0, 5]), 3), ValueError, r"\[0, 2\]"),
+    (lambda: cl.softmax(torch.tensor([1, 2])), TypeError, "floating"),
+    (lambda: cl.guaranteed_epsilon(100, delta=0.0), ValueError, "δ"),
+    (lambda: cl.hoeffding_bound(10, eps=-0.1), ValueError, "ε"),
+    (lambda: cl.three_class_surface("hinge"), ValueError, "MSE"),
+    (lambda: cl.train_classifier("hinge", None), ValueError, "loss"),
+])
+def test_more_bad_input_raises_a_clear_error(call, error, message):
+    with pytest.raises(error, match=message):
+        call()

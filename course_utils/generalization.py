@@ -1,0 +1,135 @@
+r"""Why more data generalises: good and bad training sets, measured (note 000).
+
+**The task.** One feature :math:`x`, uniform on [0, 1); the label is
+:math:`\hat y = 1[x \ge b]`, flipped with probability ν (label noise). The whole
+population is :math:`D_{all}`; a training set :math:`D_{train}` is N examples drawn from it.
+
+**The hypotheses.** :math:`H` holds |H| threshold classifiers :math:`h_t(x) = 1[x \ge t]`
+with :math:`t = 0, 1/|H|, \dots, (|H|-1)/|H|`. The loss is the error rate, in [0, 1]. On the
+population it is known exactly, :math:`L(h_t, D_{all}) = \nu + (1 - 2\nu)\,|t - b|`, so the
+best member is :math:`h^{all}`, the threshold closest to b. On a training set it is the
+fraction of its examples :math:`h_t` gets wrong, and :math:`h^{train}` minimises it.
+
+**Good and bad.** :math:`D_{train}` is *bad* when some h has
+:math:`|L(h, D_{train}) - L(h, D_{all})| > \varepsilon`. On a good set,
+:math:`L(h^{train}, D_{all}) - L(h^{all}, D_{all}) \le 2\varepsilon`. Hoeffding and the union
+bound: :math:`P(\text{bad}) \le |H|\cdot 2e^{-2N\varepsilon^2}`.
+
+:func:`simulate` draws many training sets at once (one tensor of shape (sets, N), no
+Python loop over sets), computes every hypothesis's training loss by counting (bucket
+each x among the thresholds, then cumulative sums), and returns for each set the worst
+gap :math:`\max_h |L(h, D_{train}) - L(h, D_{all})|` and :math:`L(h^{train}, D_{all})`.
+"""
+from dataclasses import dataclass
+from functools import lru_cache
+
+import torch
+
+#: Training-set sizes and hypothesis-set sizes of the chapter's experiments.
+N_VALUES = (10, 20, 50, 100, 200, 500, 1000)
+H_SIZES = (1, 4, 16, 64, 256)
+#: Training sets drawn per point (per N).
+N_SETS = 10_000
+#: Examples drawn at once, at most: keeps memory small for large N (the sets are still one tensor).
+_CHUNK = 2_000_000
+
+
+@dataclass(frozen=True)
+class ThresholdTask:
+    """x ~ U[0, 1), label 1[x ≥ boundary] flipped with probability ``noise``."""
+
+    boundary: float = 0.3
+    noise: float = 0.1
+
+    def __post_init__(self):
+        if not 0 < self.boundary < 1 or not 0 <= self.noise < 0.5:
+            raise ValueError(f"need 0 < boundary < 1 and 0 ≤ noise < 0.5, got {self.boundary}, {self.noise}")
+
+    def loss_all(self, thresholds):
+        """L(h_t, D_all) = ν + (1 − 2ν)·|t − b| for each threshold t."""
+        return self.noise + (1 - 2 * self.noise) * (torch.as_tensor(thresholds, dtype=torch.float64) - self.boundary).abs()
+
+    def sample(self, n_sets, n, generator):
+        """``n_sets`` training sets of ``n`` examples: x (n_sets, n) and labels (n_sets, n) as bool."""
+        x = torch.rand(n_sets, n, generator=generator)
+        flip = torch.rand(n_sets, n, generator=generator) < self.noise
+        return x, (x >= self.boundary) ^ flip
+
+
+def thresholds(h_size):
+    """The thresholds t = j/|H|, j = 0 … |H| − 1, of a hypothesis set of size |H|."""
+    if int(h_size) != h_size or h_size < 1:
+        raise ValueError(f"|H| must be a whole number ≥ 1, got {h_size}")
+    return torch.arange(int(h_size), dtype=torch.float64) / h_size
+
+
+def training_losses(x, labels, h_size):
+    """L(h_t, D_train) for every set (row of x) and every threshold t = j/|H|: shape (sets, |H|).
+
+    h_t errs on an example of label 1 with x < t and on one of label 0 with x ≥ t. Put each x
+    in bucket k = #{t ≤ x} = ⌊x·|H|⌋ + 1; then x < t_j exactly when k ≤ j, so cumulative
+    counts of labels over the buckets give every threshold's errors at once.
+    """
+    n_sets, n = x.shape
+    buckets = (x * h_size).floor().long().clamp_(0, h_size - 1) + 1   # 1 … |H| for x in [0, 1)
+    # one count per (set, bucket, label): index = 2·(set·(|H| + 1) + bucket) + label
+    flat = 2 * (buckets + (h_size + 1) * torch.arange(n_sets).unsqueeze(1)) + labels
+    counts = torch.bincount(flat.flatten(), minlength=2 * n_sets * (h_size + 1)).reshape(n_sets, h_size + 1, 2)
+    zeros, ones = counts[..., 0], counts[..., 1]
+    ones_below = ones.cumsum(1)[:, :-1]                               # label 1 with x < t_j
+    zeros_at_or_above = zeros.sum(1, keepdim=True) - zeros.cumsum(1)[:, :-1]
+    return (ones_below + zeros_at_or_above).double() / n
+
+
+def simulate(n, h_sizes=H_SIZES, n_sets=N_SETS, task=ThresholdTask(), seed=0):
+    """Draw ``n_sets`` training sets of N = ``n`` examples; for each |H| in ``h_sizes``, per set:
+
+    ``gap``: max over h of |L(h, D_train) − L(h, D_all)|, and ``loss_all_of_h_train``:
+    L(h_train, D_all). Returns {|H|: {"gap": (n_sets,), "loss_all_of_h_train": (n_sets,)}}.
+    The sets of h_sizes are nested (each size must divide the largest), so one pass serves all.
+    """
+    if n < 1 or n_sets < 1:
+        raise ValueError(f"need N ≥ 1 and at least one training set, got N={n}, sets={n_sets}")
+    largest = max(h_sizes)
+    if any(largest % h for h in h_sizes):
+        raise ValueError(f"every |H| must divide the largest ({largest}) so the sets nest; got {tuple(h_sizes)}")
+    grid = thresholds(largest)
+    generator = torch.Generator().manual_seed(seed)
+    parts = []
+    chunk = max(1, _CHUNK // n)
+    for start in range(0, n_sets, chunk):   # chunks of many sets each, to bound memory
+        x, labels = task.sample(min(chunk, n_sets - start), n, generator)
+        parts.append(training_losses(x, labels, largest))
+    losses = torch.cat(parts)
+    result = {}
+    for h in h_sizes:
+        columns = slice(None, None, largest // h)
+        train, truth = losses[:, columns], task.loss_all(grid[columns])
+        result[h] = {"gap": (train - truth).abs().max(dim=1).values,
+                     "loss_all_of_h_train": truth[train.argmin(dim=1)]}
+    return result
+
+
+@lru_cache(maxsize=None)
+def gaps(n_values=N_VALUES, h_sizes=H_SIZES, n_sets=N_SETS, seed=0):
+    """{|H|: (len(n_values), n_sets) tensor of worst gaps}: the simulation for every N, cached.
+
+    P(bad) for any ε is then ``(gaps[h] > eps).double().mean(1)``, with no new draws.
+    """
+    runs = [simulate(n, h_sizes, n_sets, seed=seed + i) for i, n in enumerate(n_values)]
+    return {h: torch.stack([run[h]["gap"] for run in runs]) for h in h_sizes}
+
+
+def probability_bad(eps, h_size, n_values=N_VALUES, n_sets=N_SETS, seed=0):
+    """The measured P(D_train is bad) = fraction of sets with a gap > ε, for each N in ``n_values``."""
+    if not 0 < eps < 1:
+        raise ValueError(f"ε must be in (0, 1), got {eps}")
+    table = gaps(tuple(n_values), H_SIZES, n_sets, seed)
+    if h_size not in table:
+        raise ValueError(f"|H| must be one of the simulated sizes {H_SIZES}, got {h_size}")
+    return (table[h_size] > eps).double().mean(1)
+
+
+def best_loss_all(h_size, task=ThresholdTask()):
+    """L(h_all, D_all): the population loss of the best member of H."""
+    return task.loss_all(thresholds(h_size)).min().item()
