@@ -39,6 +39,11 @@ whole remembered velocity at once.
   .. math::
      m^t = \beta_1 m^{t-1} + (1-\beta_1) g^t,\quad v^t = \beta_2 v^{t-1} + (1-\beta_2)(g^t)^2,\quad
      \theta^{t+1} = \theta^t - \eta\,\frac{m^t/(1-\beta_1^{t+1})}{\sqrt{v^t/(1-\beta_2^{t+1})} + \varepsilon}
+
+A step of AdaGrad, RMSProp or Adam allocates no memory: σ + ε is built in a work buffer
+the optimiser keeps between steps. A schedule :math:`\eta^t` (chapter 3) is applied from
+outside, by a ``torch.optim.lr_scheduler`` that rewrites ``group["lr"]``; see
+:mod:`course_utils.schedules`.
 """
 import math
 
@@ -160,11 +165,68 @@ class Momentum(torch.optim.Optimizer):
         return loss
 
 
-class AdaGrad(torch.optim.Optimizer):
-    r"""σ = root mean square of all past gradients; θ ← θ − η·g / (σ + ε)  (the notes' AdaGrad)."""
+def _workspace(optimizer, params, separate):
+    """Work tensors shaped like ``params`` for σ + ε, carved from buffers the optimiser keeps
+    between steps (outside its state_dict), so that a step allocates no memory.
 
-    def __init__(self, params, lr, eps=1e-10):
-        super().__init__(_check_hyperparameters(params, lr, eps=eps), {"lr": lr, "eps": eps})
+    ``separate``: disjoint views, one per tensor, for ``torch._foreach_*`` ops; otherwise every
+    view starts at the same place, for a loop that finishes one tensor before the next (the
+    buffer then stays in the cache).
+    """
+    buffers = optimizer.__dict__.setdefault("_workspace", {})
+    need = {}
+    for p in params:
+        key = (p.device, p.dtype)
+        need[key] = need.get(key, 0) + p.numel() if separate else max(need.get(key, 0), p.numel())
+    for key, size in need.items():
+        if key not in buffers or buffers[key].numel() < size:
+            buffers[key] = torch.empty(size, device=key[0], dtype=key[1])
+    views, offsets = [], {}
+    for p in params:
+        key = (p.device, p.dtype)
+        start = offsets.get(key, 0)
+        views.append(buffers[key][start:start + p.numel()].view_as(p))
+        if separate:
+            offsets[key] = start + p.numel()
+    return views
+
+
+def _count_steps(optimizer, params, name):
+    """Add one to each parameter's step counter ``state[name]`` and return the counts."""
+    counts = []
+    for p in params:
+        state = optimizer.state[p]
+        state[name] = state.get(name, 0) + 1
+        counts.append(state[name])
+    return counts
+
+
+class AdaGrad(torch.optim.Optimizer):
+    r"""AdaGrad as the notes define it: η divided by the root *mean* square of all past gradients.
+
+    .. math::
+       \sigma_i^t = \sqrt{\frac{1}{t+1}\sum_{k=0}^{t} (g_i^k)^2}, \qquad
+       \theta_i^{t+1} = \theta_i^t - \frac{\eta}{\sigma_i^t + \varepsilon}\, g_i^t
+
+    ``state[p]["sum_of_squares"]`` holds :math:`\sum_k (g_i^k)^2` and ``state[p]["count"]``
+    holds t + 1.
+
+    Relation to PyTorch: ``torch.optim.Adagrad`` divides by :math:`\sqrt{\sum_k (g_i^k)^2} + \varepsilon`,
+    the root of the *sum*. Since :math:`\sigma_i^t = \sqrt{\sum_k (g_i^k)^2}\,/\sqrt{t+1}`, ours with
+    (η, ε) makes exactly the steps of PyTorch's with learning rate :math:`\eta\sqrt{t+1}` and
+    eps :math:`\varepsilon\sqrt{t+1}` at step t (tested). Read the other way, PyTorch's Adagrad is
+    the notes' AdaGrad with the decay :math:`\eta^t = \eta/\sqrt{t+1}` built in.
+
+    Args:
+        params: the parameters θ, not empty.
+        lr: the learning rate η > 0.
+        eps: ε > 0, keeps the step finite where σ = 0.
+        foreach: one ``torch._foreach_*`` kernel per operation over all tensors (the default
+            on a GPU) or one tensor at a time (the default on a CPU, where it is quicker).
+    """
+
+    def __init__(self, params, lr, eps=1e-10, foreach=None):
+        super().__init__(_check_hyperparameters(params, lr, eps=eps), {"lr": lr, "eps": eps, "foreach": foreach})
 
     @torch.no_grad()
     def step(self, closure=None):
@@ -174,22 +236,54 @@ class AdaGrad(torch.optim.Optimizer):
             if not params:
                 continue
             sums = _state_tensors(self, params, "sum_of_squares", torch.zeros_like)
-            for p in params:
-                self.state[p]["count"] = self.state[p].get("count", 0) + 1
-            count = self.state[params[0]]["count"]
-            torch._foreach_addcmul_(sums, grads, grads)
-            sigma = torch._foreach_sqrt(torch._foreach_div(sums, count))
-            torch._foreach_add_(sigma, group["eps"])
-            torch._foreach_addcdiv_(params, grads, sigma, value=-group["lr"])
+            counts = _count_steps(self, params, "count")                  # t + 1
+            lr, eps = group["lr"], group["eps"]
+            foreach = _use_foreach(params) if group["foreach"] is None else group["foreach"]
+            sigmas = _workspace(self, params, separate=foreach)
+            if foreach:
+                torch._foreach_addcmul_(sums, grads, grads)                # Σ (gᵏ)²
+                torch._foreach_copy_(sigmas, sums)
+                torch._foreach_div_(sigmas, counts)                        # mean of the squares
+                torch._foreach_sqrt_(sigmas)                               # σ: their root
+                torch._foreach_add_(sigmas, eps)
+                torch._foreach_addcdiv_(params, grads, sigmas, value=-lr)  # θ − η·g/(σ + ε)
+            else:
+                for p, g, s, sigma, n in zip(params, grads, sums, sigmas, counts):
+                    s.addcmul_(g, g)
+                    torch.div(s, n, out=sigma).sqrt_().add_(eps)
+                    p.addcdiv_(g, sigma, value=-lr)
         return loss
 
 
 class RMSProp(torch.optim.Optimizer):
-    r"""σ² ← α·σ² + (1 − α)·g², starting from σ⁰ = |g⁰|; θ ← θ − η·g / (σ + ε)  (the notes' RMSProp)."""
+    r"""RMSProp as the notes define it: an exponential average of squared gradients, started at the first.
 
-    def __init__(self, params, lr, alpha=0.99, eps=1e-8):
+    .. math::
+       \sigma_i^0 = |g_i^0|, \qquad
+       \sigma_i^t = \sqrt{\alpha(\sigma_i^{t-1})^2 + (1-\alpha)(g_i^t)^2}, \qquad
+       \theta_i^{t+1} = \theta_i^t - \frac{\eta}{\sigma_i^t + \varepsilon}\, g_i^t
+
+    with 0 ≤ α < 1: a small α trusts the newest gradient, a large α the past.
+    ``state[p]["square_avg"]`` holds :math:`(\sigma_i^t)^2`.
+
+    Relation to PyTorch: ``torch.optim.RMSprop(params, lr=η, alpha=α)`` starts its average at
+    0, :math:`v^t = \alpha v^{t-1} + (1-\alpha)(g^t)^2` with :math:`v^{-1} = 0`. The two averages
+    differ by exactly :math:`(\sigma_i^t)^2 - v_i^t = \alpha^{t+1}(g_i^0)^2` when both see the same
+    gradients (tested), so PyTorch's first steps are larger, the first by
+    :math:`1/\sqrt{1-\alpha}` (10× for α = 0.99), and the two agree once :math:`\alpha^{t+1}` is
+    negligible. Ours takes a first step of size η in every coordinate.
+
+    Args:
+        params: the parameters θ, not empty.
+        lr: the learning rate η > 0.
+        alpha: α in [0, 1).
+        eps: ε > 0.
+        foreach: as for :class:`AdaGrad`.
+    """
+
+    def __init__(self, params, lr, alpha=0.99, eps=1e-8, foreach=None):
         super().__init__(_check_hyperparameters(params, lr, eps=eps, betas=(alpha, 0.0)),
-                         {"lr": lr, "alpha": alpha, "eps": eps})
+                         {"lr": lr, "alpha": alpha, "eps": eps, "foreach": foreach})
 
     @torch.no_grad()
     def step(self, closure=None):
@@ -198,25 +292,60 @@ class RMSProp(torch.optim.Optimizer):
             params, grads = _with_grad(group)
             if not params:
                 continue
-            first = "square_avg" not in self.state[params[0]]
-            squares = _state_tensors(self, params, "square_avg", torch.zeros_like)
-            if first:                                   # σ⁰ = |g⁰|
-                torch._foreach_addcmul_(squares, grads, grads)
+            # σ² starts at (g⁰)²: the update below then leaves it there, so σ⁰ = |g⁰|.
+            squares = _state_tensors(self, params, "square_avg", lambda p: p.grad * p.grad)
+            lr, alpha, eps = group["lr"], group["alpha"], group["eps"]
+            foreach = _use_foreach(params) if group["foreach"] is None else group["foreach"]
+            sigmas = _workspace(self, params, separate=foreach)
+            if foreach:
+                torch._foreach_mul_(squares, alpha)
+                torch._foreach_addcmul_(squares, grads, grads, value=1 - alpha)   # σ² ← ασ² + (1 − α)g²
+                torch._foreach_copy_(sigmas, squares)
+                torch._foreach_sqrt_(sigmas)
+                torch._foreach_add_(sigmas, eps)
+                torch._foreach_addcdiv_(params, grads, sigmas, value=-lr)         # θ − η·g/(σ + ε)
             else:
-                torch._foreach_mul_(squares, group["alpha"])
-                torch._foreach_addcmul_(squares, grads, grads, value=1 - group["alpha"])
-            sigma = torch._foreach_sqrt(squares)
-            torch._foreach_add_(sigma, group["eps"])
-            torch._foreach_addcdiv_(params, grads, sigma, value=-group["lr"])
+                for p, g, s, sigma in zip(params, grads, squares, sigmas):
+                    s.mul_(alpha).addcmul_(g, g, value=1 - alpha)
+                    torch.sqrt(s, out=sigma).add_(eps)
+                    p.addcdiv_(g, sigma, value=-lr)
         return loss
 
 
 class Adam(torch.optim.Optimizer):
-    r"""RMSProp + momentum with bias correction; the same updates as ``torch.optim.Adam``."""
+    r"""Adam = RMSProp + momentum, with bias correction: the same updates as ``torch.optim.Adam``.
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+    .. math::
+       m^t = \beta_1 m^{t-1} + (1-\beta_1)\, g^t, \qquad
+       v^t = \beta_2 v^{t-1} + (1-\beta_2)\, (g^t)^2, \qquad m^{-1} = v^{-1} = 0,
+
+       \hat m^t = \frac{m^t}{1-\beta_1^{t+1}}, \qquad \hat v^t = \frac{v^t}{1-\beta_2^{t+1}}, \qquad
+       \theta^{t+1} = \theta^t - \eta\, \frac{\hat m^t}{\sqrt{\hat v^t} + \varepsilon}
+
+    (every operation entry by entry). :math:`m^t` is momentum's weighted sum of past gradients
+    (chapter 2), :math:`\sqrt{v^t}` is RMSProp's σ. Both averages start at 0, which biases them
+    towards 0 for the first steps; dividing by :math:`1-\beta^{t+1}` (the total weight the
+    average has given to gradients so far) removes that bias, so the first step has size
+    about η in every coordinate. ``state[p]`` holds ``m``, ``v`` and ``step`` (t + 1, as
+    PyTorch counts).
+
+    The operations are PyTorch's, in PyTorch's order, so the parameters agree with
+    ``torch.optim.Adam(params, lr=η, betas=(β₁, β₂), eps=ε)`` to rounding (tested over 200 steps).
+
+    Args:
+        params: the parameters θ, not empty.
+        lr: the learning rate η > 0.
+        betas: (β₁, β₂), each in [0, 1).
+        eps: ε > 0.
+        foreach: as for :class:`AdaGrad`.
+    """
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, foreach=None):
+        betas = tuple(betas)
+        if len(betas) != 2:
+            raise ValueError(f"betas must be a pair (β₁, β₂), got {betas}")
         super().__init__(_check_hyperparameters(params, lr, eps=eps, betas=betas),
-                         {"lr": lr, "betas": tuple(betas), "eps": eps})
+                         {"lr": lr, "betas": betas, "eps": eps, "foreach": foreach})
 
     @torch.no_grad()
     def step(self, closure=None):
@@ -225,18 +354,28 @@ class Adam(torch.optim.Optimizer):
             params, grads = _with_grad(group)
             if not params:
                 continue
-            beta1, beta2 = group["betas"]
+            (beta1, beta2), lr, eps = group["betas"], group["lr"], group["eps"]
             m = _state_tensors(self, params, "m", torch.zeros_like)
             v = _state_tensors(self, params, "v", torch.zeros_like)
-            for p in params:
-                self.state[p]["step"] = self.state[p].get("step", 0) + 1
-            t = self.state[params[0]]["step"]
-            torch._foreach_lerp_(m, grads, 1 - beta1)                      # m ← β₁m + (1 − β₁)g
-            torch._foreach_mul_(v, beta2)
-            torch._foreach_addcmul_(v, grads, grads, value=1 - beta2)      # v ← β₂v + (1 − β₂)g²
-            correction1, correction2 = 1 - beta1 ** t, 1 - beta2 ** t
-            denominator = torch._foreach_sqrt(v)
-            torch._foreach_div_(denominator, math.sqrt(correction2))
-            torch._foreach_add_(denominator, group["eps"])                 # √v̂ + ε
-            torch._foreach_addcdiv_(params, m, denominator, value=-group["lr"] / correction1)
+            steps = _count_steps(self, params, "step")
+            step_sizes = [-lr / (1 - beta1 ** t) for t in steps]              # −η/(1 − β₁ᵗ⁺¹)
+            root_corrections = [(1 - beta2 ** t) ** 0.5 for t in steps]       # √(1 − β₂ᵗ⁺¹)
+            foreach = _use_foreach(params) if group["foreach"] is None else group["foreach"]
+            denominators = _workspace(self, params, separate=foreach)
+            if foreach:
+                torch._foreach_lerp_(m, grads, 1 - beta1)                     # m ← β₁m + (1 − β₁)g
+                torch._foreach_mul_(v, beta2)
+                torch._foreach_addcmul_(v, grads, grads, value=1 - beta2)     # v ← β₂v + (1 − β₂)g²
+                torch._foreach_copy_(denominators, v)
+                torch._foreach_sqrt_(denominators)
+                torch._foreach_div_(denominators, root_corrections)
+                torch._foreach_add_(denominators, eps)                        # √v̂ + ε
+                torch._foreach_addcdiv_(params, m, denominators, step_sizes)  # θ − η·m̂/(√v̂ + ε)
+            else:
+                for p, g, m_i, v_i, d, size, root in zip(params, grads, m, v, denominators,
+                                                         step_sizes, root_corrections):
+                    m_i.lerp_(g, 1 - beta1)
+                    v_i.mul_(beta2).addcmul_(g, g, value=1 - beta2)
+                    torch.sqrt(v_i, out=d).div_(root).add_(eps)
+                    p.addcdiv_(m_i, d, value=size)
         return loss
