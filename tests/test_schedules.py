@@ -51,3 +51,57 @@ def test_bad_schedules_raise_value_error(call, message):
 
 def test_cosine_is_half_way_at_half_time():
     assert sch.cosine_decay(25, lr=2.0, total=50, lr_min=0.0) == pytest.approx(1.0 + math.cos(math.pi / 2))
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: sch.warmup_cosine(0, lr=1.0, total=10, warmup=20), "shorter than the run"),
+    (lambda: sch.warmup_cosine(0, lr=-1.0, total=10, warmup=2), "> 0"),
+    (lambda: sch.warmup_cosine(-1, lr=1.0, total=10, warmup=2), "counts from 0"),
+    (lambda: sch.warmup_cosine(0, lr=1.0, total=10, warmup=2, lr_min=2.0), "lr_min"),
+    (lambda: sch.cosine_decay(0, lr=1.0, total=0), "at least one step"),
+    (lambda: sch.step_decay(0, lr=1.0, gamma=1.5), "γ"),
+    (lambda: sch.step_decay(0, lr=1.0, gamma=0.5, every=0), "every"),
+    (lambda: sch.exponential_decay(0, lr=1.0, gamma=0.0), "γ"),
+    (lambda: sch.exponential_decay(0, lr=0.0), "> 0"),
+    (lambda: sch.inverse_sqrt_warmup(-3, d_model=8, warmup=10), "counts from 0"),
+])
+def test_more_bad_settings_raise_value_errors_that_name_the_problem(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def test_warmup_cosine_holds_the_minimum_after_the_run_and_starts_above_zero():
+    assert sch.warmup_cosine(0, lr=0.5, total=100, warmup=10) == pytest.approx(0.05)
+    assert sch.warmup_cosine(500, lr=0.5, total=100, warmup=10, lr_min=0.01) == pytest.approx(0.01)
+    assert sch.warmup_cosine(0, lr=0.5, total=100, warmup=0) == pytest.approx(0.5)   # no warm-up: cosine alone
+
+
+def test_step_and_exponential_decay_agree_with_torch_schedulers():
+    for make, ours in [
+        (lambda o: torch.optim.lr_scheduler.StepLR(o, step_size=7, gamma=0.5), lambda t: sch.step_decay(t, 0.2, 0.5, 7)),
+        (lambda o: torch.optim.lr_scheduler.ExponentialLR(o, gamma=0.9), lambda t: sch.exponential_decay(t, 0.2, 0.9)),
+        (lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=30, eta_min=0.01),
+         lambda t: sch.cosine_decay(t, 0.2, 30, lr_min=0.01)),
+    ]:
+        opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.2)
+        scheduler, seen = make(opt), []
+        for _ in range(30):
+            seen.append(opt.param_groups[0]["lr"])
+            opt.step()
+            scheduler.step()
+        assert seen == pytest.approx([ours(t) for t in range(30)])
+
+
+def test_as_scheduler_drives_our_adam_too():
+    from course_utils import optim
+
+    theta = torch.zeros(2, requires_grad=True)
+    opt = optim.Adam([theta], lr=0.1)
+    scheduler = sch.as_scheduler(opt, lambda t: sch.warmup_cosine(t, lr=0.1, total=10, warmup=3))
+    rates = []
+    for _ in range(10):
+        rates.append(opt.param_groups[0]["lr"])
+        theta.grad = torch.ones(2)
+        opt.step()
+        scheduler.step()
+    assert rates[:3] == pytest.approx([0.1 / 3, 0.2 / 3, 0.1]) and rates[-1] < rates[3]
