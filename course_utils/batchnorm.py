@@ -101,19 +101,18 @@ class BatchNorm1d(nn.Module):
         self._check(x)
         # A 3-D input (N, C, L) is N·L examples of C features: move C last and flatten.
         z = x if x.ndim == 2 else x.transpose(1, 2).reshape(-1, self.num_features)
-        ones = z.new_ones(self.num_features)
-        gamma = self.weight if self.affine else ones
-        beta = self.bias if self.affine else 0 * ones
-        if self.training:
-            out = batch_norm_train(z, gamma, beta, self.eps)
+        if self.training:                   # batch_norm_train and update_running_stats, in one pass
+            mean, var = z.mean(dim=0), z.var(dim=0, unbiased=False)
             with torch.no_grad():
-                p = 1 - self.momentum
-                mean, var = update_running_stats(self.running_mean, self.running_var, z.detach(), p)
-                self.running_mean.copy_(mean)
-                self.running_var.copy_(var)
+                n, p = z.shape[0], 1 - self.momentum
+                self.running_mean.copy_(p * self.running_mean + (1 - p) * mean)
+                self.running_var.copy_(p * self.running_var + (1 - p) * var * n / (n - 1))
                 self.num_batches_tracked += 1
-        else:
-            out = batch_norm_eval(z, self.running_mean, self.running_var, gamma, beta, self.eps)
+        else:                               # batch_norm_eval
+            mean, var = self.running_mean, self.running_var
+        out = (z - mean) / torch.sqrt(var + self.eps)
+        if self.affine:
+            out = out * self.weight + self.bias
         return out if x.ndim == 2 else out.reshape(x.shape[0], x.shape[2], -1).transpose(1, 2)
 
     def extra_repr(self):
