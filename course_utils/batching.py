@@ -1,0 +1,236 @@
+r"""Batch size: what one update costs, and what the batches do to the solution (chapter 2).
+
+With :math:`N` training examples in batches of :math:`B`, an epoch makes :math:`\lceil N/B \rceil`
+updates, each :math:`\theta \leftarrow \theta - \eta\, g`, where :math:`g` is the gradient of the
+loss on one batch only. So
+
+- **time**: an epoch costs :math:`\lceil N/B \rceil \cdot t(B)`, with :math:`t(B)` the time of
+  one update on a batch of :math:`B`; while parallel hardware keeps :math:`t(B)` nearly flat,
+  bigger batches make epochs cheaper (:func:`time_updates`);
+- **noise**: :math:`g` is the full-batch gradient plus noise whose spread shrinks as
+  :math:`B` grows, so small batches wander (:func:`minibatch_paths`, on a 2-D surface);
+- **quality**: small and large batches end at different solutions; the sharpness of a
+  solution is the top eigenvalue :math:`\lambda_{\max}` of the Hessian :math:`H` of the
+  training loss there (:func:`sharpness`). Plain gradient descent cannot settle where
+  :math:`\lambda_{\max} > 2/\eta`.
+"""
+import math
+import statistics
+import time
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from . import optim, recipe
+from .hessian import extreme_eigenvalues
+from .surfaces import trajectory
+
+
+# ----------------------------------------------------------------------------- time
+
+
+def devices():
+    """The devices to time on: always "cpu", and "cuda" when a GPU is present."""
+    return ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+
+def classifier(n_features, n_classes, width=256, seed=0):
+    """A one-hidden-layer ReLU network: Linear(n_features, width), ReLU, Linear(width, n_classes)."""
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Linear(n_features, width), nn.ReLU(), nn.Linear(width, n_classes))
+
+
+def time_updates(model, x, y, batch_sizes, device="cpu", repeats=15):
+    """The median time of one update, and of one epoch, for each batch size.
+
+    One update is what training repeats: forward, cross-entropy loss, backward and an SGD
+    step, on a batch of B rows of ``x`` (B ≤ N). An epoch is ⌈N/B⌉ updates. On a GPU every
+    timing waits for the device to finish (``torch.cuda.synchronize``). The model is trained
+    a little while it is timed; pass a copy if that matters.
+    Returns a list of dicts with keys batch_size, seconds_per_update, seconds_per_epoch.
+    """
+    n = len(x)
+    if not batch_sizes or any(not 1 <= b <= n for b in batch_sizes):
+        raise ValueError(f"batch sizes must lie between 1 and N = {n}, got {list(batch_sizes)}")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device='cuda' but no GPU is present: use devices() to list what is here")
+    model, x, y = model.to(device), x.to(device), y.to(device)
+    optimizer = optim.SGD(model.parameters(), lr=1e-3)
+    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
+
+    def update(batch_x, batch_y):
+        optimizer.zero_grad()
+        nn.functional.cross_entropy(model(batch_x), batch_y).backward()
+        optimizer.step()
+
+    table = []
+    for b in batch_sizes:
+        batch_x, batch_y = x[:b], y[:b]
+        for _ in range(3):                       # warm up (allocations, caches, kernels)
+            update(batch_x, batch_y)
+        seconds = []
+        for _ in range(repeats):
+            sync()
+            start = time.perf_counter()
+            update(batch_x, batch_y)
+            sync()
+            seconds.append(time.perf_counter() - start)
+        t = statistics.median(seconds)
+        table.append({"batch_size": b, "seconds_per_update": t, "seconds_per_epoch": t * math.ceil(n / b)})
+    return table
+
+
+# ----------------------------------------------------------------------------- noise, on a 2-D surface
+
+
+def minibatch_paths(x, y, batch_size, learning_rate, epochs, runs=1, momentum=0.0, start=(-1.0, 3.0), seed=0):
+    """Minibatch SGD on the line y ≈ b + w·x: ``runs`` independent paths of θ = (w, b).
+
+    Each run shuffles the N examples after every epoch (its own order) and makes one update
+    per batch on the mean squared error of that batch, with :class:`course_utils.optim.SGD`
+    (or :class:`~course_utils.optim.Momentum` when ``momentum`` > 0). All runs go through
+    :func:`course_utils.surfaces.trajectory` at once: θ holds every run's (w, b), and the loss
+    is the sum of the runs' batch losses, whose gradient with respect to one run's (w, b) is
+    that run's batch gradient.
+    Returns a float64 tensor of shape (updates + 1, runs, 2).
+    """
+    x = torch.as_tensor(x, dtype=torch.float64)
+    y = torch.as_tensor(y, dtype=torch.float64)
+    n = len(x)
+    if not 1 <= batch_size <= n:
+        raise ValueError(f"batch_size must lie between 1 and N = {n}, got {batch_size}")
+    generator = torch.Generator().manual_seed(seed)
+    # The batches of every update, for every run: (updates, runs, B) indices.
+    per_epoch = [torch.stack([torch.randperm(n, generator=generator) for _ in range(runs)]) for _ in range(epochs)]
+    batches = [order[:, i:i + batch_size] for order in per_epoch for i in range(0, n, batch_size)]
+    updates = iter(batches)
+
+    def loss(theta):
+        index = next(updates)                                      # (runs, B): this update's batches
+        w, b = theta.view(runs, 2).unbind(dim=1)
+        residual = b[:, None] + w[:, None] * x[index] - y[index]
+        return (residual ** 2).mean(dim=1).sum()
+
+    if momentum:
+        make = lambda p: optim.Momentum(p, lr=learning_rate, momentum=momentum)   # noqa: E731
+    else:
+        make = lambda p: optim.SGD(p, lr=learning_rate)                           # noqa: E731
+    path = trajectory(loss, list(start) * runs, make, len(batches))
+    return path.view(len(path), runs, 2)
+
+
+# ----------------------------------------------------------------------------- quality
+
+
+@dataclass
+class Run:
+    """One training run: its settings, the trained model and what was measured."""
+
+    name: str
+    batch_size: int
+    learning_rate: float
+    epochs: float
+    updates: int
+    model: nn.Module
+    history: dict = field(default_factory=dict)   # updates, train_loss, validation_accuracy per epoch
+    train_accuracy: float = 0.0
+    validation_accuracy: float = 0.0
+    train_loss: float = 0.0
+
+
+def accuracy(model, x, y):
+    """The fraction of rows of ``x`` whose largest output is the label in ``y``."""
+    with torch.no_grad():
+        return (model(x).argmax(dim=1) == y).double().mean().item()
+
+
+def full_loss(model, x, y):
+    """The cross-entropy on all of (x, y)."""
+    with torch.no_grad():
+        return nn.functional.cross_entropy(model(x), y).item()
+
+
+def train_classifier(split, batch_size, learning_rate, epochs=None, updates=None, momentum=0.0, width=64,
+                     seed=0, name=None, stop_below=None):
+    """Train :func:`classifier` on a :class:`course_utils.data.Split` with minibatch SGD (or momentum).
+
+    Give exactly one of ``epochs`` (each a shuffled pass over the training set, ⌈N/B⌉
+    updates) or ``updates`` (stop after that many, which may end mid-epoch). The model starts
+    from the same initialisation for every batch size (``seed``). The history holds, after
+    every epoch (every few epochs when there are more than 100), the number of updates so far, the training loss and the validation accuracy.
+    With ``stop_below``, training also stops at the end of the first epoch whose training
+    loss is below it (to compare solutions of the same training loss).
+    """
+    if (epochs is None) == (updates is None):
+        raise ValueError("give exactly one of epochs= or updates=")
+    n = len(split.x_train)
+    if not 1 <= batch_size <= n:
+        raise ValueError(f"batch_size must lie between 1 and N = {n}, got {batch_size}")
+    per_epoch = math.ceil(n / batch_size)
+    total = epochs * per_epoch if updates is None else updates
+    model = classifier(split.n_features, split.n_classes, width, seed)
+    optimizer = (optim.Momentum(model.parameters(), lr=learning_rate, momentum=momentum) if momentum
+                 else optim.SGD(model.parameters(), lr=learning_rate))
+    shuffler = torch.Generator().manual_seed(seed)
+    history = {"updates": [0], "train_loss": [full_loss(model, split.x_train, split.y_train)],
+               "validation_accuracy": [accuracy(model, split.x_val, split.y_val)]}
+    done, epoch = 0, 0
+    stride = max(1, math.ceil(total / per_epoch) // 100)      # at most about 100 records
+    while done < total:
+        for batch in recipe.batches(n, batch_size, shuffler):     # shuffle after every epoch
+            optimizer.zero_grad()
+            nn.functional.cross_entropy(model(split.x_train[batch]), split.y_train[batch]).backward()
+            optimizer.step()
+            done += 1
+            if done == total:
+                break
+        epoch += 1
+        if epoch % stride and done < total:
+            continue
+        history["updates"].append(done)
+        history["train_loss"].append(full_loss(model, split.x_train, split.y_train))
+        history["validation_accuracy"].append(accuracy(model, split.x_val, split.y_val))
+        if stop_below is not None and history["train_loss"][-1] < stop_below:
+            total = done
+    return Run(name or f"B = {batch_size}", batch_size, learning_rate, total / per_epoch, total, model, history,
+               accuracy(model, split.x_train, split.y_train), accuracy(model, split.x_val, split.y_val),
+               history["train_loss"][-1])
+
+
+def sharpness(model, x, y, iters=40):
+    """The top eigenvalue λ_max of the Hessian of the cross-entropy on all of (x, y).
+
+    Computed by :func:`course_utils.hessian.extreme_eigenvalues` (Lanczos on Hessian-vector
+    products), so it works for models far too big for the Hessian itself.
+    """
+    params = [p for p in model.parameters() if p.requires_grad]
+    _, largest = extreme_eigenvalues(lambda: nn.functional.cross_entropy(model(x), y), params, k=1, iters=iters)
+    return largest[-1].item()
+
+
+# ----------------------------------------------------------------------------- by hand (the exercises)
+
+
+def momentum_step(theta, movement, gradient, learning_rate, momentum):
+    """One update of momentum in the notes' form: m' = λ·m − η·g, θ' = θ + m'. Returns (θ', m')."""
+    movement = momentum * movement - learning_rate * gradient
+    return theta + movement, movement
+
+
+def movement_from_gradients(gradients, learning_rate, momentum):
+    """m^i = −η Σ_j λ^(i−1−j) g^j for the rows g⁰ … g^(i−1) of ``gradients`` (shape (i, d)); returns (d,)."""
+    i = gradients.shape[0]
+    weights = momentum ** torch.arange(i - 1, -1, -1, dtype=gradients.dtype)    # λ^(i−1), …, λ, 1
+    return -learning_rate * (weights @ gradients)
+
+
+def pick_batch_size(batch_sizes, seconds_per_update, n_examples, seconds_per_epoch):
+    """The smallest batch size whose epoch, ⌈N/B⌉ updates of t(B) each, takes at most ``seconds_per_epoch``.
+
+    Small batches tend to generalise better, big ones make faster epochs: take the smallest
+    that the time allows. ``None`` when no batch size fits.
+    """
+    fitting = [b for b, t in zip(batch_sizes, seconds_per_update)
+               if math.ceil(n_examples / b) * t <= seconds_per_epoch]
+    return min(fitting) if fitting else None

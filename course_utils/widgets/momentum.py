@@ -1,0 +1,171 @@
+r"""Chapter 2's demos: momentum on a ravine (after Distill's "Why Momentum Really Works"), and
+the noise of minibatch SGD as the batch size changes.
+
+Momentum, in the notes' form (:class:`course_utils.optim.Momentum`):
+:math:`m^i = \lambda m^{i-1} - \eta g^{i-1}`, :math:`\theta^i = \theta^{i-1} + m^i`.
+Each demo is a ``compute`` (pure, returns plain data) and a ``draw`` (matplotlib).
+"""
+from functools import lru_cache
+
+import numpy as np
+import torch
+
+from .. import optim
+from ..batching import minibatch_paths
+from ..plotting import OPTIMISER_COLORS, ROLE_COLORS
+from ..recipe import make_line_data
+from ..surfaces import elongated_bowl, grid, losses_along, trajectory
+from . import Control, Demo
+from .recipe import GD_START, line_surface
+
+# --- Momentum on a ravine ---------------------------------------------------------------------
+
+#: The ravine of the chapter: L = 0.1·θ₁² + 2·θ₂² (d2l's f2d), curvatures 0.2 and 4.
+RAVINE = elongated_bowl(0.1, 2.0)
+#: Updates drawn at once, as in Distill's figure.
+ITERATIONS = 150
+#: The start points a reader can pick.
+STARTS = ((-5.0, 2.0), (-5.0, -0.5), (4.0, 2.8))
+
+
+def momentum_path(loss, start, learning_rate, momentum, steps=ITERATIONS):
+    """θ⁰ … θ^steps of :class:`course_utils.optim.Momentum` on a loss (λ = 0: plain gradient descent)."""
+    return trajectory(loss, start, lambda p: optim.Momentum(p, lr=learning_rate, momentum=momentum), steps)
+
+
+@lru_cache(maxsize=1)
+def _ravine_grid():
+    T1, T2, L = grid(RAVINE, 60)
+    return T1.numpy(), T2.numpy(), torch.log10(L - L.min() + 1e-3).numpy()
+
+
+@lru_cache(maxsize=None)
+def _run(learning_rate, momentum, start):
+    path = momentum_path(RAVINE, start, learning_rate, momentum)
+    losses = losses_along(RAVINE, path).numpy()
+    return path.numpy(), losses
+
+
+def momentum_compute(learning_rate=0.05, momentum=0.8, start=STARTS[0]):
+    """150 updates of momentum and, for comparison, of plain gradient descent (same η) on RAVINE."""
+    path, losses = _run(learning_rate, momentum, start)
+    gd_path, gd_losses = _run(learning_rate, 0.0, start)
+    return {"grid": _ravine_grid(), "path": path, "losses": losses, "gd_path": gd_path, "gd_losses": gd_losses,
+            "learning_rate": learning_rate, "momentum": momentum, "start": start,
+            "diverged": len(path) < ITERATIONS + 1, "gd_diverged": len(gd_path) < ITERATIONS + 1}
+
+
+def _final(losses, diverged):
+    return "diverges" if diverged or losses[-1] > losses[0] else f"L = {losses[-1]:.1e}"
+
+
+def momentum_draw(data, axes):
+    ax, curve = axes
+    T1, T2, Z = data["grid"]
+    ax.contourf(T1, T2, Z, levels=12, cmap="viridis", alpha=0.9)
+    ax.plot(0, 0, marker="*", color="white", markersize=11, markeredgecolor="black", linestyle="none")
+    gd, path = data["gd_path"], data["path"]
+    ax.plot(gd[:, 0], gd[:, 1], "-", color="white", linewidth=1, alpha=0.8, label="gradient descent (λ = 0)")
+    ax.plot(path[:, 0], path[:, 1], "-o", color=OPTIMISER_COLORS["momentum"], markersize=2, linewidth=1.2,
+            label=f"momentum λ = {data['momentum']:g}")
+    ax.plot(*data["start"], "o", markersize=8, markerfacecolor="none", markeredgecolor="white")
+    ax.set(xlim=RAVINE.xlim, ylim=RAVINE.ylim, xlabel="θ₁", ylabel="θ₂")
+    ax.set_title(f"η = {data['learning_rate']:g}, λ = {data['momentum']:g}: {_final(data['losses'], data['diverged'])}")
+    ax.legend(loc="lower right", fontsize=7, labelcolor="white")
+    curve.semilogy(data["gd_losses"], color=OPTIMISER_COLORS["gd"],
+                   label=f"gradient descent: {_final(data['gd_losses'], data['gd_diverged'])}")
+    curve.semilogy(data["losses"], color=OPTIMISER_COLORS["momentum"],
+                   label=f"momentum: {_final(data['losses'], data['diverged'])}")
+    curve.set(xlim=(0, ITERATIONS), ylim=(1e-8, 1e2), xlabel="update i", ylabel="loss L")
+    curve.set_title("The loss along the way (log scale)")
+    curve.legend(loc="upper right")
+
+
+MOMENTUM_DEMO = Demo(
+    title="Momentum on a ravine: 150 updates",
+    compute=momentum_compute,
+    draw=momentum_draw,
+    controls={
+        "learning_rate": Control("learning rate η", (0.02, 0.05, 0.1, 0.3, 0.5), 0.05),
+        "momentum": Control("momentum λ", (0.0, 0.3, 0.5, 0.7, 0.8, 0.9), 0.8),
+        "start": Control("start θ⁰", STARTS, STARTS[0], format="({0[0]:g}, {0[1]:g})"),
+    },
+    ncols=2,
+    figsize=(9.0, 3.4),
+    alt="150 updates of momentum (η = 0.05, λ = 0.8) and of gradient descent on the ravine 0.1·θ₁² + 2·θ₂².",
+)
+
+# --- The ball that rolls past a local minimum -------------------------------------------------
+
+
+def two_valleys(theta):
+    """A 1-D loss with a local minimum near θ = −2.1 and the global one near θ = 2.35."""
+    return (theta ** 4 / 20 - theta ** 2 / 2 - theta / 4).sum()
+
+
+# --- Minibatch SGD: the path and its spread ---------------------------------------------------
+
+#: The learning rate of the batch-size demo, and how many runs make its spread.
+BATCH_LEARNING_RATE = 0.1
+BATCH_RUNS = 30
+_BATCH_EPOCHS = (1, 3, 10, 30)
+
+
+@lru_cache(maxsize=None)
+def _minibatch_runs(batch_size):
+    x, y = make_line_data()
+    path = minibatch_paths(x, y, batch_size, BATCH_LEARNING_RATE, max(_BATCH_EPOCHS), runs=BATCH_RUNS,
+                           start=GD_START, seed=batch_size)
+    return path.numpy()
+
+
+@lru_cache(maxsize=1)
+def _line_grid():
+    surface = line_surface()
+    T1, T2, L = grid(surface, 60)
+    return T1.numpy(), T2.numpy(), torch.log10(L - L.min() + 1e-3).numpy()
+
+
+def batch_compute(batch_size=1, epochs=10):
+    """Minibatch SGD (η = BATCH_LEARNING_RATE) on chapter 0's line, N = 20: 30 runs of ``epochs`` epochs.
+
+    Returns one run's path, every run's end point, and the spread of the end points: the
+    root-mean-square distance from their mean.
+    """
+    x, _ = make_line_data()
+    per_epoch = -(-len(x) // batch_size)
+    paths = _minibatch_runs(batch_size)[: epochs * per_epoch + 1]
+    ends = paths[-1]
+    spread = float(np.sqrt(((ends - ends.mean(axis=0)) ** 2).sum(axis=1).mean()))
+    return {"grid": _line_grid(), "path": paths[:, 0], "ends": ends, "spread": spread, "batch_size": batch_size,
+            "epochs": epochs, "updates": len(paths) - 1, "minimum": line_surface().minimum,
+            "distance": float(np.linalg.norm(ends.mean(axis=0) - np.array(line_surface().minimum)))}
+
+
+def batch_draw(data, ax):
+    T1, T2, Z = data["grid"]
+    surface = line_surface()
+    ax.contourf(T1, T2, Z, levels=12, cmap="viridis", alpha=0.9)
+    ax.plot(*data["minimum"], marker="*", color="white", markersize=11, markeredgecolor="black", linestyle="none")
+    path = data["path"]
+    ax.plot(path[:, 0], path[:, 1], "-", color=OPTIMISER_COLORS["sgd"], linewidth=1, label="one run")
+    ax.plot(path[0, 0], path[0, 1], "o", markersize=8, markerfacecolor="none", markeredgecolor="white")
+    ax.plot(data["ends"][:, 0], data["ends"][:, 1], "o", color="white", markeredgecolor=ROLE_COLORS["data"],
+            markersize=4, linestyle="none", label=f"where {BATCH_RUNS} runs end")
+    ax.set(xlim=surface.xlim, ylim=surface.ylim, xlabel="w", ylabel="b")
+    ax.set_title(f"B = {data['batch_size']}, {data['epochs']} epochs = {data['updates']} updates: "
+                 f"end points spread {data['spread']:.2f}")
+    ax.legend(loc="upper right", fontsize=8)
+
+
+BATCH_DEMO = Demo(
+    title="Minibatch SGD on 20 examples: one path and where 30 runs end",
+    compute=batch_compute,
+    draw=batch_draw,
+    controls={
+        "batch_size": Control("batch size B", (1, 2, 5, 10, 20), 1, format="{:d}"),
+        "epochs": Control("epochs", _BATCH_EPOCHS, 10, format="{:d}"),
+    },
+    figsize=(5.8, 3.8),
+    alt="Minibatch SGD with batch size 1 for 10 epochs on the line's error surface; 30 runs end in a cloud.",
+)

@@ -1,0 +1,224 @@
+"""Chapter 2: course_utils.batching, the momentum demos and the chapter's exercises."""
+import io
+import contextlib
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from course_utils import batching, data, optim, recipe
+from course_utils.exercises import all_exercises, check, get_exercise
+from course_utils.exercises.evaluate import Returned, run_cases
+from course_utils.widgets import all_frames, render
+from course_utils.widgets import momentum as demos
+
+IDS = ["momentum.momentum_step", "momentum.movement_from_gradients", "momentum.pick_batch_size"]
+
+
+def verdict(exercise_id, answer):
+    with contextlib.redirect_stdout(io.StringIO()):
+        return check(exercise_id, answer)
+
+
+# ---------------------------------------------------------------------------- by hand vs the optimiser
+
+
+def test_momentum_step_by_hand_matches_the_optimiser_over_many_steps():
+    theta = torch.randn(5, dtype=torch.float64, requires_grad=True)
+    by_hand, movement = theta.detach().clone(), torch.zeros(5, dtype=torch.float64)
+    opt = optim.Momentum([theta], lr=0.05, momentum=0.9)
+    for i in range(50):
+        g = torch.randn(5, dtype=torch.float64, generator=torch.Generator().manual_seed(i))
+        theta.grad = g.clone()
+        opt.step()
+        by_hand, movement = batching.momentum_step(by_hand, movement, g, 0.05, 0.9)
+    assert torch.allclose(theta.detach(), by_hand) and torch.allclose(opt.state[theta]["movement"], movement)
+
+
+def test_movement_from_gradients_is_the_recursion_unrolled():
+    grads = torch.randn(7, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    movement = torch.zeros(3, dtype=torch.float64)
+    for g in grads:
+        movement = 0.8 * movement - 0.1 * g
+    assert torch.allclose(batching.movement_from_gradients(grads, 0.1, 0.8), movement)
+    assert torch.allclose(batching.movement_from_gradients(grads, 0.1, 0.0), -0.1 * grads[-1])   # λ = 0: plain GD
+
+
+def test_pick_batch_size_takes_the_smallest_that_fits_and_none_when_nothing_does():
+    sizes, seconds = [1, 10, 100], [1e-3, 1e-3, 2e-3]     # epochs of N = 100: 0.1, 0.01, 0.002 s
+    assert batching.pick_batch_size(sizes, seconds, 100, 0.05) == 10
+    assert batching.pick_batch_size(sizes, seconds, 100, 0.2) == 1
+    assert batching.pick_batch_size(sizes, seconds, 100, 0.001) is None
+    assert batching.pick_batch_size([64], [1e-3], 100, 0.002) == 64       # ⌈100/64⌉ = 2 updates
+
+
+# ---------------------------------------------------------------------------- time
+
+
+def test_time_updates_gives_one_row_per_batch_size_with_epoch_equal_to_ceil_n_over_b_updates():
+    split = data.digits()
+    x, y = split.x_train[:100], split.y_train[:100]
+    table = batching.time_updates(batching.classifier(64, 10, width=16), x, y, [1, 7, 100], repeats=2)
+    assert [row["batch_size"] for row in table] == [1, 7, 100]
+    for row in table:
+        assert row["seconds_per_update"] > 0
+        assert row["seconds_per_epoch"] == pytest.approx(row["seconds_per_update"] * math.ceil(100 / row["batch_size"]))
+
+
+@pytest.mark.parametrize("sizes", [[0], [101], []])
+def test_time_updates_refuses_batch_sizes_outside_one_to_n(sizes):
+    x, y = torch.zeros(100, 4), torch.zeros(100, dtype=torch.int64)
+    with pytest.raises(ValueError, match="between 1 and N = 100"):
+        batching.time_updates(batching.classifier(4, 2, width=4), x, y, sizes)
+
+
+def test_devices_lists_cpu_and_cuda_only_when_present():
+    assert batching.devices()[0] == "cpu" and ("cuda" in batching.devices()) == torch.cuda.is_available()
+
+
+# ---------------------------------------------------------------------------- noise on the 2-D surface
+
+
+def test_minibatch_paths_follow_the_hand_written_minibatch_update():
+    x, y = recipe.make_line_data()
+    paths = batching.minibatch_paths(x, y, batch_size=5, learning_rate=0.1, epochs=2, runs=3, seed=4)
+    assert paths.shape == (2 * 4 + 1, 3, 2)
+    generator = torch.Generator().manual_seed(4)
+    orders = [torch.stack([torch.randperm(20, generator=generator) for _ in range(3)]) for _ in range(2)]
+    for run in range(3):
+        w, b = -1.0, 3.0
+        for order in orders:
+            for i in range(0, 20, 5):
+                batch = order[run, i:i + 5]
+                w, b = recipe.linear_regression_step(w, b, x[batch], y[batch], 0.1)
+        assert paths[-1, run].tolist() == pytest.approx([float(w), float(b)])
+
+
+def test_full_batch_paths_are_gradient_descent_and_have_no_spread():
+    x, y = recipe.make_line_data()
+    paths = batching.minibatch_paths(x, y, batch_size=20, learning_rate=0.1, epochs=5, runs=4)
+    assert torch.allclose(paths[:, 0], paths[:, 3])
+    assert demos.batch_compute(batch_size=20, epochs=10)["spread"] < 1e-12
+    spreads = [demos.batch_compute(batch_size=b, epochs=10)["spread"] for b in (1, 5)]
+    assert spreads[0] > spreads[1] > 0
+
+
+# ---------------------------------------------------------------------------- quality
+
+
+def test_train_classifier_counts_epochs_and_updates_and_stops_below_a_loss():
+    split = data.digits()
+    n = len(split.x_train)
+    by_epochs = batching.train_classifier(split, 500, 0.1, epochs=2)
+    assert by_epochs.updates == 2 * math.ceil(n / 500) and by_epochs.epochs == 2
+    by_updates = batching.train_classifier(split, 500, 0.1, updates=4)
+    assert by_updates.updates == 4 and by_updates.epochs == pytest.approx(4 / 3)
+    assert by_updates.history["updates"] == [0, 3, 4]
+    stopped = batching.train_classifier(split, n, 0.5, updates=500, stop_below=1.0)
+    assert stopped.updates < 500 and stopped.train_loss < 1.0 <= stopped.history["train_loss"][-2]
+    with pytest.raises(ValueError, match="exactly one"):
+        batching.train_classifier(split, 10, 0.1)
+
+
+def test_sharpness_is_the_top_eigenvalue_of_the_exact_hessian():
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh(), torch.nn.Linear(4, 2)).double()
+    x, y = torch.randn(20, 3, dtype=torch.float64), torch.randint(0, 2, (20,))
+    params = list(model.parameters())
+    shapes = [p.shape for p in params]
+
+    def loss_of_vector(theta):
+        chunks, i = [], 0
+        for s in shapes:
+            chunks.append(theta[i:i + s.numel()].view(s))
+            i += s.numel()
+        hidden = torch.tanh(x @ chunks[0].T + chunks[1])
+        return torch.nn.functional.cross_entropy(hidden @ chunks[2].T + chunks[3], y)
+
+    theta = torch.nn.utils.parameters_to_vector(params).detach().requires_grad_(True)
+    exact = torch.linalg.eigvalsh(torch.func.hessian(loss_of_vector)(theta)).max().item()
+    assert batching.sharpness(model, x, y, iters=len(theta)) == pytest.approx(exact, rel=1e-6)
+
+
+# ---------------------------------------------------------------------------- demos
+
+
+@pytest.mark.parametrize("demo", [demos.MOMENTUM_DEMO, demos.BATCH_DEMO], ids=lambda d: d.title)
+def test_demo_fits_a_page_and_draws_its_default(demo):
+    assert len(demo.controls) <= 3 and demo.n_frames <= 100
+    assert render(demo)[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_every_frame_of_the_batch_demo_computes():
+    for params in all_frames(demos.BATCH_DEMO):
+        assert demos.BATCH_DEMO.compute(**params)["updates"] == params["epochs"] * math.ceil(20 / params["batch_size"])
+
+
+def test_momentum_demo_paths_are_150_updates_of_the_notes_momentum():
+    data_ = demos.momentum_compute(learning_rate=0.05, momentum=0.8, start=demos.STARTS[1])
+    assert data_["path"].shape == (151, 2) and data_["gd_path"].shape == (151, 2)
+    theta, movement = torch.tensor(demos.STARTS[1], dtype=torch.float64), torch.zeros(2, dtype=torch.float64)
+    for _ in range(150):
+        g = torch.stack([0.2 * theta[0], 4.0 * theta[1]])                # ∇(0.1θ₁² + 2θ₂²)
+        theta, movement = batching.momentum_step(theta, movement, g, 0.05, 0.8)
+    assert np.allclose(data_["path"][-1], theta.numpy())
+
+
+def test_momentum_beats_gradient_descent_on_the_ravine_and_widens_the_stable_learning_rates():
+    default = demos.momentum_compute()
+    assert default["losses"][-1] < 1e-3 * default["gd_losses"][-1]
+    # Along θ₂ (curvature 4) gradient descent multiplies θ₂ by 1 − 4η: at η = 0.5 it flips sign for ever.
+    at_limit = demos.momentum_compute(learning_rate=0.5, momentum=0.3)
+    assert abs(at_limit["gd_path"][-1, 1]) == pytest.approx(abs(demos.STARTS[0][1]))
+    assert abs(at_limit["path"][-1, 1]) < 1e-6 and not at_limit["diverged"]   # momentum allows η < 2(1 + λ)/4
+
+
+def test_the_ball_stops_in_the_local_valley_without_momentum_and_rolls_on_with_it():
+    gd = demos.momentum_path(demos.two_valleys, (-3.5,), 0.05, 0.0)
+    ball = demos.momentum_path(demos.two_valleys, (-3.5,), 0.05, 0.9)
+    assert gd[-1, 0] < 0 < ball[-1, 0]
+    assert demos.two_valleys(ball[-1]) < demos.two_valleys(gd[-1])
+
+
+# ---------------------------------------------------------------------------- exercises
+
+
+def test_chapter_2_declares_its_three_exercises():
+    assert [i for i in all_exercises() if i.startswith("momentum.")] == IDS
+
+
+@pytest.mark.parametrize("exercise_id", IDS)
+def test_every_reference_passes_visible_and_hidden_cases(exercise_id):
+    exercise = get_exercise(exercise_id)
+    assert verdict(exercise_id, exercise.reference).passed
+    for _ in range(5):
+        assert run_cases(exercise, exercise.hidden_cases(),
+                         lambda case: Returned(exercise.reference(*case.args, **case.kwargs), case.args)).passed
+
+
+@pytest.mark.parametrize("exercise_id, mistake", [
+    (exercise_id, mistake) for exercise_id in IDS for mistake in get_exercise(exercise_id).mistakes])
+def test_every_typical_mistake_gets_its_own_hint(exercise_id, mistake):
+    result = verdict(exercise_id, mistake.answer)
+    assert not result.passed and f"hint: {mistake.hint}" in result.message
+
+
+def test_a_momentum_step_that_changes_its_input_in_place_is_told_so():
+    def momentum_step(theta, movement, gradient, learning_rate, momentum):
+        movement.mul_(momentum).sub_(learning_rate * gradient)
+        return theta + movement, movement
+
+    result = verdict("momentum.momentum_step", momentum_step)
+    assert not result.passed and "in place" in result.message
+
+
+def test_a_momentum_step_returning_one_tensor_is_told_to_return_both():
+    result = verdict("momentum.momentum_step", lambda theta, movement, gradient, learning_rate, momentum: theta)
+    assert not result.passed and "return all 2 tensors" in result.message
+
+
+def test_timing_cases_always_have_a_batch_size_that_fits():
+    exercise = get_exercise("momentum.pick_batch_size")
+    for case in exercise.hidden_cases():
+        assert batching.pick_batch_size(*case.args) is not None
