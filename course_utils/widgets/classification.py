@@ -1,0 +1,171 @@
+"""Chapter 4's demos: softmax and its temperature, the MSE and cross-entropy surfaces, the bound against the simulation.
+
+Each demo is a ``compute`` (pure, returns plain data) and a ``draw`` (matplotlib), wired to at
+most two controls by a :class:`~course_utils.widgets.Demo`.
+"""
+from functools import lru_cache
+
+import numpy as np
+import torch
+
+from .. import classification as cl
+from .. import generalization as gen
+from ..plotting import ROLE_COLORS
+from ..surfaces import draw_path, draw_surface, losses_along
+from . import Control, Demo
+
+#: One colour per loss, in every figure of the chapter.
+LOSS_COLORS = {"cross-entropy": "#1f77b4", "MSE": "#d62728", "extra softmax": "#9467bd"}
+
+# --- Softmax and its temperature ------------------------------------------------------------
+
+#: The notes' example logits (y₁, y₂, y₃) = (3, 1, −3); the demo moves y₁.
+SOFTMAX_LOGITS = (3.0, 1.0, -3.0)
+
+
+def softmax_compute(y1=3.0, temperature=1.0):
+    """y' = softmax(y / T) for y = (y₁, 1, −3): T < 1 sharpens towards one-hot, T > 1 flattens towards uniform."""
+    logits = torch.tensor([y1, *SOFTMAX_LOGITS[1:]], dtype=torch.float64)
+    return {"logits": logits.numpy(), "probabilities": cl.softmax(logits / temperature).numpy(),
+            "y1": y1, "temperature": temperature}
+
+
+def softmax_draw(data, ax):
+    classes = np.arange(1, 4)
+    p = data["probabilities"]
+    ax.bar(classes, p, color=ROLE_COLORS["model"], width=0.6, label="softmax(y / T)")
+    ax.bar(classes, softmax_compute(data["y1"])["probabilities"], width=0.6, fill=False,
+           edgecolor=ROLE_COLORS["data"], linestyle="--", label="softmax(y), T = 1")
+    for c, value in zip(classes, p):
+        ax.text(c, value + 0.02, f"{value:.2f}", ha="center", fontsize=9)
+    ax.axhline(1 / 3, color=ROLE_COLORS["data"], linewidth=0.8, linestyle=":", label="uniform, 1/3")
+    y = data["logits"]
+    ax.set_xticks(classes, [f"class {c}\nlogit y{'₁₂₃'[c - 1]} = {v:g}" for c, v in zip(classes, y)])
+    ax.set_yticks([0, 0.25, 0.5, 0.75, 1])
+    ax.grid(False)
+    ax.set(xlim=(0.4, 3.6), ylim=(0, 1.15), ylabel="probability y′",
+           title=f"T = {data['temperature']:g}: y′ = ({', '.join(f'{v:.2f}' for v in p)}), sum {p.sum():.2f}")
+    ax.legend(loc="upper right", fontsize=8)
+
+
+SOFTMAX_DEMO = Demo(
+    title="Softmax: probabilities from logits, sharpened or flattened by a temperature T",
+    compute=softmax_compute,
+    draw=softmax_draw,
+    controls={
+        "y1": Control("logit y₁", (-3.0, -1.0, 0.0, 1.0, 2.0, 3.0, 5.0, 8.0), 3.0),
+        "temperature": Control("temperature T", (0.25, 0.5, 1.0, 2.0, 5.0), 1.0),
+    },
+    figsize=(6.0, 3.4),
+    alt="The logits (3, 1, −3) and their softmax (0.88, 0.12, 0.00).",
+)
+
+# --- MSE and cross-entropy surfaces, the same optimiser from the same start ----------------
+
+#: Where the optimiser may start (y₁, y₂); the first is the notes' high-loss corner.
+STARTS = ((-8, 8), (-5, 5), (-2, 2), (0, 0), (-8, 0), (0, 8))
+SURFACE_UPDATES = 100
+_TICKS = (-10, -5, 0, 5, 10)
+
+
+@lru_cache(maxsize=None)
+def _surface(loss):
+    return cl.three_class_surface(loss)
+
+
+@lru_cache(maxsize=None)
+def _descent(loss, start, learning_rate):
+    path = cl.descend_three_class(loss, tuple(map(float, start)), learning_rate, SURFACE_UPDATES)
+    return path.numpy(), losses_along(_surface(loss), path).numpy()
+
+
+def surfaces_compute(start=(-8, 8), learning_rate=1.0):
+    """Gradient descent (SGD) for SURFACE_UPDATES updates on both surfaces from the same start."""
+    runs = {}
+    for loss in ("MSE", "cross-entropy"):
+        path, losses = _descent(loss, tuple(start), learning_rate)
+        runs[loss] = {"surface": _surface(loss), "path": path, "losses": losses}
+    return {"runs": runs, "start": tuple(start), "learning_rate": learning_rate}
+
+
+def surfaces_draw(data, axes):
+    for i, (ax, (loss, run)) in enumerate(zip(axes, data["runs"].items())):
+        draw_surface(run["surface"], ax, n=40, levels=12, log=False)
+        draw_path(run["path"], ax, color="white")
+        moved = float(np.linalg.norm(run["path"][-1] - run["path"][0]))
+        ax.set_title(f"{loss}: L {run['losses'][0]:.2f} → {run['losses'][-1]:.2f}, moved {moved:.1f}")
+        ax.set_xticks(_TICKS)
+        ax.set_yticks(_TICKS)
+        ax.grid(False)
+        if i:   # the second panel shares the first one's y axis
+            ax.set_yticklabels([])
+            ax.set_ylabel("")
+
+
+SURFACES_DEMO = Demo(
+    title="MSE against cross-entropy: the same SGD, 100 updates, from the same start",
+    compute=surfaces_compute,
+    draw=surfaces_draw,
+    controls={
+        "start": Control("start (y₁, y₂)", STARTS, (-8, 8), format="{}"),
+        "learning_rate": Control("learning rate η", (0.1, 0.3, 1.0, 3.0, 10.0), 1.0),
+    },
+    ncols=2,
+    figsize=(8.0, 3.6),
+    alt="From the corner y₁ = −8, y₂ = 8, SGD does not move on the MSE surface and crosses the cross-entropy surface.",
+)
+
+# --- The union bound against the simulation ------------------------------------------------
+
+#: δ for the "N needed" marker.
+DELTA = 0.05
+_FLOOR = 10 ** -4.6
+
+
+def bound_compute(eps=0.1, h_size=16):
+    """Measured P(bad training set) over 10⁴ sets per N, and the bound |H|·2·exp(−2Nε²), for each N."""
+    n = np.array(gen.N_VALUES)
+    return {
+        "n": n, "eps": eps, "h_size": h_size, "n_sets": gen.N_SETS,
+        "measured": gen.probability_bad(eps, h_size).numpy(),
+        "bound": np.array([cl.hoeffding_bound(int(k), eps, h_size) for k in n]),
+        "needed": cl.samples_needed(eps, DELTA, h_size),
+    }
+
+
+def bound_draw(data, ax):
+    n, measured, bound = data["n"], data["measured"], data["bound"]
+    fine = np.geomspace(n[0], n[-1], 100)
+    ax.plot(fine, np.minimum(1, data["h_size"] * 2 * np.exp(-2 * fine * data["eps"] ** 2)), "--",
+            color=ROLE_COLORS["model"], label="bound min(1, |H|·2·exp(−2Nε²))")
+    seen = measured > 0
+    ax.plot(n[seen], measured[seen], "o-", color=ROLE_COLORS["data"], markersize=4,
+            label=f"measured over {data['n_sets']:,} training sets".replace(",", " "))
+    if (~seen).any():
+        ax.plot(n[~seen], np.full((~seen).sum(), _FLOOR * 1.6), "v", color=ROLE_COLORS["data"], markersize=5,
+                label="no bad set at all")
+    if data["needed"] <= n[-1]:
+        ax.axvline(data["needed"], color=ROLE_COLORS["target"], linewidth=1, linestyle=":",
+                   label=f"N the bound needs for δ = {DELTA:g}")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xticks(n, [f"{k:d}" for k in n])
+    ax.set_yticks([1e-4, 1e-3, 1e-2, 1e-1, 1], ["10⁻⁴", "10⁻³", "0.01", "0.1", "1"])
+    ax.minorticks_off()
+    ax.set(xlim=(n[0] * 0.9, n[-1] * 1.1), ylim=(_FLOOR, 2),
+           xlabel="training set size N", ylabel="P(training set is bad)",
+           title=f"ε = {data['eps']:g}, |H| = {data['h_size']}: needs N ≥ {data['needed']} for δ = {DELTA:g}")
+    ax.legend(loc="lower left", fontsize=8)
+
+
+BOUND_DEMO = Demo(
+    title="How likely is a bad training set? The bound against the simulation",
+    compute=bound_compute,
+    draw=bound_draw,
+    controls={
+        "eps": Control("tolerance ε", (0.05, 0.1, 0.15, 0.2, 0.3), 0.1),
+        "h_size": Control("hypotheses |H|", gen.H_SIZES, 16, format="{:d}"),
+    },
+    figsize=(6.0, 3.6),
+    alt="For ε = 0.1 and |H| = 16, the measured probability of a bad training set lies below the bound at every N.",
+)
