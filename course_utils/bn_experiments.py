@@ -224,7 +224,7 @@ IOFFE_SZEGEDY_RUNS = (
 )
 
 
-def ioffe_szegedy(base_learning_rate=0.03, steps=300, depth=4, width=32, batch_size=32, seed=0,
+def ioffe_szegedy(base_learning_rate=0.03, steps=200, depth=4, width=32, batch_size=32, seed=0,
                   runs=IOFFE_SZEGEDY_RUNS):
     """One Run per row of ``runs``, all from the same initial weights (per activation) and batches."""
     split = digits()
