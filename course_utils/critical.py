@@ -1,0 +1,166 @@
+r"""Chapter 1's experiments: the notes' two-weight example, escaping a saddle point, and
+how often training really ends at a local minimum.
+
+**The notes' example.** The network :math:`y = w_1 w_2 x` with one training pair
+:math:`(x, \hat y) = (1, 1)` has the loss :math:`L(\theta) = (\hat y - w_1 w_2 x)^2`,
+:math:`\theta = (w_1, w_2)`. Its critical points (:math:`g = \nabla L = 0`) are found here
+numerically, by driving :math:`\lVert g \rVert` to zero from many starts, and classified by
+the eigenvalues :math:`\lambda` of the Hessian :math:`H` (:mod:`course_utils.hessian`).
+
+**Escaping.** At a saddle point :math:`\theta'` with an eigenvector :math:`u` of a negative
+eigenvalue :math:`\lambda`, the Taylor expansion predicts
+:math:`L(\theta' + u) - L(\theta') \approx \tfrac12 \lambda \lVert u \rVert^2 < 0`.
+
+**Minimum ratio.** Many small networks :math:`1 \to h \to 1` (tanh) fit
+:math:`\hat y = \operatorname{sinc}(5x)`, each trained for a different number of Adam updates
+and then moved to the nearest critical point by driving :math:`\lVert g \rVert` to zero
+(damped Newton steps on :math:`g(\theta) = 0`). At each point the minimum ratio is the
+fraction of the Hessian's eigenvalues that are positive.
+"""
+from dataclasses import dataclass
+
+import torch
+from torch.func import grad, jacrev, vmap
+
+from . import hessian as hs
+from .surfaces import Surface
+
+# --- The notes' example: y = w1·w2·x -----------------------------------------------------------
+
+
+def product_loss(theta, x=1.0, y_hat=1.0):
+    """L = (ŷ − w₁·w₂·x)² for θ = (w₁, w₂) in the last dimension (one loss per point)."""
+    return (y_hat - theta[..., 0] * theta[..., 1] * x) ** 2
+
+
+def product_surface():
+    """The error surface of the notes' example on [−2, 2]², as a :class:`~course_utils.surfaces.Surface`."""
+    return Surface(name="(1 − w₁w₂)²", loss=product_loss, xlim=(-2.0, 2.0), ylim=(-2.0, 2.0),
+                   labels=("$w_1$", "$w_2$"))
+
+
+def gradient_norm_descent(loss_fn, thetas, steps=40, damping=1e-12):
+    r"""Drive ‖g‖ to zero from each row of ``thetas`` (shape (K, n)) by damped Newton steps
+
+    .. math:: \theta \leftarrow \theta - (H^2 + \mu I)^{-1} H g, \qquad \mu = \lVert g \rVert^2,
+
+    Levenberg–Marquardt on the equations g(θ) = 0. Unlike gradient descent on L it is
+    attracted by every kind of critical point, saddle points included. All K points move at
+    once (``torch.func.vmap``). Returns the points reached, shape (K, n), float64.
+    """
+    thetas = thetas.detach().double().clone()
+    g_fn, h_fn = vmap(grad(loss_fn)), vmap(jacrev(jacrev(loss_fn)))
+    eye = torch.eye(thetas.shape[1], dtype=thetas.dtype)
+    for _ in range(steps):
+        g, H = g_fn(thetas), h_fn(thetas)
+        mu = damping + (g * g).sum(dim=1)[:, None, None]
+        thetas = thetas - torch.linalg.solve(H @ H + mu * eye, H @ g[:, :, None])[:, :, 0]
+    return thetas
+
+
+@dataclass
+class CriticalPoint:
+    """A point where ‖g‖ is (numerically) zero, with its loss, Hessian eigenvalues and kind."""
+
+    theta: torch.Tensor
+    loss: float
+    gradient_norm: float
+    eigenvalues: torch.Tensor
+    kind: str
+
+
+def classify(loss_fn, theta, tol=1e-6):
+    """The :class:`CriticalPoint` at θ: loss, ‖g‖, eigenvalues of the exact Hessian, and its kind."""
+    theta = theta.detach().clone().requires_grad_()
+    (g,) = torch.autograd.grad(loss_fn(theta), theta)
+    H = hs.hessian(loss_fn, theta)
+    return CriticalPoint(theta.detach(), loss_fn(theta).item(), g.norm().item(),
+                         torch.linalg.eigvalsh(H), hs.critical_point_kind(H, tol=tol))
+
+
+def product_critical_points(n_starts=25, seed=0, tol=1e-9):
+    """The critical points of the notes' example found from ``n_starts`` random starts in [−2, 2]².
+
+    Returns one :class:`CriticalPoint` per start that reached ‖g‖ < tol, sorted by loss, then w₁.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    starts = 4 * torch.rand(n_starts, 2, generator=generator, dtype=torch.float64) - 2
+    points = [classify(product_loss, theta) for theta in gradient_norm_descent(product_loss, starts, steps=30)]
+    points = [point for point in points if point.gradient_norm < tol]
+    return sorted(points, key=lambda p: (round(p.loss, 6), p.theta[0].item()))
+
+
+# --- Escaping a saddle point --------------------------------------------------------------------
+
+
+def escape_table(loss_fn, theta, step_sizes):
+    """Along the escape direction u at θ (most negative eigenvalue λ), for each step size α:
+    (α, predicted change ½λα², true change L(θ + αu) − L(θ)). Also returns λ and u."""
+    theta = theta.detach().clone().requires_grad_()
+    lam, u = hs.escape_direction(hs.hessian(loss_fn, theta))
+    base = loss_fn(theta.detach()).item()
+    rows = [(alpha, 0.5 * lam * alpha ** 2, loss_fn(theta.detach() + alpha * u).item() - base)
+            for alpha in step_sizes]
+    return lam, u, rows
+
+
+# --- How common are local minima? The minimum-ratio study -------------------------------------
+
+
+def sinc_data(n_points=32):
+    """n_points inputs x evenly on [−1, 1] and targets ŷ = sinc(5x) = sin(5πx)/(5πx), both (n_points,)."""
+    x = torch.linspace(-1, 1, n_points, dtype=torch.float64)
+    return x, torch.sinc(5 * x)
+
+
+def network_loss(theta, x, y, hidden):
+    """The MSE of the network y = b + Σᵢ cᵢ·tanh(wᵢx + bᵢ), θ = (w, b, c, b) as one flat vector."""
+    w, b, c = theta[:hidden], theta[hidden:2 * hidden], theta[2 * hidden:3 * hidden]
+    prediction = torch.tanh(x[:, None] * w + b) @ c + theta[3 * hidden]
+    return ((prediction - y) ** 2).mean()
+
+
+def n_parameters(hidden):
+    """3h + 1 parameters for a 1-h-1 network."""
+    return 3 * hidden + 1
+
+
+@dataclass
+class Study:
+    """The minimum-ratio study: one row per network that reached a critical point."""
+
+    losses: torch.Tensor          # training loss at the critical point
+    ratios: torch.Tensor          # minimum ratio there
+    gradient_norms: torch.Tensor  # ‖g‖ there
+    updates: torch.Tensor         # Adam updates made before moving to the critical point
+    n_networks: int               # how many networks were trained (some may not converge)
+
+
+def minimum_ratio_study(n_networks=40, hidden=4, n_points=32, max_updates=1000, newton_steps=60,
+                        learning_rate=0.02, init_scale=1.0, tol=1e-3, seed=0):
+    """Train ``n_networks`` 1-h-1 tanh networks on sinc data, all at once (vmap), network k for
+    a number of Adam updates spread between 0 and ``max_updates``; then drive each one's ‖g‖
+    to zero and keep those with ‖g‖ < ``tol``. The minimum ratio comes from the exact Hessian
+    (:func:`course_utils.hessian.hessian`) of each network kept.
+    """
+    x, y = sinc_data(n_points)
+    generator = torch.Generator().manual_seed(seed)
+    n = n_parameters(hidden)
+    theta = (init_scale * torch.randn(n_networks, n, generator=generator, dtype=torch.float64)).requires_grad_()
+    updates = torch.round(torch.logspace(0, torch.log10(torch.tensor(max_updates + 1.0)), n_networks) - 1).long()
+    loss_one = lambda t: network_loss(t, x, y, hidden)  # noqa: E731
+    optimizer = torch.optim.Adam([theta], lr=learning_rate)
+    for step in range(int(updates.max())):
+        optimizer.zero_grad()
+        vmap(loss_one)(theta).sum().backward()
+        theta.grad[updates <= step] = 0          # network k stops after updates[k] updates
+        optimizer.step()
+    points = gradient_norm_descent(loss_one, theta.detach(), newton_steps)
+    rows = []
+    for k, point in enumerate(points):
+        H = hs.hessian(loss_one, point.clone().requires_grad_())
+        g = grad(loss_one)(point)
+        if g.norm() < tol:
+            rows.append((loss_one(point).item(), hs.minimum_ratio(H), g.norm().item(), updates[k].item()))
+    columns = torch.tensor(rows, dtype=torch.float64).reshape(-1, 4).T
+    return Study(columns[0], columns[1], columns[2], columns[3].long(), n_networks)

@@ -1,0 +1,97 @@
+"""Chapter 1's demos and experiments: what each computes, against independent computations."""
+import numpy as np
+import pytest
+import torch
+
+from course_utils import critical
+from course_utils import hessian as hs
+from course_utils.widgets import all_frames, render
+from course_utils.widgets import critical as demos
+
+ALL_DEMOS = [demos.TAYLOR_DEMO, demos.ESCAPE_DEMO]
+
+
+@pytest.mark.parametrize("demo", ALL_DEMOS, ids=lambda d: d.title)
+def test_demo_has_few_controls_and_frames_and_draws_its_default(demo):
+    assert len(demo.controls) <= 2 and demo.n_frames <= 60
+    assert render(demo)[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("demo", ALL_DEMOS, ids=lambda d: d.title)
+def test_every_frame_of_a_demo_computes(demo):
+    for params in all_frames(demo):
+        demo.compute(**params)
+
+
+def test_quadratic_approximation_is_exact_at_the_point_and_matches_the_loss_to_second_order():
+    theta0 = torch.tensor([0.7, -0.4], dtype=torch.float64)
+    for d in (1e-2, 1e-3):
+        points = theta0 + d * torch.tensor([[1.0, 0.0], [0.6, 0.8]], dtype=torch.float64)
+        quad, _, _ = demos.quadratic_approximation(theta0, points)
+        true = critical.product_loss(points)
+        assert (quad - true).abs().max() < 10 * d ** 3
+    quad, g, H = demos.quadratic_approximation(theta0, theta0)
+    assert quad.item() == pytest.approx(critical.product_loss(theta0).item())
+    w1, w2 = theta0.tolist()
+    assert torch.allclose(g, torch.tensor([-2 * w2 * (1 - w1 * w2), -2 * w1 * (1 - w1 * w2)], dtype=torch.float64))
+
+
+def test_taylor_demo_at_the_origin_is_the_notes_saddle_and_its_approximation_is_exact():
+    data = demos.taylor_compute(0.0, 0.0)
+    assert data["kind"] == "saddle point" and np.allclose(data["eigenvalues"], [-2, 2])
+    # (1 − w₁w₂)² = 1 − 2w₁w₂ + w₁²w₂²: the quadratic part is 1 − 2w₁w₂ exactly.
+    assert np.allclose(data["quadratic"], 1 - 2 * data["T1"] * data["T2"])
+    away = demos.taylor_compute(1.0, 0.5)
+    assert away["kind"] == "not a critical point"
+
+
+def test_escape_demo_stays_without_a_nudge_and_escapes_along_the_negative_eigenvector():
+    stay = demos.escape_compute("none", 0.1)
+    assert np.all(stay["path"] == 0) and np.all(stay["losses"] == 1)
+    down = demos.escape_compute("λ < 0", 0.001)
+    assert down["losses"][-1] < 1e-3
+    up = demos.escape_compute("λ > 0", 0.1)   # along u of λ > 0 descent returns to the saddle
+    assert np.abs(up["path"][-1]).max() < 1e-3 and up["losses"][-1] > 0.99
+
+
+def test_product_critical_points_are_the_saddle_at_the_origin_and_degenerate_minima_on_w1w2_equal_1():
+    points = critical.product_critical_points(n_starts=12, seed=1)
+    assert len(points) >= 10
+    for point in points:
+        if point.kind == "saddle point":
+            assert point.theta.abs().max() < 1e-9 and torch.allclose(point.eigenvalues, torch.tensor(
+                [-2.0, 2.0], dtype=torch.float64))
+        else:
+            assert point.kind == "degenerate" and point.loss < 1e-12
+            assert (point.theta.prod() - 1).abs() < 1e-9 and abs(point.eigenvalues[0]) < 1e-6
+    assert {p.kind for p in points} == {"saddle point", "degenerate"}
+
+
+def test_gradient_norm_descent_converges_to_the_saddle_of_a_quadratic():
+    H = torch.tensor([[2.0, 0.0], [0.0, -1.0]], dtype=torch.float64)
+    loss = lambda t: 0.5 * (t - 1) @ H @ (t - 1)  # noqa: E731
+    found = critical.gradient_norm_descent(loss, torch.tensor([[3.0, -2.0]], dtype=torch.float64), steps=30)
+    assert torch.allclose(found[0], torch.ones(2, dtype=torch.float64), atol=1e-8)
+
+
+def test_escape_table_predicts_the_drop_to_second_order():
+    lam, u, rows = critical.escape_table(critical.product_loss, torch.zeros(2, dtype=torch.float64), [1e-3, 0.1])
+    assert lam == pytest.approx(-2.0) and u.norm().item() == pytest.approx(1.0)
+    for alpha, predicted, true in rows:
+        assert true < 0 and predicted == pytest.approx(-alpha ** 2)
+        assert true == pytest.approx(predicted + alpha ** 4 / 4, rel=1e-9)  # (1 − α²/2)² − 1 = −α² + α⁴/4
+
+
+def test_network_loss_matches_torch_nn():
+    x, y = critical.sinc_data(16)
+    net = torch.nn.Sequential(torch.nn.Linear(1, 3), torch.nn.Tanh(), torch.nn.Linear(3, 1)).double()
+    theta = torch.cat([net[0].weight[:, 0], net[0].bias, net[2].weight[0], net[2].bias])
+    expected = torch.nn.functional.mse_loss(net(x[:, None])[:, 0], y)
+    assert critical.network_loss(theta, x, y, 3).item() == pytest.approx(expected.item())
+    assert critical.n_parameters(3) == theta.numel()
+
+
+def test_minimum_ratio_study_keeps_only_points_with_a_tiny_gradient():
+    study = critical.minimum_ratio_study(n_networks=6, max_updates=50, newton_steps=20)
+    assert study.n_networks == 6 and len(study.losses) == len(study.ratios) <= 6
+    assert (study.gradient_norms < 1e-3).all() and ((study.ratios >= 0) & (study.ratios <= 1)).all()
