@@ -110,3 +110,21 @@ def test_same_tensors_names_the_tensor_that_differs():
     difference = compare((one, two), (one, one), 1e-5, 1e-6)
     assert difference.what.startswith("b: ")
     assert "expected shape (2,), got shape (3,)" in compare((one, two), (torch.ones(3), two), 1e-5, 1e-6).what
+
+
+CHAPTER_5 = __import__("pathlib").Path(__file__).resolve().parents[1] / "notebooks" / "05_batch_normalization.ipynb"
+
+
+@pytest.mark.skipif(not CHAPTER_5.exists(), reason="notebooks/05_batch_normalization.ipynb is not written yet")
+def test_chapter_5_releases_without_a_trace_of_its_solutions(tmp_path):
+    import nbformat
+
+    from course_utils.exercises.release import release
+
+    [student_copy] = release([CHAPTER_5], tmp_path / "release")
+    text = student_copy.read_text()
+    instructor = nbformat.read(CHAPTER_5, as_version=4)
+    solutions = [cell.source for cell in instructor.cells if "solution" in cell.metadata.get("tags", [])]
+    checks = [cell.source for cell in instructor.cells if "check" in cell.metadata.get("tags", [])]
+    assert len(solutions) == 3 and not any(source in text for source in solutions)
+    assert checks == [f'check("{i}", {i.split(".")[1]})' for i in IDS]
