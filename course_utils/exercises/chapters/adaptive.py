@@ -1,0 +1,194 @@
+"""Chapter 3, adaptive learning rates: one RMSProp step, Adam's bias correction, a warm-up-then-cosine schedule.
+
+The references are written out here in the notes' symbols; :mod:`course_utils.optim` and
+:mod:`course_utils.schedules` implement the same formulas (the tests check that they agree).
+"""
+import math
+
+import torch
+
+from ... import schedules
+from ..cases import coin, integer, normal, uniform
+from ..compare import Difference, describe, same_tensor
+from ..registry import Case, Exercise, Mistake
+
+NOTEBOOK = "03_adaptive_learning_rate"
+
+
+# --- references ---------------------------------------------------------------------------
+
+def rmsprop_step(theta, g, sigma, learning_rate, alpha):
+    """One RMSProp update: σ ← √(α·σ² + (1 − α)·g²), then θ ← θ − η·g/σ; returns (θ_new, σ_new)."""
+    sigma_new = torch.sqrt(alpha * sigma ** 2 + (1 - alpha) * g ** 2)
+    return theta - learning_rate * g / sigma_new, sigma_new
+
+
+def adam_direction(m, v, t, beta1, beta2, eps):
+    """Adam's bias-corrected direction m̂/(√v̂ + ε), with m̂ = m/(1 − β₁ᵗ), v̂ = v/(1 − β₂ᵗ), t counted from 1."""
+    m_hat = m / (1 - beta1 ** t)
+    v_hat = v / (1 - beta2 ** t)
+    return m_hat / (torch.sqrt(v_hat) + eps)
+
+
+def warmup_cosine(step, lr, total, warmup, lr_min=0.0):
+    """ηᵗ: linear warm-up lr·(t + 1)/warmup for t < warmup, then a cosine from lr down to lr_min at t = total."""
+    return schedules.warmup_cosine(step, lr, total, warmup, lr_min)
+
+
+# --- comparisons ----------------------------------------------------------------------------
+
+def same_pair(*names):
+    """The answer must be a tuple of two tensors, each like the reference's."""
+
+    def compare(expected, got, rtol, atol):
+        if not isinstance(got, (tuple, list)) or len(got) != len(names):
+            return Difference(f"expected a tuple ({', '.join(names)}), got {describe(got)}",
+                              f"return both: `return {', '.join(names)}`" if got is not None
+                              else "your function returned None: did you forget `return`?")
+        for name, want, have in zip(names, expected, got):
+            difference = same_tensor(want, have, rtol, atol)
+            if difference is not None:
+                return Difference(f"{name}: {difference.what}", difference.hint)
+        return None
+
+    compare.__name__ = f"same_pair({', '.join(names)})"
+    return compare
+
+
+def same_float(expected, got, rtol, atol):
+    """The answer must be a number (a Python float, or a one-element tensor) close to the reference."""
+    if isinstance(got, torch.Tensor) and got.numel() == 1 and got.is_floating_point():
+        got = float(got.reshape(()).item())
+    if isinstance(got, bool) or not isinstance(got, (int, float)):
+        hint = "your function returned None: did you forget `return`?" if got is None else "return a number"
+        return Difference(f"expected a number, got {describe(got)}", hint)
+    if math.isclose(got, expected, rel_tol=rtol, abs_tol=atol):
+        return None
+    return Difference(f"expected {expected:.6g}, got {got:.6g}")
+
+
+# --- cases ----------------------------------------------------------------------------------
+
+def _rmsprop_case(rng):
+    n = integer(rng, 2, 6)
+    sigma = normal(rng, n).abs() + 0.1
+    return Case((normal(rng, n), normal(rng, n, scale=2.0), sigma, uniform(rng, 0.01, 0.5), uniform(rng, 0.5, 0.99)))
+
+
+def _adam_case(rng):
+    n = integer(rng, 2, 6)
+    beta1, beta2 = uniform(rng, 0.5, 0.95), uniform(rng, 0.9, 0.999)
+    return Case((normal(rng, n, scale=0.5), normal(rng, n).abs() * 0.2 + 0.01, integer(rng, 1, 12), beta1, beta2, 1e-8))
+
+
+def _schedule_case(rng):
+    total = integer(rng, 20, 200)
+    warmup = integer(rng, 1, total // 2)
+    phase = integer(rng, 0, 2)
+    step = (integer(rng, 0, warmup - 1), integer(rng, warmup, total), integer(rng, total, total + 20))[phase]
+    kwargs = {"lr_min": uniform(rng, 0.0, 0.01)} if coin(rng) else {}
+    return Case((step, uniform(rng, 0.01, 1.0), total, warmup), kwargs)
+
+
+# --- typical mistakes -------------------------------------------------------------------------
+
+def _rmsprop_old_sigma(theta, g, sigma, learning_rate, alpha):
+    sigma_new = torch.sqrt(alpha * sigma ** 2 + (1 - alpha) * g ** 2)
+    return theta - learning_rate * g / sigma, sigma_new
+
+
+def _rmsprop_weights_swapped(theta, g, sigma, learning_rate, alpha):
+    sigma_new = torch.sqrt((1 - alpha) * sigma ** 2 + alpha * g ** 2)
+    return theta - learning_rate * g / sigma_new, sigma_new
+
+
+def _rmsprop_no_squares(theta, g, sigma, learning_rate, alpha):
+    sigma_new = alpha * sigma + (1 - alpha) * g.abs()
+    return theta - learning_rate * g / sigma_new, sigma_new
+
+
+def _rmsprop_no_root(theta, g, sigma, learning_rate, alpha):
+    squared = alpha * sigma ** 2 + (1 - alpha) * g ** 2
+    return theta - learning_rate * g / squared, squared
+
+
+def _adam_no_correction(m, v, t, beta1, beta2, eps):
+    return m / (torch.sqrt(v) + eps)
+
+
+def _adam_power_t_minus_1(m, v, t, beta1, beta2, eps):
+    return (m / (1 - beta1 ** (t - 1))) / (torch.sqrt(v / (1 - beta2 ** (t - 1))) + eps)
+
+
+def _adam_first_only(m, v, t, beta1, beta2, eps):
+    return (m / (1 - beta1 ** t)) / (torch.sqrt(v) + eps)
+
+
+def _adam_root_of_correction_missing(m, v, t, beta1, beta2, eps):
+    return (m / (1 - beta1 ** t)) / (torch.sqrt(v) / (1 - beta2 ** t) + eps)
+
+
+def _schedule_from_zero(step, lr, total, warmup, lr_min=0.0):
+    if step < warmup:
+        return lr * step / warmup
+    return warmup_cosine(step, lr, total, warmup, lr_min)
+
+
+def _schedule_cosine_over_whole_run(step, lr, total, warmup, lr_min=0.0):
+    if step < warmup:
+        return lr * (step + 1) / warmup
+    return schedules.cosine_decay(step, lr, total, lr_min)
+
+
+def _schedule_ignores_minimum(step, lr, total, warmup, lr_min=0.0):
+    return warmup_cosine(step, lr, total, warmup, 0.0)
+
+
+def _schedule_keeps_going(step, lr, total, warmup, lr_min=0.0):
+    if step < warmup:
+        return lr * (step + 1) / warmup
+    t = step - warmup
+    return lr_min + 0.5 * (lr - lr_min) * (1 + math.cos(math.pi * t / (total - warmup)))
+
+
+EXERCISES = [
+    Exercise(
+        "adaptive.rmsprop_step", rmsprop_step, draw=_rmsprop_case, compare=same_pair("theta_new", "sigma_new"),
+        fixed=[Case((torch.tensor([1.0, -2.0]), torch.tensor([0.5, 4.0]), torch.tensor([1.0, 1.0]), 0.1, 0.9))],
+        mistakes=[
+            Mistake("update σ first, then divide by the new σᵗ (the notes' step uses σᵗ, which already includes gᵗ)",
+                    _rmsprop_old_sigma),
+            Mistake("α weighs the past: σᵗ = √(α·(σᵗ⁻¹)² + (1 − α)·(gᵗ)²), not the other way round",
+                    _rmsprop_weights_swapped),
+            Mistake("average the squares, then take the root: σ = √(α·σ² + (1 − α)·g²), not α·σ + (1 − α)·|g|",
+                    _rmsprop_no_squares),
+            Mistake("σ is the root of the average of squares: take torch.sqrt of it", _rmsprop_no_root),
+        ],
+    ),
+    Exercise(
+        "adaptive.adam_direction", adam_direction, draw=_adam_case,
+        fixed=[Case((torch.tensor([0.3, -0.1, 0.05]), torch.tensor([0.02, 0.01, 0.03]), 3, 0.8, 0.99, 1e-8)),
+               Case((torch.tensor([0.1, -0.2]), torch.tensor([0.001, 0.004]), 1, 0.9, 0.999, 1e-8))],
+        mistakes=[
+            Mistake("you left out the bias correction: divide m by 1 − β₁ᵗ and v by 1 − β₂ᵗ", _adam_no_correction),
+            Mistake("t counts from 1 here: at t = 1 the correction is 1 − β, so use β ** t, not β ** (t − 1)",
+                    _adam_power_t_minus_1),
+            Mistake("correct v too: v̂ = v/(1 − β₂ᵗ) before the square root", _adam_first_only),
+            Mistake("correct v before the root: √(v/(1 − β₂ᵗ)), not √v/(1 − β₂ᵗ)", _adam_root_of_correction_missing),
+        ],
+    ),
+    Exercise(
+        "adaptive.warmup_cosine", warmup_cosine, draw=_schedule_case, compare=same_float,
+        fixed=[Case((0, 1.0, 100, 10)), Case((9, 1.0, 100, 10)), Case((10, 1.0, 100, 10)), Case((55, 0.5, 100, 10)),
+               Case((100, 1.0, 100, 10), {"lr_min": 0.05}), Case((150, 1.0, 100, 10), {"lr_min": 0.05})],
+        mistakes=[
+            Mistake("the warm-up starts at lr/warmup, not 0: at step t use lr·(t + 1)/warmup (a step of η = 0 is wasted)",
+                    _schedule_from_zero),
+            Mistake("the cosine starts after the warm-up: use t − warmup out of total − warmup steps",
+                    _schedule_cosine_over_whole_run),
+            Mistake("the cosine ends at lr_min: lr_min + ½·(lr − lr_min)·(1 + cos(π·t/T))", _schedule_ignores_minimum),
+            Mistake("after the run (step ≥ total) the learning rate stays at lr_min: clamp the step at total",
+                    _schedule_keeps_going),
+        ],
+    ),
+]

@@ -1,0 +1,174 @@
+"""Chapter 3's demos: an optimiser race on the elongated valley, and a schedule viewer.
+
+Both run the optimisers of :mod:`course_utils.optim` on the valley of
+:mod:`course_utils.adaptive` through :func:`course_utils.adaptive.race`, which runs every
+learning rate (or schedule) of a control in one go; the results are cached, so moving a
+slider mostly redraws.
+"""
+from functools import lru_cache
+
+import numpy as np
+
+from .. import adaptive
+from ..plotting import OPTIMISER_COLORS
+from ..surfaces import draw_surface
+from . import Control, Demo
+
+#: Updates in every race.
+RACE_STEPS = 300
+
+#: The learning rates the race offers (the same for every optimiser).
+RACE_LEARNING_RATES = (0.001, 0.01, 0.03, 0.1, 0.3, 1.0)
+
+#: Which optimisers race, by label.
+LINE_UPS = {
+    "GD vs momentum": ("gd", "momentum"),
+    "GD vs AdaGrad": ("gd", "adagrad"),
+    "AdaGrad vs RMSProp": ("adagrad", "rmsprop"),
+    "RMSProp vs Adam": ("rmsprop", "adam"),
+    "all five": ("gd", "momentum", "adagrad", "rmsprop", "adam"),
+}
+
+#: Losses below this are drawn at it (the runs reach 10⁻³⁰; the eye needs no more).
+LOSS_FLOOR = 1e-10
+
+
+@lru_cache(maxsize=None)
+def _race(name, schedule):
+    """Paths (len(RACE_LEARNING_RATES), RACE_STEPS + 1, 2) and losses of one optimiser, every η."""
+    paths = adaptive.race(name, RACE_LEARNING_RATES, schedule, RACE_STEPS)
+    return paths.numpy(), adaptive.valley_loss(paths).numpy()
+
+
+def _log_loss(losses):
+    """log₁₀ of the losses clipped to [LOSS_FLOOR, ∞), the part after a divergence left out.
+
+    (A linear axis of log₁₀ L draws several times quicker than a log-scaled axis.)
+    """
+    return np.log10(np.where(np.isfinite(losses), np.maximum(losses, LOSS_FLOOR), np.nan))
+
+
+def _few_ticks(ax, x, y):
+    """Fixed ticks: matplotlib spends most of a frame making and placing ticks."""
+    ax.set_xticks(list(x))
+    ax.set_yticks(list(y))
+
+
+def _loss_axis(ax):
+    ax.set_ylim(np.log10(LOSS_FLOOR) - 0.5, 4)
+    ax.set_xlim(0, RACE_STEPS)
+    _few_ticks(ax, range(0, RACE_STEPS + 1, 100), (-10, -5, 0))
+    ax.set_xlabel("step t")
+    ax.set_ylabel("log₁₀ of the loss L")
+
+
+def _verdict(losses):
+    finite = np.isfinite(losses)
+    if not finite.all():
+        return f"diverges at step {int(np.argmin(finite))}"
+    if losses.max() > 1e6:
+        return f"blows up to L = {losses.max():.0e}"
+    return f"L = {losses[-1]:.1e}"
+
+
+def race_compute(line_up="GD vs AdaGrad", learning_rate=0.3, schedule="constant"):
+    """Paths and loss curves on the valley for each optimiser of the line-up, at one peak η."""
+    index = RACE_LEARNING_RATES.index(learning_rate)
+    runs = []
+    for name in LINE_UPS[line_up]:
+        paths, losses = _race(name, schedule)
+        runs.append({"name": name, "label": adaptive.NAMES[name], "path": paths[index],
+                     "loss": losses[index], "verdict": _verdict(losses[index])})
+    return {"runs": runs, "learning_rate": learning_rate, "schedule": schedule}
+
+
+def race_draw(data, axes):
+    left, right = axes
+    draw_surface(adaptive.VALLEY, left, n=30, levels=10)
+    steps = np.arange(RACE_STEPS + 1)
+    for run in data["runs"]:
+        color = OPTIMISER_COLORS[run["name"]]
+        path = np.clip(run["path"][np.isfinite(run["path"]).all(axis=1)], -50, 50)
+        left.plot(path[:, 0], path[:, 1], color=color, linewidth=1.2)      # lines only: markers cost
+        right.plot(steps, _log_loss(run["loss"]), color=color, linewidth=1.2,
+                   label=f"{run['label']}: {run['verdict']}")
+    start = data["runs"][0]["path"][0]
+    left.plot(*start, "o", markersize=8, markerfacecolor="none", markeredgecolor="white")
+    _few_ticks(left, (-10, -5, 0), (-1, 0, 1))
+    left.set_title(f"η = {data['learning_rate']:g}, {data['schedule']}")
+    _loss_axis(right)
+    right.set_title("loss along the way")
+    right.legend(loc="upper right", fontsize=7)
+
+
+RACE_DEMO = Demo(
+    title="Optimiser race on the elongated valley",
+    compute=race_compute,
+    draw=race_draw,
+    controls={
+        "line_up": Control("optimisers", tuple(LINE_UPS), "GD vs AdaGrad", format="{}"),
+        "learning_rate": Control("peak learning rate η", RACE_LEARNING_RATES, 0.3),
+        "schedule": Control("schedule", adaptive.SCHEDULES[:3], "constant", format="{}"),
+    },
+    ncols=2,
+    figsize=(8.0, 3.2),
+    alt="GD bounces at η = 0.01 and diverges above it, while AdaGrad with η = 0.3 crosses the valley, "
+        "with bursts sideways late in the run.",
+)
+
+# --- The schedule viewer ------------------------------------------------------------
+
+#: AdaGrad's peak learning rate in the viewer: large enough for the bursts.
+VIEWER_LEARNING_RATE = 0.3
+VIEWER_WARMUPS = (10, 30, 90)
+
+
+@lru_cache(maxsize=None)
+def _adagrad_under_every_schedule(warmup):
+    """AdaGrad's loss on the valley under each schedule, {schedule: losses}, at one warm-up length."""
+    paths = adaptive.race("adagrad", [VIEWER_LEARNING_RATE] * len(adaptive.SCHEDULES), adaptive.SCHEDULES,
+                          RACE_STEPS, warmup=warmup)
+    return dict(zip(adaptive.SCHEDULES, adaptive.valley_loss(paths).numpy()))
+
+
+def schedule_compute(schedule="warm-up + cosine", warmup=30):
+    """ηᵗ over the run for one schedule, and AdaGrad's loss on the valley under it and under a constant η."""
+    factor = adaptive.schedule_factor(schedule, RACE_STEPS, warmup)
+    losses = _adagrad_under_every_schedule(warmup)
+    return {"schedule": schedule, "warmup": warmup,
+            "eta": VIEWER_LEARNING_RATE * np.array([factor(t) for t in range(RACE_STEPS)]),
+            "loss": losses[schedule], "constant_loss": losses["constant"]}
+
+
+def schedule_draw(data, axes):
+    left, right = axes
+    steps = np.arange(RACE_STEPS)
+    left.plot(steps, data["eta"], color=OPTIMISER_COLORS["adagrad"], linewidth=1.8)
+    left.set_ylim(0, 1.1 * VIEWER_LEARNING_RATE)
+    left.set_xlim(0, RACE_STEPS)
+    _few_ticks(left, range(0, RACE_STEPS + 1, 100), (0, 0.1, 0.2, 0.3))
+    left.set_xlabel("step t")
+    left.set_ylabel("learning rate ηᵗ")
+    warm = " (warm-up " + str(data["warmup"]) + " steps)" if "warm" in data["schedule"] or "Transformer" in data["schedule"] else ""
+    left.set_title(f"{data['schedule']}{warm}")
+    steps = np.arange(RACE_STEPS + 1)
+    right.plot(steps, _log_loss(data["constant_loss"]), color="#999999", linewidth=1, label="constant η")
+    right.plot(steps, _log_loss(data["loss"]), color=OPTIMISER_COLORS["adagrad"], linewidth=1.4,
+               label=data["schedule"])
+    _loss_axis(right)
+    right.set_title(f"AdaGrad, peak η = {VIEWER_LEARNING_RATE:g}, on the valley")
+    right.legend(loc="upper right", fontsize=7)
+
+
+SCHEDULE_DEMO = Demo(
+    title="Learning-rate schedules, and what they do to AdaGrad's bursts",
+    compute=schedule_compute,
+    draw=schedule_draw,
+    controls={
+        "schedule": Control("schedule", adaptive.SCHEDULES, "warm-up + cosine", format="{}"),
+        "warmup": Control("warm-up steps", VIEWER_WARMUPS, 30, format="{:d}"),
+    },
+    ncols=2,
+    figsize=(8.0, 3.0),
+    alt="A linear warm-up over 30 steps then a cosine decay; AdaGrad on the valley under it has no late bursts.",
+)

@@ -1,0 +1,194 @@
+"""Chapter 3: the valley experiments, the race runner, the demos and the exercises."""
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from course_utils import adaptive, optim, schedules
+from course_utils.exercises import check, get_exercise
+from course_utils.exercises.chapters import adaptive as chapter
+from course_utils.plotting import OPTIMISER_COLORS
+from course_utils.widgets import all_frames, render
+from course_utils.widgets import adaptive as demos
+
+# ---------------------------------------------------------------------------- the valley
+
+
+def test_valley_gradient_is_the_autograd_gradient():
+    theta = torch.tensor([[-3.0, 0.5], [2.0, -0.1]], dtype=torch.float64, requires_grad=True)
+    adaptive.valley_loss(theta).sum().backward()
+    assert torch.allclose(theta.grad, adaptive.valley_gradient(theta.detach()))
+
+
+def test_gd_closed_form_matches_the_harness():
+    path = adaptive.stuck_run(learning_rate=3e-3, steps=50)["path"]
+    assert torch.allclose(path[-1], adaptive.gd_on_valley(3e-3, 50))
+
+
+def test_gd_at_one_hundredth_bounces_between_the_walls_with_a_large_gradient():
+    run = adaptive.stuck_run(learning_rate=1e-2, steps=200)
+    steep = run["steep_gradient"]
+    assert (steep[1:] * steep[:-1] < 0).all()                        # the steep component flips every step
+    assert run["gradient_norm"].min() > 100                          # and stays large
+    assert run["loss"][-1] > 0.99 * run["loss"][0]                   # while the loss does not go down
+
+
+def test_a_tiny_learning_rate_crawls():
+    after = adaptive.gd_on_valley(1e-7, 100_000)
+    assert after[0] < -8.99                                          # θ₁ has hardly moved from −9
+    assert abs(adaptive.gd_on_valley(1e-2 * 0.999, 100_000)[1]) < 1e-6
+
+
+@pytest.mark.parametrize("name", ["gd", "momentum", "adagrad", "rmsprop", "adam"])
+@pytest.mark.parametrize("schedule", ["constant", "warm-up + cosine"])
+def test_race_runs_each_learning_rate_as_the_shared_harness_does(name, schedule):
+    rates = (0.003, 0.3)
+    paths = adaptive.race(name, rates, schedule, steps=40)
+    for path, lr in zip(paths, rates):
+        one = adaptive.race_one(name, lr, schedule, steps=40)
+        finite = torch.isfinite(path).all(dim=1)
+        assert torch.allclose(path[finite][: len(one)], one[: int(finite.sum())])
+
+
+def test_race_cuts_a_diverging_run_and_keeps_the_others():
+    paths = adaptive.race("gd", (0.001, 0.03), steps=600)
+    assert torch.isfinite(paths[0]).all() and torch.isnan(paths[1, -1]).all()
+
+
+def test_adagrad_bursts_with_a_constant_rate_and_a_decay_tames_it():
+    constant, decayed = adaptive.race("adagrad", (0.3, 0.3), ["constant", "cosine decay"], steps=300)
+    late = slice(150, None)
+    assert adaptive.valley_loss(constant[late]).max() > 1.0           # a burst long after arriving
+    assert adaptive.valley_loss(decayed[late]).max() < 1e-3
+
+
+def test_pytorchs_adagrad_is_the_notes_adagrad_with_eta_over_root_t_plus_1():
+    ours = torch.tensor(adaptive.START, dtype=torch.float64)
+    theirs = ours.clone()
+    opt_ours = optim.AdaGrad([ours], lr=0.3, eps=1e-12)
+    opt_theirs = torch.optim.Adagrad([theirs], lr=0.3, eps=1e-12)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(opt_ours, lambda t: 1 / math.sqrt(t + 1))
+    for _ in range(100):
+        ours.grad, theirs.grad = adaptive.valley_gradient(ours), adaptive.valley_gradient(theirs)
+        opt_ours.step()
+        opt_theirs.step()
+        scheduler.step()
+    assert torch.allclose(ours, theirs, atol=1e-9)
+
+
+@pytest.mark.parametrize("schedule", adaptive.SCHEDULES)
+def test_every_schedule_factor_starts_positive_and_never_exceeds_one(schedule):
+    factor = adaptive.schedule_factor(schedule, 300, warmup=30)
+    values = [factor(t) for t in range(300)]
+    assert 0 < values[0] <= 1 and max(values) == pytest.approx(1.0) and min(values) >= 0
+
+
+def test_unknown_names_are_refused():
+    with pytest.raises(ValueError, match="choose one of"):
+        adaptive.make_optimizer("adamw", [torch.zeros(2)], 0.1)
+    with pytest.raises(ValueError, match="choose one of"):
+        adaptive.schedule_factor("linear", 10)
+    with pytest.raises(ValueError, match="schedules"):
+        adaptive.race("gd", (0.1, 0.2), ["constant"])
+
+
+def test_digits_experiment_is_deterministic_and_learns():
+    first = adaptive.digits_experiment(names=("gd", "adam"), epochs=2)
+    again = adaptive.digits_experiment(names=("gd", "adam"), epochs=2)
+    for name in first:
+        assert first[name].train == again[name].train
+        assert first[name].train[-1] < 0.5 * first[name].train[0] and first[name].accuracy > 0.8
+    assert "Adam" in adaptive.results_table(first)
+
+
+def test_every_optimiser_of_the_chapter_has_its_colour():
+    assert set(adaptive.NAMES) <= set(OPTIMISER_COLORS)
+
+
+# ---------------------------------------------------------------------------- the demos
+
+ALL_DEMOS = [demos.RACE_DEMO, demos.SCHEDULE_DEMO]
+
+
+@pytest.mark.parametrize("demo", ALL_DEMOS, ids=lambda d: d.title)
+def test_demo_has_a_modest_number_of_frames_and_draws_its_default(demo):
+    assert len(demo.controls) <= 3 and demo.n_frames <= 100
+    assert render(demo)[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_every_frame_of_the_schedule_viewer_computes():
+    for params in all_frames(demos.SCHEDULE_DEMO):
+        data = demos.schedule_compute(**params)
+        assert data["eta"].max() <= demos.VIEWER_LEARNING_RATE + 1e-12
+
+
+def test_race_demo_shows_gd_diverging_above_its_limit_and_adagrad_arriving():
+    gd = demos.race_compute("GD vs AdaGrad", 0.03, "cosine decay")["runs"][0]
+    assert gd["verdict"].startswith("blows up")            # the decay brings η back below 0.01 in time
+    adagrad = demos.race_compute("GD vs AdaGrad", 0.3, "cosine decay")["runs"][1]
+    assert adagrad["loss"][-1] < 1e-3
+    assert demos.race_compute("GD vs AdaGrad", 0.03, "constant")["runs"][0]["verdict"].startswith("diverges")
+    bounce = demos.race_compute("GD vs momentum", 0.01, "constant")["runs"][0]
+    assert bounce["loss"][-1] > 80
+
+
+def test_schedule_viewer_draws_the_schedule_it_names():
+    data = demos.schedule_compute("warm-up + cosine", 30)
+    assert data["eta"][0] == pytest.approx(0.3 / 30) and data["eta"][29] == pytest.approx(0.3)
+    assert data["eta"][-1] < 0.01
+
+
+# ---------------------------------------------------------------------------- the exercises
+
+IDS = ["adaptive.rmsprop_step", "adaptive.adam_direction", "adaptive.warmup_cosine"]
+
+
+@pytest.mark.parametrize("exercise_id", IDS)
+def test_reference_passes_its_check(capsys, exercise_id):
+    result = check(exercise_id, get_exercise(exercise_id).reference)
+    assert result.passed and "✔" in capsys.readouterr().out
+
+
+def test_rmsprop_exercise_agrees_with_the_optimiser():
+    theta = torch.tensor([1.0, -2.0, 0.5], dtype=torch.float64)
+    grads = [torch.tensor([0.3, -1.0, 2.0], dtype=torch.float64), torch.tensor([0.1, 0.5, -4.0], dtype=torch.float64)]
+    opt = optim.RMSProp([theta], lr=0.1, alpha=0.8, eps=1e-12)
+    expected, sigma = theta.clone(), grads[0].abs()
+    expected = expected - 0.1 * grads[0] / sigma                 # the first step, σ⁰ = |g⁰|
+    expected, sigma = chapter.rmsprop_step(expected, grads[1], sigma, 0.1, 0.8)
+    for g in grads:
+        theta.grad = g
+        opt.step()
+    assert torch.allclose(theta, expected)
+
+
+def test_adam_exercise_is_the_optimisers_step_direction():
+    theta = torch.zeros(3, dtype=torch.float64)
+    opt = optim.Adam([theta], lr=1.0, betas=(0.8, 0.9), eps=1e-8)
+    for t, g in enumerate([torch.tensor([1.0, -2.0, 0.5], dtype=torch.float64)] * 3, start=1):
+        before = theta.clone()
+        theta.grad = g
+        opt.step()
+        state = opt.state[theta]
+        assert torch.allclose(before - theta, chapter.adam_direction(state["m"], state["v"], t, 0.8, 0.9, 1e-8))
+
+
+def test_schedule_exercise_is_the_library_schedule():
+    for t in range(0, 130, 7):
+        assert chapter.warmup_cosine(t, 0.4, 120, 12, 0.01) == schedules.warmup_cosine(t, 0.4, 120, 12, 0.01)
+
+
+@pytest.mark.parametrize("exercise_id, mistake", [
+    (exercise.id, mistake) for exercise in chapter.EXERCISES for mistake in exercise.mistakes])
+def test_each_typical_mistake_gets_its_hint(capsys, exercise_id, mistake):
+    result = check(exercise_id, mistake.answer)
+    printed = capsys.readouterr().out
+    assert not result.passed and f"hint: {mistake.hint}" in printed
+
+
+def test_wrong_shapes_of_answers_get_a_clear_verdict(capsys):
+    check("adaptive.rmsprop_step", lambda theta, g, sigma, learning_rate, alpha: theta)
+    assert "return both" in capsys.readouterr().out
+    check("adaptive.warmup_cosine", lambda step, lr, total, warmup, lr_min=0.0: None)
+    assert "forget `return`" in capsys.readouterr().out
