@@ -49,18 +49,18 @@ class Frames:
         return torch.searchsorted(self.starts, index, right=True) - 1
 
     def windows(self, index):
-        """(B, 39·n) context windows of the frames `index` (B,), as the rows of `preprocess_data`."""
+        """(B, 39·n) context windows of the frames `index` (B,), as the rows of `preprocess_data`: one
+        `index_select` of the B·n rows (several times quicker than ``feats[rows]``, advanced indexing)."""
         k = self.concat_nframes // 2
         if k == 0:
-            return self.feats[index]
+            return torch.index_select(self.feats, 0, index)
         u = self.utterance_of(index)
-        lo, hi = self.starts[u, None], self.starts[u + 1, None] - 1
-        rows = torch.minimum(torch.maximum(index[:, None] + torch.arange(-k, k + 1), lo), hi)
-        return self.feats[rows].reshape(len(index), -1)
+        rows = torch.clamp(index[:, None] + torch.arange(-k, k + 1), self.starts[u, None], self.starts[u + 1, None] - 1)
+        return torch.index_select(self.feats, 0, rows.reshape(-1)).reshape(len(index), -1)
 
     def batch(self, index):
         """(windows, labels as int64 or None) of the frames `index`."""
-        y = self.labels[index].long() if self.labels is not None else None
+        y = torch.index_select(self.labels, 0, index).long() if self.labels is not None else None
         return self.windows(index), y
 
     def batches(self, batch_size, shuffle=False, generator=None):
