@@ -106,3 +106,17 @@ def test_hessian_refuses_a_theta_without_grad_and_a_non_scalar_loss():
         hs.hessian(product_loss, torch.zeros(2))
     with pytest.raises(ValueError, match="scalar"):
         hs.hessian(lambda t: t ** 2, torch.zeros(2, requires_grad=True))
+
+
+def test_hessian_refuses_a_loss_that_is_nan_at_theta():
+    with pytest.raises(ValueError, match="NaN"):
+        hs.hessian(lambda t: torch.log(t).sum(), torch.tensor([-1.0, 2.0], requires_grad=True))
+
+
+def test_hessian_in_chunks_of_rows_matches_the_row_loop_when_n_is_not_a_multiple_of_the_chunk():
+    torch.manual_seed(2)
+    A = torch.randn(13, 13, dtype=torch.float64)
+    loss = lambda t: (torch.sin(A @ t) ** 2).sum()  # noqa: E731
+    theta = torch.randn(13, dtype=torch.float64, requires_grad=True)
+    assert 13 % hs.CHUNK_ROWS != 0
+    assert torch.allclose(hs.hessian(loss, theta), rowwise_hessian(loss, theta), atol=1e-10)
