@@ -189,7 +189,7 @@ def digits_model(seed=0):
     return torch.nn.Sequential(torch.nn.Linear(64, 64), torch.nn.ReLU(), torch.nn.Linear(64, 10))
 
 
-def digits_experiment(names=tuple(DIGITS_LEARNING_RATES), epochs=12, batch_size=32, seed=0, warmup_epochs=2):
+def digits_experiment(names=tuple(DIGITS_LEARNING_RATES), epochs=8, batch_size=64, seed=0, warmup_epochs=1):
     """Train the same network from the same start with each optimiser on scikit-learn's digits.
 
     Every run sees the same batches in the same order. ``adam_warmup`` is Adam with a linear
