@@ -14,7 +14,7 @@ from .. import optim
 from ..batching import minibatch_paths
 from ..plotting import OPTIMISER_COLORS, ROLE_COLORS
 from ..recipe import make_line_data
-from ..surfaces import elongated_bowl, grid, losses_along, trajectory
+from ..surfaces import elongated_bowl, grid, trajectory
 from . import Control, Demo
 from .recipe import GD_START, line_surface
 
@@ -39,15 +39,30 @@ def _ravine_grid():
     return T1.numpy(), T2.numpy(), torch.log10(L - L.min() + 1e-3).numpy()
 
 
+def _ravine_total(theta):
+    """The sum of the ravine's loss over several points θ = (θ₁, θ₂, θ₁, θ₂, …): each point's gradient is its own."""
+    return RAVINE.loss(theta.view(-1, 2)).sum()
+
+
 @lru_cache(maxsize=None)
+def _runs(learning_rate, momentum):
+    """The paths from every start in STARTS at once, shape (151, len(STARTS), 2), and their losses."""
+    flat = [value for start in STARTS for value in start]
+    path = momentum_path(_ravine_total, flat, learning_rate, momentum).view(-1, len(STARTS), 2)
+    return path.numpy(), RAVINE.loss(path).numpy()
+
+
 def _run(learning_rate, momentum, start):
-    path = momentum_path(RAVINE, start, learning_rate, momentum)
-    losses = losses_along(RAVINE, path).numpy()
-    return path.numpy(), losses
+    paths, losses = _runs(learning_rate, momentum)
+    i = STARTS.index(tuple(start))
+    return paths[:, i], losses[:, i]
 
 
 def momentum_compute(learning_rate=0.05, momentum=0.8, start=STARTS[0]):
-    """150 updates of momentum and, for comparison, of plain gradient descent (same η) on RAVINE."""
+    """150 updates of momentum and, for comparison, of plain gradient descent (same η) on RAVINE.
+
+    ``start`` is one of STARTS; the paths from all starts are computed together and cached.
+    """
     path, losses = _run(learning_rate, momentum, start)
     gd_path, gd_losses = _run(learning_rate, 0.0, start)
     return {"grid": _ravine_grid(), "path": path, "losses": losses, "gd_path": gd_path, "gd_losses": gd_losses,
@@ -59,26 +74,19 @@ def _final(losses, diverged):
     return "diverges" if diverged or losses[-1] > losses[0] else f"L = {losses[-1]:.1e}"
 
 
-def momentum_draw(data, axes):
-    ax, curve = axes
+def momentum_draw(data, ax):
     T1, T2, Z = data["grid"]
     ax.contourf(T1, T2, Z, levels=12, cmap="viridis", alpha=0.9)
     ax.plot(0, 0, marker="*", color="white", markersize=11, markeredgecolor="black", linestyle="none")
     gd, path = data["gd_path"], data["path"]
-    ax.plot(gd[:, 0], gd[:, 1], "-", color="white", linewidth=1, alpha=0.8, label="gradient descent (λ = 0)")
+    ax.plot(gd[:, 0], gd[:, 1], "-", color="white", linewidth=1, alpha=0.8,
+            label=f"gradient descent: {_final(data['gd_losses'], data['gd_diverged'])}")
     ax.plot(path[:, 0], path[:, 1], "-o", color=OPTIMISER_COLORS["momentum"], markersize=2, linewidth=1.2,
-            label=f"momentum λ = {data['momentum']:g}")
+            label=f"momentum: {_final(data['losses'], data['diverged'])}")
     ax.plot(*data["start"], "o", markersize=8, markerfacecolor="none", markeredgecolor="white")
     ax.set(xlim=RAVINE.xlim, ylim=RAVINE.ylim, xlabel="θ₁", ylabel="θ₂")
-    ax.set_title(f"η = {data['learning_rate']:g}, λ = {data['momentum']:g}: {_final(data['losses'], data['diverged'])}")
-    ax.legend(loc="lower right", fontsize=7, labelcolor="white")
-    curve.semilogy(data["gd_losses"], color=OPTIMISER_COLORS["gd"],
-                   label=f"gradient descent: {_final(data['gd_losses'], data['gd_diverged'])}")
-    curve.semilogy(data["losses"], color=OPTIMISER_COLORS["momentum"],
-                   label=f"momentum: {_final(data['losses'], data['diverged'])}")
-    curve.set(xlim=(0, ITERATIONS), ylim=(1e-8, 1e2), xlabel="update i", ylabel="loss L")
-    curve.set_title("The loss along the way (log scale)")
-    curve.legend(loc="upper right")
+    ax.set_title(f"η = {data['learning_rate']:g}, λ = {data['momentum']:g}: loss after {ITERATIONS} updates")
+    ax.legend(loc="lower right", fontsize=8, labelcolor="white")
 
 
 MOMENTUM_DEMO = Demo(
@@ -90,8 +98,7 @@ MOMENTUM_DEMO = Demo(
         "momentum": Control("momentum λ", (0.0, 0.3, 0.5, 0.7, 0.8, 0.9), 0.8),
         "start": Control("start θ⁰", STARTS, STARTS[0], format="({0[0]:g}, {0[1]:g})"),
     },
-    ncols=2,
-    figsize=(9.0, 3.4),
+    figsize=(6.0, 3.6),
     alt="150 updates of momentum (η = 0.05, λ = 0.8) and of gradient descent on the ravine 0.1·θ₁² + 2·θ₂².",
 )
 
