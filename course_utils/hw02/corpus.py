@@ -92,8 +92,8 @@ def draw_utterance(config, split, index):
         noise=str(rng.choice(config.noise_colours)), noise_seed=int(rng.integers(2 ** 63)))
 
 
-def render_utterance(recipe):
-    """Synthesise one recipe: (features (T, 39) float32, labels (T,) int64)."""
+def render_signal(recipe):
+    """Synthesise one recipe: (signal x float32, sample rate, eSpeak's phoneme events, samples of leading silence)."""
     speech = espeak.engine().speak(recipe["text"], recipe["voice"], recipe["rate"], recipe["pitch"],
                                    recipe["pitch_range"], seed=recipe["noise_seed"] % 2 ** 31)
     sr = speech.sample_rate
@@ -106,10 +106,24 @@ def render_utterance(recipe):
     if recipe["reverb"]:
         x = acoustics.reverberate(x, acoustics.room_impulse_response(rng, sr, recipe["rt60_s"], recipe["drr_db"]))
     x = acoustics.add_noise(rng, x, is_speech, recipe["snr_db"], acoustics.NOISE_COLOURS[recipe["noise"]])
+    return x, sr, speech.phonemes, lead
+
+
+def render_utterance(recipe):
+    """Synthesise one recipe: (features (T, 39) float32, labels (T,) int64)."""
+    x, sr, events, lead = render_signal(recipe)
     feats = features.features(x, sr)
     win, hop = features.frame_geometry(sr)
-    labels = phonemes.frame_labels(speech.phonemes, len(feats), win, hop, offset=lead, accent=recipe["accent"])
+    labels = phonemes.frame_labels(events, len(feats), win, hop, offset=lead, accent=recipe["accent"])
     return feats, torch.from_numpy(labels)
+
+
+def example_recipe(text, voice="en-us+m3", rate=150, snr_db=30.0, reverb=False, seed=0):
+    """A recipe for `text` said by one voice, with short silences and a little noise (for the chapter's
+    listening and pictures; the corpus draws its own with `draw_utterance`)."""
+    return dict(id="example", accent=voice.split("+")[0], voice=voice, text=text, rate=rate, pitch=50,
+                pitch_range=50, lead_s=0.15, trail_s=0.15, reverb=reverb, rt60_s=0.5, drr_db=0.0, snr_db=snr_db,
+                noise="pink", noise_seed=seed)
 
 
 def _make_one(task):

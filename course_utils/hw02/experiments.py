@@ -1,0 +1,99 @@
+"""The chapter's experiments in a quick configuration, and the measures they report.
+
+**Quick configuration.** `QUICK_CORPUS` is a small local corpus (made in seconds on
+first use, then cached) and `quick` shortens a preset to `QUICK_EPOCHS` epochs, so
+that the whole leaderboard trains on a laptop's CPU in about a minute. The full
+homework is the command line: ``python -m course_utils.hw02 ladder``.
+
+**Parameter count.** A `Classifier` with input width d, L hidden layers of width h
+and C classes has
+
+    P = (d·h + h) + (L − 1)·(h·h + h) + (h·C + C)  [+ 2·L·h with BatchNorm: γ and β per unit]
+
+(the running mean and variance of BatchNorm are buffers, not parameters).
+`matching_width` solves P(shallow) = P(deep) for the shallow network's width: the
+homework's report question compares 6 layers of 1024 with 2 layers of 1700.
+
+**Per-class accuracy** of class c is the fraction of the frames labelled c that are
+predicted c, n_cc / Σ_j n_cj, the diagonal of the confusion matrix n over its row sums
+(NaN for a class with no frames); the overall accuracy is Σ_c n_cc / Σ n.
+"""
+import dataclasses
+import math
+import time
+from pathlib import Path
+
+import torch
+
+from .corpus import CorpusConfig
+from .dataset import load_frames
+from .libriphone import NUM_CLASSES
+from .submission import score, write_submission
+from .training import PRESETS, load_checkpoint, predict_classes, train
+
+QUICK_CORPUS = CorpusConfig(num_train=300, num_test=60)
+QUICK_EPOCHS = 3
+
+
+def quick(preset, num_epochs=QUICK_EPOCHS, **changes):
+    """The preset named `preset` with fewer epochs (and any other `changes`)."""
+    return dataclasses.replace(PRESETS[preset], num_epochs=num_epochs, **changes)
+
+
+def run_recipe(recipe, data_dir, out_dir, test_labels=None, device="cpu", progress=False):
+    """Train `recipe` afresh, predict the test frames with its best checkpoint and score them when the
+    answers are known. Returns {val_acc, public, private, cpu_s, history} (public/private None without answers)."""
+    start = time.process_time()
+    history = train(recipe, data_dir, out_dir, device=device, resume=False, progress=progress)
+    model, recipe = load_checkpoint(Path(out_dir) / "best.pt", device)
+    classes = predict_classes(model, recipe, load_frames(data_dir, "test", recipe.concat_nframes), device)
+    csv = write_submission(Path(out_dir) / "prediction.csv", classes)
+    result = dict(val_acc=max(h["val_acc"] for h in history), public=None, private=None, history=history)
+    if test_labels is not None:
+        leaderboard = score(csv, Path(data_dir) / "test_split.txt", test_labels)
+        result.update(public=leaderboard["public"], private=leaderboard["private"])
+    result["cpu_s"] = time.process_time() - start
+    return result
+
+
+def ladder_table(results):
+    """{name: run_recipe result} as the leaderboard's lines."""
+    lines = ["preset   val acc   public   private"]
+    for name, r in results.items():
+        board = f"{r['public']:8.3f}  {r['private']:8.3f}" if r["public"] is not None else "       —         —"
+        lines.append(f"{name:7s}  {r['val_acc']:7.3f}  {board}")
+    return "\n".join(lines)
+
+
+def classifier_parameter_count(input_dim, output_dim, hidden_layers, hidden_dim, batchnorm=False):
+    """P of a `Classifier` (formula above)."""
+    h = hidden_dim
+    count = (input_dim * h + h) + (hidden_layers - 1) * (h * h + h) + (h * output_dim + output_dim)
+    return count + (2 * hidden_layers * h if batchnorm else 0)
+
+
+def matching_width(input_dim, output_dim, deep_layers, deep_width, shallow_layers):
+    """The width h of a network of `shallow_layers` with as many parameters as `deep_layers` × `deep_width`
+    (no BatchNorm): the positive root of a·h² + b·h + c = 0, rounded to the nearest integer."""
+    target = classifier_parameter_count(input_dim, output_dim, deep_layers, deep_width)
+    a, b, c = shallow_layers - 1, input_dim + shallow_layers + output_dim, output_dim - target
+    h = -c / b if a == 0 else (-b + math.sqrt(b * b - 4 * a * c)) / (2 * a)
+    return round(h)
+
+
+def confusion_matrix(true, predicted, num_classes=NUM_CLASSES):
+    """n (C, C): n[i, j] counts the frames of class i predicted as j."""
+    return torch.bincount(true * num_classes + predicted, minlength=num_classes ** 2).reshape(num_classes, -1)
+
+
+def per_class_accuracy(true, predicted, num_classes=NUM_CLASSES):
+    """(C,) float: for each class, the fraction of its frames predicted right (NaN where it has none)."""
+    n = confusion_matrix(true, predicted, num_classes).double()
+    return (n.diagonal() / n.sum(1)).float()
+
+
+def most_confused(matrix, count=10):
+    """The `count` classes whose frames are most often predicted as another class (by the number of such
+    frames), most confused first."""
+    errors = matrix.sum(1) - matrix.diagonal()
+    return errors.argsort(descending=True)[:count].tolist()

@@ -1,0 +1,99 @@
+"""Chapter 6's demo: the context window of n = 2k + 1 frames sliding over an utterance.
+
+Left, the utterance's 39 features per 10 ms frame as an image (time across), its
+phoneme labels above it, and the window around frame t; right, what the classifier
+is given for frame t: the n frames of `concat_feat`, oldest first, with the frames
+that replicate padding repeated at the utterance's edges marked.
+"""
+from functools import lru_cache
+
+import numpy as np
+
+from ..hw02 import corpus
+from ..hw02.libriphone import concat_feat
+from ..hw02.phonemes import CLASSES
+from ..plotting import ROLE_COLORS
+from . import Control, Demo
+
+#: What the example utterance says (about 1.6 s, all of it shown).
+EXAMPLE_TEXT = "She reads a strange story."
+
+
+@lru_cache(maxsize=4)
+def example_utterance(text=EXAMPLE_TEXT):
+    """{"signal", "sample_rate", "feats" (T, 39), "labels" (T,)} of `text`, synthesised once (eSpeak NG)."""
+    recipe = corpus.example_recipe(text)
+    signal, sample_rate, _, _ = corpus.render_signal(recipe)
+    feats, labels = corpus.render_utterance(recipe)
+    return {"signal": signal, "sample_rate": sample_rate, "feats": feats, "labels": labels, "text": text}
+
+
+def label_segments(labels):
+    """[(first frame, last frame, class name)] of the runs of equal labels."""
+    labels = np.asarray(labels)
+    cuts = np.flatnonzero(np.diff(labels)) + 1
+    starts, ends = np.r_[0, cuts], np.r_[cuts, len(labels)] - 1
+    return [(int(a), int(b), CLASSES[labels[a]]) for a, b in zip(starts, ends)]
+
+
+def window_compute(concat_nframes=11, position=50):
+    """The window of `concat_nframes` frames around frame t = `position` percent of the way through the
+    example utterance: which frames it reads (clamped to the edges) and the (n, 39) block it hands over."""
+    utterance = example_utterance()
+    feats, labels = utterance["feats"], utterance["labels"]
+    t = round(position / 100 * (len(feats) - 1))
+    k = concat_nframes // 2
+    wanted = np.arange(t - k, t + k + 1)
+    block = concat_feat(feats, concat_nframes)[t].reshape(concat_nframes, -1)
+    return {"feats": feats.numpy(), "segments": label_segments(labels), "t": t, "k": k,
+            "frames": np.clip(wanted, 0, len(feats) - 1), "padded": (wanted < 0) | (wanted >= len(feats)),
+            "block": block.numpy(), "label": CLASSES[int(labels[t])], "concat_nframes": concat_nframes}
+
+
+def window_draw(data, axes):
+    image, block = axes
+    feats, t, k, n = data["feats"], data["t"], data["k"], data["concat_nframes"]
+    limits = dict(vmin=-3, vmax=3, cmap="viridis", aspect="auto", interpolation="nearest")
+    image.imshow(feats.T, origin="lower", **limits)
+    image.vlines([first - 0.5 for first, _, _ in data["segments"][1:]], -0.5, 38.5, color="white", linewidth=0.4,
+                 alpha=0.6)
+    for first, last, name in data["segments"]:
+        if last - first >= 3:
+            image.text((first + last) / 2, 39, name, ha="center", va="bottom", fontsize=6.5)
+    left, right = max(t - k, 0) - 0.5, min(t + k, len(feats) - 1) + 0.5
+    image.axvspan(left, right, facecolor="none", edgecolor=ROLE_COLORS["model"], linewidth=2)
+    image.set_ylim(-0.5, 43)
+    image.set_yticks([0, 13, 26, 38])
+    image.set_xlabel("frame (10 ms each)")
+    image.set_ylabel("feature (MFCC, Δ, ΔΔ)")
+    image.set_title(f"frame t = {t} is labelled {data['label']}")
+    block.imshow(data["block"].T, origin="lower", extent=(-0.5, n - 0.5, -0.5, 38.5), **limits)
+    before, after = int(data["padded"][:k].sum()), int(data["padded"][k + 1:].sum())
+    for start, width in ((-0.5, before), (n - 0.5 - after, after)):
+        if width:
+            block.axvspan(start, start + width, facecolor="white", alpha=0.35, hatch="//", edgecolor="black")
+    block.set_xticks([0, k, n - 1] if k else [0])
+    block.set_xticklabels([f"t−{k}", "t", f"t+{k}"] if k else ["t"])
+    block.set_yticks([])
+    image.grid(False)
+    block.grid(False)
+    padded = int(data["padded"].sum())
+    block.set_xlabel(f"{padded} edge frame{'s' if padded != 1 else ''} repeated (hatched)" if padded
+                     else "oldest frame first")
+    block.set_title(f"input: {n} × 39 = {39 * n} numbers")
+
+
+WINDOW_DEMO = Demo(
+    title="The context window: n frames around frame t",
+    compute=window_compute,
+    draw=window_draw,
+    controls={
+        "concat_nframes": Control("frames n = 2k + 1", (1, 3, 5, 11, 21), 11, format="{:d}"),
+        "position": Control("frame t, % of the utterance", (0, 2, 10, 30, 50, 70, 90, 98, 100), 50,
+                            format="{:d}"),
+    },
+    ncols=2,
+    figsize=(8.5, 3.4),
+    alt="An utterance's 39 features per frame with its phoneme labels, and the window of 11 frames "
+        "around its middle frame that the classifier reads.",
+)

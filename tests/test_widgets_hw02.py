@@ -1,0 +1,48 @@
+"""Chapter 6's demo: the context window it draws is concat_feat's, edges included."""
+import numpy as np
+import pytest
+import torch
+
+from course_utils.hw02.libriphone import concat_feat
+from course_utils.widgets import all_frames, render
+from course_utils.widgets import hw02 as demos
+
+
+def test_demo_has_few_controls_and_frames_and_draws_its_default():
+    demo = demos.WINDOW_DEMO
+    assert len(demo.controls) <= 2 and demo.n_frames <= 60
+    assert render(demo)[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_every_frame_computes_a_window_of_n_frames_around_t():
+    for params in all_frames(demos.WINDOW_DEMO):
+        data = demos.window_compute(**params)
+        n = params["concat_nframes"]
+        assert data["block"].shape == (n, 39) and len(data["frames"]) == n
+        assert data["frames"][n // 2] == data["t"]
+
+
+def test_the_block_is_concat_feat_of_frame_t():
+    feats = demos.example_utterance()["feats"]
+    data = demos.window_compute(concat_nframes=5, position=50)
+    assert np.allclose(data["block"].reshape(-1), concat_feat(feats, 5)[data["t"]].numpy())
+    assert np.allclose(data["block"], feats[data["frames"]].numpy())
+
+
+@pytest.mark.parametrize("position, side", [(0, "first"), (100, "last")])
+def test_at_the_edges_the_window_repeats_the_edge_frame(position, side):
+    data = demos.window_compute(concat_nframes=21, position=position)
+    edge = 0 if side == "first" else len(data["feats"]) - 1
+    assert data["padded"].sum() == 10 and (data["frames"][data["padded"]] == edge).all()
+
+
+def test_label_segments_cover_every_frame_once():
+    labels = demos.example_utterance()["labels"]
+    segments = demos.label_segments(labels)
+    assert segments[0][0] == 0 and segments[-1][1] == len(labels) - 1
+    assert all(b + 1 == c for (_, b, _), (c, _, _) in zip(segments, segments[1:]))
+    assert segments[0][2] == "sil" and len(segments) > 10
+
+
+def test_label_segments_of_a_tiny_sequence():
+    assert demos.label_segments(torch.tensor([0, 0, 2, 2, 2, 0])) == [(0, 1, "sil"), (2, 4, "AE"), (5, 5, "sil")]
