@@ -117,7 +117,8 @@ def _chapters():
                 raise ValueError(f"{exercise.id} is declared in chapters/{module_info.name}.py; "
                                  f"its id must start with '{module_info.name}.'")
         found[module_info.name] = (module.NOTEBOOK, exercises)
-    return found
+    # Chapter order is the order of the notebooks (00_..., 01_...), not of the module names.
+    return dict(sorted(found.items(), key=lambda item: (item[1][0], item[0])))
 
 
 def all_exercises():
