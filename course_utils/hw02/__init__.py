@@ -15,7 +15,8 @@ One concept, one module:
 - `source`: `data_source`, the real data when present, else the local corpus;
 - `models`: `BasicBlock`, `Classifier` (the notes' MLP) and `SequenceClassifier` (a BiGRU);
 - `training`: `Recipe`, `PRESETS`, `train` with resumable checkpoints;
-- `submission`: Kaggle's CSV, public/private scoring.
+- `submission`: Kaggle's CSV, public/private scoring;
+- `experiments`: the chapter's quick configuration, parameter counts, confusion matrix, per-class accuracy.
 
 Command line: ``python -m course_utils.hw02 {corpus,train,predict,score} --help``.
 """
