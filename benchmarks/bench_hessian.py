@@ -1,5 +1,6 @@
 """Chapter 1 targets: the exact Hessian of the 1-128-1 network (385 parameters) by
-course_utils.hessian.hessian vs a loop of row-by-row torch.autograd.grad calls, and
+course_utils.hessian.hessian vs a loop of row-by-row torch.autograd.grad calls (the gradient
+with create_graph once, then one autograd.grad per row), and
 Lanczos (extreme_eigenvalues) on an MLP with over a million parameters."""
 import statistics
 import time
@@ -48,6 +49,7 @@ def run():
     loss, theta = sinc_network_loss()
     ours = median_time(lambda: hs.hessian(loss, theta), 5)
     rows = median_time(lambda: rowwise_hessian(loss, theta), 3)
+    all_rows_forward = median_time(lambda: torch.func.hessian(loss)(theta.detach()), 3)
     agree = torch.allclose(hs.hessian(loss, theta), rowwise_hessian(loss, theta), atol=1e-9)
 
     torch.manual_seed(0)
@@ -60,7 +62,10 @@ def run():
     lanczos = time.perf_counter() - start
     return [
         {"benchmark": "exact Hessian, 1-128-1 net (385 params): row-by-row autograd / torch.func",
-         "value": rows / ours, "unit": "× faster" + ("" if agree else " (RESULTS DISAGREE)"), "target": "≥ 20×"},
+         "value": rows / ours, "unit": "× faster" + ("" if agree else " (RESULTS DISAGREE)"), "target": "≥ 20×",
+         "baseline": rows, "ratio": rows / ours},
+        {"benchmark": "for comparison: torch.func.hessian (forward over reverse, all 385 rows at once)",
+         "value": rows / all_rows_forward, "unit": "× faster", "target": "—"},
         {"benchmark": f"Lanczos extreme eigenvalues, MLP with {n_params:,} params, 60 H·v products",
          "value": lanczos, "unit": "s", "target": "≤ 30 s"},
     ]
