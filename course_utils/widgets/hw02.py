@@ -89,11 +89,12 @@ WINDOW_DEMO = Demo(
     draw=window_draw,
     controls={
         "concat_nframes": Control("frames n = 2k + 1", (1, 3, 5, 11, 21), 11, format="{:d}"),
-        "position": Control("frame t, % of the utterance", (0, 2, 10, 30, 50, 70, 90, 98, 100), 50,
+        "position": Control("frame t, % of the utterance", (0, 3, 25, 50, 75, 97, 100), 50,
                             format="{:d}"),
     },
     ncols=2,
-    figsize=(8.5, 3.4),
+    figsize=(8.0, 3.1),
+    dpi=72,
     alt="An utterance's 39 features per frame with its phoneme labels, and the window of 11 frames "
         "around its middle frame that the classifier reads.",
 )
