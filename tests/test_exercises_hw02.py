@@ -5,7 +5,6 @@ import torch
 from course_utils.exercises import all_exercises, check, get_exercise
 from course_utils.exercises.evaluate import Returned, run_cases
 from course_utils.hw02.experiments import classifier_parameter_count, per_class_accuracy
-from course_utils.hw02.libriphone import concat_feat
 from course_utils.hw02.models import Classifier, count_parameters
 
 IDS = ["hw02.concat_feat", "hw02.classifier_parameter_count", "hw02.per_class_accuracy"]
