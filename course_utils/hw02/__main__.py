@@ -1,6 +1,6 @@
 """The HW02 command line: make the corpus, train, predict, score.
 
-    python -m course_utils.hw02 corpus [--seed S] [--num-train N] [--num-test N] [--release DIR]
+    python -m course_utils.hw02 corpus [--corpus-seed S] [--num-train N] [--num-test N] [--release DIR]
     python -m course_utils.hw02 train --preset simple|medium|strong|boss [--out runs/simple] [options]
     python -m course_utils.hw02 predict --checkpoint runs/simple/best.pt --out prediction.csv
     python -m course_utils.hw02 score prediction.csv
