@@ -65,7 +65,8 @@ def _reduce(per_example, reduction):
 def softmax(logits, dim=-1):
     """exp(y − max y) / Σ exp(y − max y): the probabilities of each class."""
     if not torch.is_tensor(logits) or not logits.is_floating_point():
-        raise TypeError(f"softmax needs a floating-point tensor of logits, got {getattr(logits, 'dtype', type(logits).__name__)}")
+        got = getattr(logits, "dtype", type(logits).__name__)
+        raise TypeError(f"softmax needs a floating-point tensor of logits, got {got}")
     shifted = logits - logits.max(dim=dim, keepdim=True).values
     e = shifted.exp()
     return e / e.sum(dim=dim, keepdim=True)

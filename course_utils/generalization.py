@@ -47,7 +47,8 @@ class ThresholdTask:
 
     def loss_all(self, thresholds):
         """L(h_t, D_all) = ν + (1 − 2ν)·|t − b| for each threshold t."""
-        return self.noise + (1 - 2 * self.noise) * (torch.as_tensor(thresholds, dtype=torch.float64) - self.boundary).abs()
+        t = torch.as_tensor(thresholds, dtype=torch.float64)
+        return self.noise + (1 - 2 * self.noise) * (t - self.boundary).abs()
 
     def sample(self, n_sets, n, generator):
         """``n_sets`` training sets of ``n`` examples: x (n_sets, n) and labels (n_sets, n) as bool."""

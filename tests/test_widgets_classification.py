@@ -3,7 +3,6 @@ import math
 
 import numpy as np
 import pytest
-import torch
 
 from course_utils import classification as cl
 from course_utils import generalization as gen
