@@ -112,12 +112,12 @@ def run_epoch(model, recipe, frames, device, optimizer=None, generator=None, pro
             n = len(y) if lengths is None else int(lengths.sum())   # frames that count (padding has label -100)
             logits = logits_of(model, x, lengths, device).reshape(-1, NUM_CLASSES)
             y = y.to(device, non_blocking=True).reshape(-1)
-            loss = nn.functional.cross_entropy(logits, y, ignore_index=-100, reduction="sum")
+            loss = nn.functional.cross_entropy(logits, y, ignore_index=-100)   # the mean over the n frames
             if training:
                 optimizer.zero_grad(set_to_none=True)
-                (loss / n).backward()
+                loss.backward()
                 optimizer.step()
-            loss_sum += loss.detach()
+            loss_sum += loss.detach() * n
             correct += (logits.detach().argmax(1) == y).sum()
             count += n
             if progress:
