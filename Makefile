@@ -12,6 +12,8 @@ REQUIREJS := 2.3.8
 JOBS ?= 2
 SUBMISSIONS ?= submissions
 PYTEST_ARGS ?=
+# The chapter notebooks run under nbval on this many workers (each notebook is one kernel on one thread).
+TEST_WORKERS ?= 2
 
 .PHONY: help book lab test bench release grade assets venv clean check-python chromium bubblewrap
 
@@ -61,6 +63,7 @@ book: $(ASSETS)/.stamp
 	@mkdir -p $(BUILD)
 	@sum=$$(find course_utils -name '*.py' | LC_ALL=C sort | xargs cat | sha256sum | cut -c1-16); \
 	  if [ "$$(cat $(BUILD)/.course_utils.sum 2>/dev/null)" != "$$sum" ]; then rm -rf $(BUILD)/.jupyter_cache $(BUILD)/.doctrees; echo $$sum > $(BUILD)/.course_utils.sum; fi
+	COURSE_BOOK_BUILD=1 $(PY) book/_ext/execute_parallel.py $(BUILD)/.jupyter_cache $$(sed -n 's/^ *- file: \(notebooks\/.*\)/\1.ipynb/p' _toc.yml)
 	COURSE_BOOK_BUILD=1 $(VENV)/bin/jupyter-book build . --path-output . -W -n --keep-going --quiet
 	@echo "The book is in $(BUILD)/html/index.html"
 
@@ -83,7 +86,13 @@ bubblewrap:
 	fi
 
 test: $(ASSETS)/.stamp chromium bubblewrap
-	$(PY) -m pytest $(PYTEST_ARGS)
+	@# Two runs, both always: the notebooks (nbval), a whole notebook per worker, then tests/
+	@# (unit, book, browser, grading) in one process, since they share one build of the book.
+	@# The status is the first failure's (pytest's 5, "no test collected", included).
+	@status=0; \
+	  $(PY) -m pytest -p tests.conftest -n $(TEST_WORKERS) --dist loadfile notebooks $(PYTEST_ARGS) || status=$$?; \
+	  $(PY) -m pytest tests $(PYTEST_ARGS) || { s=$$?; [ $$status -ne 0 ] || status=$$s; }; \
+	exit $$status
 
 bench: $(ASSETS)/.stamp
 	$(PY) -m benchmarks
