@@ -107,6 +107,9 @@ def average_draw(data, ax):
             label="moving average (running_mean)")
     ax.set_xlim(0, AVERAGE_STEPS)
     ax.set_ylim(-0.5, 4.5)
+    # Fixed, few ticks: the automatic locator makes a dozen, each a handful of artists to build and draw.
+    ax.set_xticks((0, 50, 100, 150))
+    ax.set_yticks((0, 2, 4))
     ax.set_xlabel("training step t")
     ax.set_ylabel("mean of feature z")
     ax.set_title(f"p = {data['p']:g} (PyTorch momentum {1 - data['p']:.2g}), B = {data['batch_size']}: "
