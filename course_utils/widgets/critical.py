@@ -13,44 +13,95 @@ import torch
 
 from .. import critical
 from .. import hessian as hs
+from matplotlib.collections import LineCollection
+
 from ..plotting import OPTIMISER_COLORS, ROLE_COLORS
-from ..surfaces import draw_path, gradient_descent, losses_along
+from ..surfaces import draw_path
 from . import Control, Demo
 
 #: The contour levels both panels share, so equal colours mean equal values.
 LEVELS = np.array([-8, -4, -2, -1, -0.5, 0, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32])
 #: Colours of eigenvectors with a negative and a positive eigenvalue.
 CURVATURE_COLORS = {"negative": "#d62728", "positive": "#1f77b4", "zero": "#7f7f7f"}
-GRID_N = 40
+#: Pixels per side of the filled-contour pictures (about the panels' size at the demos' dpi).
+GRID_N = 200
+WINDOW = (-2.0, 2.0)
 
 
 @lru_cache(maxsize=1)
 def _grid():
-    """θ₁, θ₂ of a GRID_N × GRID_N grid over the surface's window, and the true loss there."""
-    surface = critical.product_surface()
-    t1 = torch.linspace(*surface.xlim, GRID_N, dtype=torch.float64)
-    t2 = torch.linspace(*surface.ylim, GRID_N, dtype=torch.float64)
-    T1, T2 = torch.meshgrid(t1, t2, indexing="xy")
-    return T1, T2, critical.product_loss(torch.stack([T1, T2], dim=-1))
+    """θ₁, θ₂ at the pixel centres of a GRID_N × GRID_N picture of the window, and the true loss there.
+
+    NumPy arrays: at this size a torch operation may start its thread pool, which costs more than
+    the arithmetic on a busy machine.
+    """
+    step = (WINDOW[1] - WINDOW[0]) / GRID_N
+    t = np.linspace(WINDOW[0] + step / 2, WINDOW[1] - step / 2, GRID_N)
+    T1, T2 = np.meshgrid(t, t, indexing="xy")
+    return T1, T2, critical.product_loss(np.stack([T1, T2], axis=-1))
+
+
+@lru_cache(maxsize=None)
+def _band_colors(levels, extend):
+    """RGBA (uint8) of each band of ``contourf(levels=levels, cmap="viridis", extend=extend)``, lowest first."""
+    from matplotlib.figure import Figure
+
+    x = np.linspace(-1.0, 1.0, 3)
+    colors = Figure().subplots().contourf(x, x, np.outer(x, x), levels=list(levels), cmap="viridis",
+                                          extend=extend).get_facecolor()
+    return np.round(np.asarray(colors) * 255).astype(np.uint8)
+
+
+def _filled_contours(values, levels, extend):
+    """``values`` coloured by the band of ``levels`` they fall in, as contourf colours them (z₁ < z ≤ z₂)."""
+    colors = _band_colors(tuple(levels), extend)
+    band = np.digitize(values, levels, right=True)
+    if extend in ("neither", "max"):
+        band = np.clip(band - 1, 0, len(colors) - 1)
+    return colors[np.clip(band, 0, len(colors) - 1)]
+
+
+@lru_cache(maxsize=None)
+def _loss_picture(extend):
+    """The true loss as filled contours (an RGBA picture), drawn once and reused by every frame."""
+    levels = LEVELS if extend == "both" else LEVELS[LEVELS >= 0]
+    return _filled_contours(_grid()[2], levels, extend)
+
+
+def _show_picture(ax, rgba):
+    ax.imshow(rgba, origin="lower", extent=(*WINDOW, *WINDOW), aspect="auto", interpolation="nearest")
+    ax.grid(False)   # the bands already show the values; grid lines over them cost time and add clutter
+
+
+def _taylor_terms(theta0):
+    """L(θ′), the gradient g and the exact Hessian H of the notes' loss at θ′, by autograd.
+
+    The gradient once (keeping its graph), then each row of H as the gradient of one component of g.
+    """
+    theta0 = torch.as_tensor(theta0, dtype=torch.float64).clone().requires_grad_()
+    value = critical.product_loss(theta0)
+    (g,) = torch.autograd.grad(value, theta0, create_graph=True)
+    H = torch.stack([torch.autograd.grad(g[i], theta0, retain_graph=True)[0] for i in range(len(g))])
+    return theta0.detach(), value.detach(), g.detach(), H
 
 
 def quadratic_approximation(theta0, points):
     """L(θ′) + (θ − θ′)ᵀg + ½(θ − θ′)ᵀH(θ − θ′) of the notes' loss at ``points`` (..., 2)."""
-    theta0 = torch.as_tensor(theta0, dtype=torch.float64).clone().requires_grad_()
-    value = critical.product_loss(theta0)
-    (g,) = torch.autograd.grad(value, theta0)
-    H = hs.hessian(critical.product_loss, theta0)
-    d = points - theta0.detach()
-    return value.detach() + d @ g + 0.5 * ((d @ H) * d).sum(-1), g, H
+    theta0, value, g, H = _taylor_terms(theta0)
+    d = torch.as_tensor(points, dtype=torch.float64) - theta0
+    return value + d @ g + 0.5 * ((d @ H) * d).sum(-1), g, H
 
 
 def taylor_compute(w1=0.5, w2=-0.5):
     """The true loss and its quadratic approximation around θ′ = (w₁, w₂), with g and H's eigenpairs."""
     T1, T2, L = _grid()
-    quadratic, g, H = quadratic_approximation((w1, w2), torch.stack([T1, T2], dim=-1))
+    _, value, g, H = _taylor_terms((w1, w2))
+    (g1, g2), ((h11, h12), (h21, h22)) = g.tolist(), H.tolist()
+    d1, d2 = T1 - w1, T2 - w2   # the same quadratic form as quadratic_approximation, on NumPy arrays
+    quadratic = value.item() + d1 * g1 + d2 * g2 + 0.5 * (h11 * d1 * d1 + (h12 + h21) * d1 * d2 + h22 * d2 * d2)
     lam, vectors = torch.linalg.eigh(H)
     kind = hs.critical_point_kind(H) if g.norm() < 1e-9 else "not a critical point"
-    return {"T1": T1.numpy(), "T2": T2.numpy(), "loss": L.numpy(), "quadratic": quadratic.numpy(),
+    return {"T1": T1, "T2": T2, "loss": L, "quadratic": quadratic,
             "theta": np.array([w1, w2]), "gradient": g.numpy(), "eigenvalues": lam.numpy(),
             "eigenvectors": vectors.T.numpy(), "kind": kind}
 
@@ -65,8 +116,8 @@ _MINIMA_CURVE = tuple(np.concatenate(parts) for parts in zip(_branch(1), _branch
 
 
 def _frame(ax):
-    ax.set_xlim(-2, 2)
-    ax.set_ylim(-2, 2)
+    ax.set_xlim(*WINDOW)
+    ax.set_ylim(*WINDOW)
     ax.set_xticks([-2, -1, 0, 1, 2])
     ax.set_yticks([-2, -1, 0, 1, 2])
     ax.set_xlabel("w₁")
@@ -78,21 +129,23 @@ def _curvature(lam):
 
 
 def taylor_draw(data, axes):
-    w1, w2 = data["theta"]
-    for ax, values, name in zip(axes, (data["loss"], data["quadratic"]), ("true loss L(θ)", "quadratic approximation")):
-        ax.contourf(data["T1"], data["T2"], values, levels=LEVELS, cmap="viridis", extend="both")
-        for lam, u in zip(data["eigenvalues"], data["eigenvectors"]):
-            ends = np.array([data["theta"] - 0.7 * u, data["theta"] + 0.7 * u])
-            ax.plot(ends[:, 0], ends[:, 1], color=CURVATURE_COLORS[_curvature(lam)], linewidth=2.5)
-        step = -0.25 * data["gradient"]
-        if np.linalg.norm(step) > 1e-9:
-            ax.annotate("", xy=data["theta"] + step, xytext=data["theta"],
-                        arrowprops={"arrowstyle": "->", "color": "white", "linewidth": 1.8})
-        ax.plot(w1, w2, "o", color="white", markeredgecolor="black", markersize=7)
+    # The filled contours are pictures (imshow), not contourf: the true loss's is drawn once for
+    # every frame, and a picture draws far quicker than 16 bands of contour paths.
+    pictures = (_loss_picture("both"), _filled_contours(data["quadratic"], LEVELS, "both"))
+    eigenvectors = [np.array([data["theta"] - 0.7 * u, data["theta"] + 0.7 * u]) for u in data["eigenvectors"]]
+    eigencolors = [CURVATURE_COLORS[_curvature(lam)] for lam in data["eigenvalues"]]
+    step = -0.25 * data["gradient"]
+    for ax, picture, name in zip(axes, pictures, ("true loss L(θ)", "quadratic approximation")):
+        _show_picture(ax, picture)
+        ax.add_collection(LineCollection(eigenvectors, colors=eigencolors, linewidths=2.5))
+        if np.linalg.norm(step) > 1e-9:   # a plain polygon arrow: an annotation's fancy arrow draws far slower
+            ax.arrow(*data["theta"], *step, color="white", width=0.02, head_width=0.15, head_length=0.15,
+                     length_includes_head=True, zorder=3)
+        ax.plot(*data["theta"], "o", color="white", markeredgecolor="black", markersize=7)
         ax.plot(*_MINIMA_CURVE, ":", color="white", linewidth=1)
         _frame(ax)
         ax.set_title(name)
-    axes[1].set_yticklabels([])
+    axes[1].tick_params(labelleft=False)
     axes[1].set_ylabel("")
     lam = data["eigenvalues"]
     axes[0].text(0.02, 0.02, f"‖g‖ = {np.linalg.norm(data['gradient']):.2f}, λ = {lam[0]:.2f} and {lam[1]:.2f}\n{data['kind']}",
@@ -139,18 +192,34 @@ def nudge(direction, size):
     return size * vectors[0 if direction == "λ < 0" else 1]
 
 
+def _descent(start):
+    """Gradient descent θ ← θ − η·∇L(θ) on the notes' loss from ``start``: the path (ESCAPE_STEPS + 1, 2).
+
+    The same updates as surfaces.gradient_descent with torch.optim.SGD, written as a bare autograd
+    loop: on two parameters the optimiser's bookkeeping costs more than the arithmetic.
+    """
+    theta = start.clone()
+    path = [theta]
+    for _ in range(ESCAPE_STEPS):
+        theta = theta.detach().requires_grad_()
+        (g,) = torch.autograd.grad(critical.product_loss(theta), theta)
+        theta = theta.detach().add(g, alpha=-ESCAPE_LEARNING_RATE)
+        path.append(theta)
+    return torch.stack(path)
+
+
 def escape_compute(direction="λ < 0", size=0.01):
     """Gradient descent (η = ESCAPE_LEARNING_RATE, ESCAPE_STEPS updates) from the nudged saddle point."""
-    start = nudge(direction, size)
-    path = gradient_descent(critical.product_loss, start.tolist(), ESCAPE_LEARNING_RATE, ESCAPE_STEPS)
-    return {"path": path.numpy(), "losses": losses_along(critical.product_loss, path).numpy(),
-            "direction": direction, "size": size, "T1": _grid()[0].numpy(), "T2": _grid()[1].numpy(),
-            "loss": _grid()[2].numpy()}
+    path = _descent(nudge(direction, size))
+    T1, T2, L = _grid()
+    return {"path": path.numpy(), "losses": critical.product_loss(path).numpy(),
+            "direction": direction, "size": size, "T1": T1, "T2": T2, "loss": L}
 
 
 def escape_draw(data, axes):
     ax, curve = axes
-    ax.contourf(data["T1"], data["T2"], data["loss"], levels=LEVELS[LEVELS >= 0], cmap="viridis", extend="max")
+    # The loss is the same in every frame: one picture of its filled contours, drawn once (imshow).
+    _show_picture(ax, _loss_picture("max"))
     ax.plot(*SADDLE, "x", color="white", markersize=9, markeredgewidth=2)
     draw_path(data["path"], ax, color=OPTIMISER_COLORS["gd"])
     ax.plot(*_MINIMA_CURVE, ":", color="white", linewidth=1)
