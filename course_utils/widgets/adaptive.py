@@ -4,10 +4,18 @@ Both run the optimisers of :mod:`course_utils.optim` on the valley of
 :mod:`course_utils.adaptive` through :func:`course_utils.adaptive.race`, which runs every
 learning rate (or schedule) of a control in one go; the results are cached, so moving a
 slider mostly redraws.
+
+Drawing is quick because most of a frame never changes: the valley's contours, the axes'
+ticks and labels are drawn once into a picture (:func:`_backdrop`), and each frame pastes it
+and draws only its curves, titles and legend on top (matplotlib spends about 13 ms on each
+axis's ticks and labels, and the same again on the contours' first draw).
 """
 from functools import lru_cache
 
 import numpy as np
+from matplotlib.artist import Artist
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 
 from .. import adaptive
 from ..plotting import OPTIMISER_COLORS
@@ -31,6 +39,49 @@ LINE_UPS = {
 
 #: Losses below this are drawn at it (the runs reach 10⁻³⁰; the eye needs no more).
 LOSS_FLOOR = 1e-10
+
+
+class _Picture(Artist):
+    """An RGBA picture of the whole figure, pasted before anything else is drawn."""
+
+    zorder = -10
+
+    def __init__(self, rgba):
+        super().__init__()
+        self._rgba = rgba
+
+    def draw(self, renderer):
+        gc = renderer.new_gc()
+        renderer.draw_image(gc, 0, 0, self._rgba)
+        gc.restore()
+
+
+@lru_cache(maxsize=None)
+def _render_backdrop(draw_static, size, dpi, boxes):
+    """``draw_static(axes)`` alone on a figure of that size and those axes, as RGBA pixels and the axes' limits."""
+    fig = Figure(figsize=size, dpi=dpi)
+    axes = [fig.add_axes(box) for box in boxes]
+    draw_static(*axes)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    rgba = np.ascontiguousarray(np.asarray(canvas.buffer_rgba())[::-1])   # draw_image wants the bottom row first
+    return rgba, [(ax.get_xlim(), ax.get_ylim()) for ax in axes]
+
+
+def _backdrop(axes, draw_static):
+    """Give ``axes`` what ``draw_static`` draws on them, from a picture drawn once (per figure size).
+
+    The axes keep draw_static's limits, so curves drawn on them land where they belong, but
+    draw no ticks, labels or frame of their own: the picture has them.
+    """
+    fig = axes[0].figure
+    boxes = tuple(tuple(ax.get_position().bounds) for ax in axes)
+    rgba, limits = _render_backdrop(draw_static, tuple(fig.get_size_inches()), fig.dpi, boxes)
+    fig.add_artist(_Picture(rgba))
+    for ax, (xlim, ylim) in zip(axes, limits):
+        ax.set_xlim(xlim)
+        ax.set_ylim(ylim)
+        ax.set_axis_off()
 
 
 @lru_cache(maxsize=None)
@@ -82,9 +133,17 @@ def race_compute(line_up="GD vs AdaGrad", learning_rate=0.3, schedule="constant"
     return {"runs": runs, "learning_rate": learning_rate, "schedule": schedule}
 
 
+def _race_static(left, right):
+    """What every frame of the race shares: the valley, the loss axes."""
+    draw_surface(adaptive.VALLEY, left, n=30, levels=10)
+    _few_ticks(left, (-10, -5, 0), (-1, 0, 1))
+    _loss_axis(right)
+    right.set_title("loss along the way")
+
+
 def race_draw(data, axes):
     left, right = axes
-    draw_surface(adaptive.VALLEY, left, n=30, levels=10)
+    _backdrop(axes, _race_static)
     steps = np.arange(RACE_STEPS + 1)
     for run in data["runs"]:
         color = OPTIMISER_COLORS[run["name"]]
@@ -94,10 +153,7 @@ def race_draw(data, axes):
                    label=f"{run['label']}: {run['verdict']}")
     start = data["runs"][0]["path"][0]
     left.plot(*start, "o", markersize=8, markerfacecolor="none", markeredgecolor="white")
-    _few_ticks(left, (-10, -5, 0), (-1, 0, 1))
     left.set_title(f"η = {data['learning_rate']:g}, {data['schedule']}")
-    _loss_axis(right)
-    right.set_title("loss along the way")
     right.legend(loc="upper right", fontsize=7)
 
 
@@ -140,23 +196,28 @@ def schedule_compute(schedule="warm-up + cosine", warmup=30):
             "loss": losses[schedule], "constant_loss": losses["constant"]}
 
 
-def schedule_draw(data, axes):
-    left, right = axes
-    steps = np.arange(RACE_STEPS)
-    left.plot(steps, data["eta"], color=OPTIMISER_COLORS["adagrad"], linewidth=1.8)
+def _schedule_static(left, right):
+    """What every frame of the viewer shares: both axes, and the right one's title."""
     left.set_ylim(0, 1.1 * VIEWER_LEARNING_RATE)
     left.set_xlim(0, RACE_STEPS)
     _few_ticks(left, range(0, RACE_STEPS + 1, 100), (0, 0.1, 0.2, 0.3))
     left.set_xlabel("step t")
     left.set_ylabel("learning rate ηᵗ")
+    _loss_axis(right)
+    right.set_title(f"AdaGrad, peak η = {VIEWER_LEARNING_RATE:g}, on the valley")
+
+
+def schedule_draw(data, axes):
+    left, right = axes
+    _backdrop(axes, _schedule_static)
+    steps = np.arange(RACE_STEPS)
+    left.plot(steps, data["eta"], color=OPTIMISER_COLORS["adagrad"], linewidth=1.8)
     warm = " (warm-up " + str(data["warmup"]) + " steps)" if "warm" in data["schedule"] or "Transformer" in data["schedule"] else ""
     left.set_title(f"{data['schedule']}{warm}")
     steps = np.arange(RACE_STEPS + 1)
     right.plot(steps, _log_loss(data["constant_loss"]), color="#999999", linewidth=1, label="constant η")
     right.plot(steps, _log_loss(data["loss"]), color=OPTIMISER_COLORS["adagrad"], linewidth=1.4,
                label=data["schedule"])
-    _loss_axis(right)
-    right.set_title(f"AdaGrad, peak η = {VIEWER_LEARNING_RATE:g}, on the valley")
     right.legend(loc="upper right", fontsize=7)
 
 
