@@ -45,7 +45,6 @@ the optimiser keeps between steps. A schedule :math:`\eta^t` (chapter 3) is appl
 outside, by a ``torch.optim.lr_scheduler`` that rewrites ``group["lr"]``; see
 :mod:`course_utils.schedules`.
 """
-import math
 
 import torch
 

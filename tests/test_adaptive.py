@@ -1,15 +1,14 @@
 """Chapter 3: the valley experiments, the race runner, the demos and the exercises."""
 import math
 
-import numpy as np
 import pytest
 import torch
 
 from course_utils import adaptive, optim, schedules
-from course_utils.exercises import check, get_exercise
+from course_utils.exercises import check
 from course_utils.exercises.chapters import adaptive as chapter
 from course_utils.plotting import OPTIMISER_COLORS
-from course_utils.widgets import all_frames, render
+from course_utils.widgets import all_frames
 from course_utils.widgets import adaptive as demos
 
 # ---------------------------------------------------------------------------- the valley
@@ -112,13 +111,6 @@ ALL_DEMOS = [demos.RACE_DEMO, demos.SCHEDULE_DEMO]
 
 
 @pytest.mark.parametrize("demo", ALL_DEMOS, ids=lambda d: d.title)
-def test_demo_has_a_modest_number_of_frames_and_draws_its_default(demo):
-    assert len(demo.controls) <= 3 and demo.n_frames <= 100
-    assert render(demo)[:8] == b"\x89PNG\r\n\x1a\n"
-
-
-
-@pytest.mark.parametrize("demo", ALL_DEMOS, ids=lambda d: d.title)
 def test_demo_frames_paste_one_backdrop_and_keep_its_limits(demo):
     from course_utils.widgets import figure
 
@@ -158,12 +150,6 @@ def test_schedule_viewer_draws_the_schedule_it_names():
 IDS = ["adaptive.rmsprop_step", "adaptive.adam_direction", "adaptive.warmup_cosine"]
 
 
-@pytest.mark.parametrize("exercise_id", IDS)
-def test_reference_passes_its_check(capsys, exercise_id):
-    result = check(exercise_id, get_exercise(exercise_id).reference)
-    assert result.passed and "✔" in capsys.readouterr().out
-
-
 def test_rmsprop_exercise_agrees_with_the_optimiser():
     theta = torch.tensor([1.0, -2.0, 0.5], dtype=torch.float64)
     grads = [torch.tensor([0.3, -1.0, 2.0], dtype=torch.float64), torch.tensor([0.1, 0.5, -4.0], dtype=torch.float64)]
@@ -191,14 +177,6 @@ def test_adam_exercise_is_the_optimisers_step_direction():
 def test_schedule_exercise_is_the_library_schedule():
     for t in range(0, 130, 7):
         assert chapter.warmup_cosine(t, 0.4, 120, 12, 0.01) == schedules.warmup_cosine(t, 0.4, 120, 12, 0.01)
-
-
-@pytest.mark.parametrize("exercise_id, mistake", [
-    (exercise.id, mistake) for exercise in chapter.EXERCISES for mistake in exercise.mistakes])
-def test_each_typical_mistake_gets_its_hint(capsys, exercise_id, mistake):
-    result = check(exercise_id, mistake.answer)
-    printed = capsys.readouterr().out
-    assert not result.passed and f"hint: {mistake.hint}" in printed
 
 
 def test_wrong_shapes_of_answers_get_a_clear_verdict(capsys):

@@ -3,7 +3,6 @@ CDN, offers each chapter notebook for download, and rebuilds from the execution 
 import json
 import re
 import subprocess
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest

@@ -1,13 +1,13 @@
-"""Chapter 4's exercises: the references pass, and typical wrong answers get the hint that names them."""
+"""Chapter 4's exercises beyond what tests/test_check.py checks for every exercise of the course
+(each reference passes, each declared mistake gets its hint): answers a student may give
+that the declared mistakes do not cover."""
 import math
 
-import pytest
 import torch
 
 from course_utils import classification as cl
 from course_utils.exercises import chapter_exercises, check, get_exercise
 from course_utils.exercises.chapters import classification as chapter
-from course_utils.exercises.evaluate import Returned, run_cases
 
 IDS = ["classification.stable_softmax", "classification.cross_entropy", "classification.samples_needed"]
 
@@ -24,17 +24,6 @@ def test_chapter_4_declares_three_exercises_for_its_notebook():
     assert chapter.NOTEBOOK == "04_classification"
 
 
-@pytest.mark.parametrize("exercise_id", IDS)
-def test_every_reference_passes_its_visible_and_hidden_cases(capsys, exercise_id):
-    exercise = get_exercise(exercise_id)
-    result, printed = verdict(capsys, exercise_id, exercise.reference)
-    assert result.passed and printed.startswith(f"✔ {exercise_id}: correct on all")
-    for _ in range(3):
-        hidden = run_cases(exercise, exercise.hidden_cases(), lambda case: Returned(
-            exercise.reference(*case.args, **case.kwargs), case.args))
-        assert hidden.passed
-
-
 def test_torch_own_functions_pass_too(capsys):
     assert verdict(capsys, IDS[0], lambda logits: torch.softmax(logits, dim=-1))[0].passed
     assert verdict(capsys, IDS[1], lambda logits, targets: torch.nn.functional.cross_entropy(logits, targets))[0].passed
@@ -43,13 +32,6 @@ def test_torch_own_functions_pass_too(capsys):
 def test_visible_cases_include_logits_big_enough_to_overflow_exp():
     for exercise_id in IDS[:2]:
         assert any(case.args[0].abs().max() > 100 for case in get_exercise(exercise_id).visible_cases())
-
-
-@pytest.mark.parametrize("exercise_id, mistake", [
-    (exercise_id, mistake) for exercise_id in IDS for mistake in get_exercise(exercise_id).mistakes])
-def test_every_declared_mistake_is_named(capsys, exercise_id, mistake):
-    result, printed = verdict(capsys, exercise_id, mistake.answer)
-    assert not result.passed and f"hint: {mistake.hint}" in printed
 
 
 def test_softmax_without_subtracting_the_max_is_told_about_overflow(capsys):

@@ -1,9 +1,10 @@
-"""Chapter 6's exercises: the references pass, and typical wrong answers get the hint for their mistake."""
+"""Chapter 6's exercises beyond what tests/test_check.py checks for every exercise of the course
+(each reference passes, each declared mistake gets its hint): answers a student may give
+that the declared mistakes do not cover."""
 import pytest
 import torch
 
-from course_utils.exercises import all_exercises, check, get_exercise
-from course_utils.exercises.evaluate import Returned, run_cases
+from course_utils.exercises import all_exercises, check
 from course_utils.hw02.experiments import classifier_parameter_count, per_class_accuracy
 from course_utils.hw02.models import Classifier, count_parameters
 
@@ -19,24 +20,6 @@ def verdict(capsys, *args):
 
 def test_chapter_6_declares_three_exercises():
     assert [i for i in all_exercises() if i.startswith("hw02.")] == IDS
-
-
-@pytest.mark.parametrize("exercise_id", IDS)
-def test_every_reference_passes_its_visible_and_hidden_cases(capsys, exercise_id):
-    exercise = get_exercise(exercise_id)
-    result, printed = verdict(capsys, exercise_id, exercise.reference)
-    assert result.passed and printed.startswith(f"✔ {exercise_id}: correct on all")
-    for _ in range(3):
-        hidden = run_cases(exercise, exercise.hidden_cases(), lambda case: Returned(
-            exercise.reference(*case.args, **case.kwargs), case.args))
-        assert hidden.passed
-
-
-@pytest.mark.parametrize("exercise_id, mistake", [
-    (e.id, m) for e in all_exercises().values() if e.id.startswith("hw02.") for m in e.mistakes])
-def test_every_declared_mistake_is_caught_and_named(capsys, exercise_id, mistake):
-    result, printed = verdict(capsys, exercise_id, mistake.answer)
-    assert not result.passed and f"hint: {mistake.hint}" in printed
 
 
 def test_zero_padding_is_named(capsys):

@@ -9,11 +9,11 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_output
 
+from course_utils.exercises.registry import chapter_exercises, chapter_notebooks
 from course_utils.exercises.release import ReleaseError, release
 from grading_fixtures import NAMES, SOLUTIONS, instructor_notebook, write
 
 REPO = Path(__file__).resolve().parents[1]
-CHAPTER_0 = REPO / "notebooks" / "00_training_recipe.ipynb"
 NOTEBOOK_NAME = "00_training_recipe.ipynb"
 
 
@@ -147,16 +147,55 @@ def test_the_released_notebook_runs_and_every_check_says_not_attempted(released)
                for cell in checks)
 
 
-@pytest.mark.skipif(not CHAPTER_0.exists(), reason="notebooks/00_training_recipe.ipynb is not written yet")
-def test_chapter_0_releases_and_its_instructor_copy_grades_fully_correct(tmp_path):
-    [student_copy] = release([CHAPTER_0], tmp_path / "release")
+# ---------------------------------------------------------------------------- the course's own chapters
+
+CHAPTERS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+NOTEBOOK_CHAPTER = {notebook: chapter for chapter, notebook in chapter_notebooks().items()}
+
+
+def test_every_chapter_notebook_has_exercises_declared_for_it():
+    assert len(CHAPTERS) == 7, [p.name for p in CHAPTERS]
+    assert sorted(p.stem for p in CHAPTERS) == sorted(NOTEBOOK_CHAPTER)
+
+
+def _tagged(notebook, tag):
+    return [cell.source for cell in notebook.cells if tag in cell.metadata.get("tags", [])]
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_chapter_releases_with_no_line_of_its_solutions(tmp_path, path):
+    """Every line of a solution that appears nowhere else in the instructor's notebook (not
+    the signature and docstring it shares with its stub, nor a library listing printed by
+    another cell) is absent from the released file, and each exercise keeps its check cell."""
+    [student_copy] = release([path], tmp_path / "release")
     text = student_copy.read_text()
-    instructor = nbformat.read(CHAPTER_0, as_version=4)
-    solutions = [cell.source for cell in instructor.cells if "solution" in cell.metadata.get("tags", [])]
-    assert len(solutions) == 4 and not any(source in text for source in solutions)
-    done = subprocess.run([sys.executable, "-m", "course_utils", "grade", str(CHAPTER_0), "--out", "grades.csv",
-                           "--feedback-dir", "feedback", "--sandbox", "bwrap"],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    decoded = json.dumps(json.loads(text), ensure_ascii=False)
+    instructor = nbformat.read(path, as_version=4)
+    others = nbformat.writes(nbformat.v4.new_notebook(cells=[  # every other cell, outputs included
+        cell for cell in instructor.cells if "solution" not in cell.metadata.get("tags", [])]))
+    solution_lines = {line.strip() for source in _tagged(instructor, "solution") for line in source.splitlines()
+                      if line.strip() and line.strip() not in others}
+    assert solution_lines, f"{path.name}: no solution cells"
+    assert [line for line in solution_lines if line in text or line in decoded] == []
+    exercises = chapter_exercises(NOTEBOOK_CHAPTER[path.stem])
+    released = nbformat.read(student_copy, as_version=4)
+    assert _tagged(released, "check") == [f'check("{e.id}", {e.name})' for e in exercises]
+
+
+@pytest.fixture(scope="module")
+def graded_chapters(tmp_path_factory):
+    """The grader's JSON report of every instructor copy, graded as submissions (two at a time)."""
+    out = tmp_path_factory.mktemp("graded")
+    done = subprocess.run([sys.executable, "-m", "course_utils", "grade", *map(str, CHAPTERS), "--out", "grades.csv",
+                           "--feedback-dir", "feedback", "--sandbox", "bwrap", "--jobs", "2"],
+                          cwd=out, capture_output=True, text=True, timeout=1200)
     assert done.returncode == 0, done.stderr
-    report = json.loads((tmp_path / "feedback" / "00_training_recipe.json").read_text())
-    assert (report["total"], report["max_total"]) == (4, 4), report["exercises"]
+    return {path.stem: json.loads((out / "feedback" / f"{path.stem}.json").read_text()) for path in CHAPTERS}
+
+
+@pytest.mark.grading
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_instructor_copy_grades_fully_correct(graded_chapters, path):
+    report = graded_chapters[path.stem]
+    full = sum(e.points for e in chapter_exercises(NOTEBOOK_CHAPTER[path.stem]))
+    assert (report["total"], report["max_total"]) == (full, full), report["exercises"]

@@ -195,6 +195,16 @@ def test_course_demo_fits_in_a_page_and_draws_frames_of_one_size(name):
     assert first != last, f"{name}: the first and last frames are the same picture"
 
 
+@pytest.mark.parametrize("name", list(COURSE_DEMOS))
+def test_course_demo_has_few_controls_and_every_frame_computes(name):
+    """Few controls (the reader changes one thing at a time), and no frame of the book's
+    precomputed grid fails: compute() runs for every combination of control values."""
+    demo = COURSE_DEMOS[name]
+    assert len(demo.controls) <= 3, f"{name} has {len(demo.controls)} controls; a demo should have at most 3"
+    for params in all_frames(demo):
+        assert demo.compute(**params) is not None, f"{name}: compute({params}) returned None"
+
+
 @pytest.mark.parametrize("label", ["$\\eta$", "\\(\\lambda\\)"])
 def test_tex_in_a_control_label_is_refused_because_the_book_does_not_typeset_it(label):
     with pytest.raises(ValueError, match="Unicode"):

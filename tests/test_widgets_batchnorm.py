@@ -5,23 +5,7 @@ import torch
 
 from course_utils import bn_experiments as bx
 from course_utils.batchnorm import BatchNorm1d
-from course_utils.widgets import all_frames, render
 from course_utils.widgets import batchnorm as demos
-
-ALL_DEMOS = [demos.FEATURE_SCALE_DEMO, demos.RUNNING_AVERAGE_DEMO]
-
-
-@pytest.mark.parametrize("demo", ALL_DEMOS, ids=lambda d: d.title)
-def test_demo_has_few_controls_and_frames_and_draws_its_default(demo):
-    assert len(demo.controls) <= 2 and demo.n_frames <= 60
-    assert render(demo)[:8] == b"\x89PNG\r\n\x1a\n"
-
-
-@pytest.mark.parametrize("demo", ALL_DEMOS, ids=lambda d: d.title)
-def test_every_frame_of_a_demo_computes(demo):
-    for params in all_frames(demo):
-        demo.compute(**params)
-
 
 # --- the scale of x₁ --------------------------------------------------------------------------
 

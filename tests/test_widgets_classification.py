@@ -6,23 +6,8 @@ import pytest
 
 from course_utils import classification as cl
 from course_utils import generalization as gen
-from course_utils.widgets import all_frames, render
+from course_utils.widgets import all_frames
 from course_utils.widgets import classification as demos
-
-ALL_DEMOS = [demos.SOFTMAX_DEMO, demos.SURFACES_DEMO, demos.BOUND_DEMO]
-
-
-@pytest.mark.parametrize("demo", ALL_DEMOS, ids=lambda d: d.title)
-def test_demo_has_few_controls_and_frames_and_draws_its_default(demo):
-    assert len(demo.controls) <= 2 and demo.n_frames <= 60
-    assert render(demo)[:8] == b"\x89PNG\r\n\x1a\n"
-
-
-@pytest.mark.parametrize("demo", ALL_DEMOS, ids=lambda d: d.title)
-def test_every_frame_of_a_demo_computes(demo):
-    for params in all_frames(demo):
-        demo.compute(**params)
-
 
 def test_softmax_demo_default_is_the_notes_example():
     data = demos.softmax_compute()

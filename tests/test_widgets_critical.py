@@ -4,24 +4,7 @@ import pytest
 import torch
 
 from course_utils import critical
-from course_utils import hessian as hs
-from course_utils.widgets import all_frames, render
 from course_utils.widgets import critical as demos
-
-ALL_DEMOS = [demos.TAYLOR_DEMO, demos.ESCAPE_DEMO]
-
-
-@pytest.mark.parametrize("demo", ALL_DEMOS, ids=lambda d: d.title)
-def test_demo_has_few_controls_and_frames_and_draws_its_default(demo):
-    assert len(demo.controls) <= 2 and demo.n_frames <= 60
-    assert render(demo)[:8] == b"\x89PNG\r\n\x1a\n"
-
-
-@pytest.mark.parametrize("demo", ALL_DEMOS, ids=lambda d: d.title)
-def test_every_frame_of_a_demo_computes(demo):
-    for params in all_frames(demo):
-        demo.compute(**params)
-
 
 def test_quadratic_approximation_is_exact_at_the_point_and_matches_the_loss_to_second_order():
     theta0 = torch.tensor([0.7, -0.4], dtype=torch.float64)

@@ -4,25 +4,7 @@ import pytest
 import torch
 
 from course_utils import recipe
-from course_utils.widgets import render
 from course_utils.widgets import recipe as demos
-
-ALL_DEMOS = [demos.GD1_DEMO, demos.GD2_DEMO, demos.SIGMOID_DEMO, demos.FIT_DEMO]
-
-
-@pytest.mark.parametrize("demo", ALL_DEMOS, ids=lambda d: d.title)
-def test_demo_has_few_controls_and_frames_and_draws_its_default(demo):
-    assert len(demo.controls) <= 2 and demo.n_frames <= 60
-    assert render(demo)[:8] == b"\x89PNG\r\n\x1a\n"
-
-
-@pytest.mark.parametrize("demo", ALL_DEMOS, ids=lambda d: d.title)
-def test_every_frame_of_a_demo_computes(demo):
-    from course_utils.widgets import all_frames
-
-    for params in all_frames(demo):
-        demo.compute(**params)
-
 
 def test_gd_two_parameters_follows_the_hand_written_step():
     x, y = recipe.make_line_data()

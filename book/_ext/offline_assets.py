@@ -13,8 +13,6 @@ from pathlib import Path
 
 from sphinx.errors import ConfigError
 
-HERE = Path(__file__).parent
-
 ASSETS = Path("_build") / "assets"
 REQUIRED = {
     "vendor/mathjax/tex-chtml.js": "MathJax 3 (the PyPI package django-static-mathjax)",
@@ -32,7 +30,7 @@ def _use_local_assets(app, config):
             + f" (looked in {assets}). Build the book with `make book`, which installs them "
             "(or run `make assets` first)."
         )
-    config.html_static_path = list(config.html_static_path) + [str(assets), str(HERE / "static")]
+    config.html_static_path = list(config.html_static_path) + [str(assets)]
     config.mathjax_path = "vendor/mathjax/tex-chtml.js"
     # Paths are relative to _static/. The widget CDN points inside the book too: every
     # widget we use is built into the manager, so nothing is ever fetched from it, and a
@@ -43,10 +41,27 @@ def _use_local_assets(app, config):
     }
 
 
+# The widgets HTML manager typesets widget labels with the MathJax 2 API (MathJax.Hub.Queue);
+# the book loads MathJax 3, which has no Hub, so without this every demo page would throw
+# "Cannot read properties of undefined (reading 'Queue')". Our own few lines, inline: they
+# forward Hub.Queue to MathJax 3's typesetPromise once the deferred MathJax has run.
+MATHJAX_HUB_SHIM = """
+document.addEventListener("DOMContentLoaded", function () {
+  var mj = window.MathJax;
+  if (mj && !mj.Hub && typeof mj.typesetPromise === "function") {
+    mj.Hub = {Queue: function (job) {
+      var element = Array.isArray(job) ? job[2] : undefined;
+      mj.typesetPromise(element ? [element] : undefined).catch(function () {});
+    }};
+  }
+});
+"""
+
+
 def _shim_after_mathjax(app, pagename, templatename, context, doctree):
-    """Load the MathJax 2 → 3 shim right after MathJax on pages that have maths."""
+    """Add the MathJax 2 → 3 shim on pages that have maths (the only pages that load MathJax)."""
     if app.builder.format == "html" and app.env.get_domain("math").has_equations(pagename):
-        app.add_js_file("course/mathjax-hub-shim.js", priority=501, loading_method="defer")
+        app.add_js_file(None, body=MATHJAX_HUB_SHIM, priority=501)
 
 
 def _drop_duplicate_scripts(app, pagename, templatename, context, doctree):

@@ -126,6 +126,11 @@ def all_exercises():
     return {id_: exercise for _, exercises in _chapters().values() for id_, exercise in exercises.items()}
 
 
+def chapter_notebooks():
+    """{chapter name: notebook stem} for every chapter that declares exercises, in notebook order."""
+    return {chapter: notebook for chapter, (notebook, _) in _chapters().items()}
+
+
 def get_exercise(exercise_id) -> Optional[Exercise]:
     """The exercise with this id, or None."""
     return all_exercises().get(exercise_id)

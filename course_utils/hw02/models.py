@@ -16,7 +16,6 @@ bidirectional GRU (or LSTM) sees every frame with the past and the future,
 
 so it chooses its own context instead of a fixed window of n frames.
 """
-import torch
 from torch import nn
 
 

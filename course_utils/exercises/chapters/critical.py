@@ -10,7 +10,7 @@ import math
 import torch
 
 from ... import hessian as hs
-from ..cases import coin, integer, normal, uniform
+from ..cases import coin, integer, uniform
 from ..compare import Difference, describe, same_tensor
 from ..registry import Case, Exercise, Mistake
 
