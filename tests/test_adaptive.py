@@ -113,12 +113,13 @@ ALL_DEMOS = [demos.RACE_DEMO, demos.SCHEDULE_DEMO]
 @pytest.mark.parametrize("demo", ALL_DEMOS, ids=lambda d: d.title)
 def test_demo_frames_paste_one_backdrop_and_keep_its_limits(demo):
     from course_utils.widgets import figure
+    from course_utils.widgets.backdrop import Picture
 
     frames = [figure(demo, **params) for params in list(all_frames(demo))[:3]]
-    pictures = [[a for a in fig.get_children() if isinstance(a, demos._Picture)] for fig in frames]
-    assert all(len(p) == 1 for p in pictures) and pictures[0][0]._rgba is pictures[-1][0]._rgba  # drawn once
+    pictures = [[a for a in fig.get_children() if isinstance(a, Picture)] for fig in frames]
+    assert all(len(p) == 1 for p in pictures) and pictures[0][0].rgba is pictures[-1][0].rgba  # drawn once
     width, height = (frames[0].get_size_inches() * frames[0].dpi).round().astype(int)
-    assert pictures[0][0]._rgba.shape == (height, width, 4)
+    assert pictures[0][0].rgba.shape == (height, width, 4)
     loss_axes = frames[0].axes[1]
     assert loss_axes.get_xlim() == (0, demos.RACE_STEPS) and loss_axes.get_ylim()[0] < -10
     assert all(fig.axes[0].get_title() for fig in frames)                    # the title that changes

@@ -6,21 +6,19 @@ learning rate (or schedule) of a control in one go; the results are cached, so m
 slider mostly redraws.
 
 Drawing is quick because most of a frame never changes: the valley's contours, the axes'
-ticks and labels are drawn once into a picture (:func:`_backdrop`), and each frame pastes it
+ticks and labels are drawn once into a picture (:func:`~course_utils.widgets.backdrop.paste_backdrop`), and each frame pastes it
 and draws only its curves, titles and legend on top (matplotlib spends about 13 ms on each
 axis's ticks and labels, and the same again on the contours' first draw).
 """
 from functools import lru_cache
 
 import numpy as np
-from matplotlib.artist import Artist
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 
 from .. import adaptive
 from ..plotting import OPTIMISER_COLORS
 from ..surfaces import draw_surface
 from . import Control, Demo
+from .backdrop import paste_backdrop
 
 #: Updates in every race.
 RACE_STEPS = 300
@@ -39,49 +37,6 @@ LINE_UPS = {
 
 #: Losses below this are drawn at it (the runs reach 10⁻³⁰; the eye needs no more).
 LOSS_FLOOR = 1e-10
-
-
-class _Picture(Artist):
-    """An RGBA picture of the whole figure, pasted before anything else is drawn."""
-
-    zorder = -10
-
-    def __init__(self, rgba):
-        super().__init__()
-        self._rgba = rgba
-
-    def draw(self, renderer):
-        gc = renderer.new_gc()
-        renderer.draw_image(gc, 0, 0, self._rgba)
-        gc.restore()
-
-
-@lru_cache(maxsize=None)
-def _render_backdrop(draw_static, size, dpi, boxes):
-    """``draw_static(axes)`` alone on a figure of that size and those axes, as RGBA pixels and the axes' limits."""
-    fig = Figure(figsize=size, dpi=dpi)
-    axes = [fig.add_axes(box) for box in boxes]
-    draw_static(*axes)
-    canvas = FigureCanvasAgg(fig)
-    canvas.draw()
-    rgba = np.ascontiguousarray(np.asarray(canvas.buffer_rgba())[::-1])   # draw_image wants the bottom row first
-    return rgba, [(ax.get_xlim(), ax.get_ylim()) for ax in axes]
-
-
-def _backdrop(axes, draw_static):
-    """Give ``axes`` what ``draw_static`` draws on them, from a picture drawn once (per figure size).
-
-    The axes keep draw_static's limits, so curves drawn on them land where they belong, but
-    draw no ticks, labels or frame of their own: the picture has them.
-    """
-    fig = axes[0].figure
-    boxes = tuple(tuple(ax.get_position().bounds) for ax in axes)
-    rgba, limits = _render_backdrop(draw_static, tuple(fig.get_size_inches()), fig.dpi, boxes)
-    fig.add_artist(_Picture(rgba))
-    for ax, (xlim, ylim) in zip(axes, limits):
-        ax.set_xlim(xlim)
-        ax.set_ylim(ylim)
-        ax.set_axis_off()
 
 
 @lru_cache(maxsize=None)
@@ -143,7 +98,7 @@ def _race_static(left, right):
 
 def race_draw(data, axes):
     left, right = axes
-    _backdrop(axes, _race_static)
+    paste_backdrop(axes, _race_static)
     steps = np.arange(RACE_STEPS + 1)
     for run in data["runs"]:
         color = OPTIMISER_COLORS[run["name"]]
@@ -209,7 +164,7 @@ def _schedule_static(left, right):
 
 def schedule_draw(data, axes):
     left, right = axes
-    _backdrop(axes, _schedule_static)
+    paste_backdrop(axes, _schedule_static)
     steps = np.arange(RACE_STEPS)
     left.plot(steps, data["eta"], color=OPTIMISER_COLORS["adagrad"], linewidth=1.8)
     warm = " (warm-up " + str(data["warmup"]) + " steps)" if "warm" in data["schedule"] or "Transformer" in data["schedule"] else ""
