@@ -199,3 +199,40 @@ def test_instructor_copy_grades_fully_correct(graded_chapters, path):
     report = graded_chapters[path.stem]
     full = sum(e.points for e in chapter_exercises(NOTEBOOK_CHAPTER[path.stem]))
     assert (report["total"], report["max_total"]) == (full, full), report["exercises"]
+
+
+def test_reveal_cells_keep_their_code_and_lose_their_outputs(tmp_path):
+    notebook = executed_instructor_notebook()
+    listing = new_code_cell("print(inspect.getsource(recipe.hard_sigmoid))", execution_count=7, outputs=[
+        new_output("stream", name="stdout", text="def hard_sigmoid(x, c, b, w):  # the library's answer\n")])
+    listing.metadata["tags"] = ["reveal"]
+    notebook.cells.append(listing)
+    [target] = release([write(notebook, tmp_path / "notebooks" / NOTEBOOK_NAME)], tmp_path / "release")
+    [kept] = _tagged(nbformat.read(target, as_version=4), "reveal")
+    assert kept == listing.source and "the library's answer" not in target.read_text()
+
+
+#: Listings of the library's version of an exercise's answer: each must come after that exercise's check.
+ANSWER_LISTINGS = [
+    ("02_batch_and_momentum", "momentum.momentum_step", "optim.Momentum.step"),
+    ("03_adaptive_learning_rate", "adaptive.rmsprop_step", "optim.RMSProp.step"),
+    ("04_classification", "classification.stable_softmax", "cl.softmax"),
+    ("05_batch_normalization", "batchnorm.batch_norm_eval", "batchnorm.BatchNorm1d.forward"),
+]
+
+
+@pytest.mark.parametrize("stem, exercise, listed", ANSWER_LISTINGS, ids=[stem for stem, _, _ in ANSWER_LISTINGS])
+def test_a_listing_of_an_answer_comes_after_its_check_and_is_a_reveal_cell(stem, exercise, listed):
+    cells = nbformat.read(REPO / "notebooks" / f"{stem}.ipynb", as_version=4).cells
+    listings = [i for i, cell in enumerate(cells) if f"inspect.getsource({listed})" in cell.source]
+    [check_at] = [i for i, cell in enumerate(cells) if f'check("{exercise}"' in cell.source]
+    assert listings and all(i > check_at and "reveal" in cells[i].metadata.get("tags", []) for i in listings)
+
+
+def test_every_reveal_cell_follows_a_check():
+    for path in CHAPTERS:
+        checks_seen = 0
+        for cell in nbformat.read(path, as_version=4).cells:
+            checks_seen += "check" in cell.metadata.get("tags", [])
+            if "reveal" in cell.metadata.get("tags", []):
+                assert checks_seen, f"{path.name}: a reveal cell before any exercise's check"

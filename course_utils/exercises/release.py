@@ -5,7 +5,9 @@ A released notebook has
 - no ``solution`` cell (and nothing of one anywhere: release checks every
   string left in the file, outputs, attachments and metadata included, and
   refuses to write a file where a line of a solution survives);
-- no outputs under ``exercise`` and ``check`` cells, and no execution counts;
+- no outputs under ``exercise`` and ``check`` cells, nor under ``reveal`` cells (a listing of the
+  library's version of an exercise's answer, placed after its check: the student runs it once
+  their own answer passes), and no execution counts;
 - cell metadata reduced to the tags and the display flags, with the exercise
   cells marked (``metadata.course.exercise`` = the id) and the check cells
   marked and locked (``editable``/``deletable`` false);
@@ -28,6 +30,9 @@ import course_utils
 from .cells import check_ids, defined_names, tags
 from .registry import all_exercises, chapter_of_notebook
 
+#: Cells whose outputs a student copy leaves out: the answer stubs, the checks, and the listings
+#: of the library's version of an answer (shown after the check, once the student runs them).
+CLEARED_TAGS = {"exercise", "check", "reveal"}
 KEPT_CELL_METADATA = ("tags", "jupyter", "collapsed", "scrolled", "editable", "deletable")
 KEPT_NOTEBOOK_METADATA = ("kernelspec", "language_info")
 #: Solution lines shorter than this (``return y``, ``pass``) are too common to count as a leak.
@@ -87,7 +92,7 @@ def student_copy(notebook, chapter):
         cell.metadata = {key: value for key, value in cell.metadata.items() if key in KEPT_CELL_METADATA}
         if cell.cell_type == "code":
             cell.execution_count = None
-            cell.outputs = [] if cell_tags & {"exercise", "check"} else [_without_count(o) for o in cell.outputs]
+            cell.outputs = [] if cell_tags & CLEARED_TAGS else [_without_count(o) for o in cell.outputs]
         if "exercise" in cell_tags:
             cell.metadata["course"] = {"exercise": _matching_check(notebook.cells, index)}
         if "check" in cell_tags:
