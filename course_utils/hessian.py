@@ -37,10 +37,12 @@ def hessian(loss_fn, theta):
     gradient :math:`g(\theta)` once, then the rows :math:`H_{i\cdot} = \partial g_i / \partial\theta`
     as vector-Jacobian products, ``CHUNK_ROWS`` of them per vmapped backward pass.
 
-    Every exact method costs about n backward passes (one per row); batching rows saves
-    Python and autograd overhead, but each row still touches every intermediate of the
-    network, so for a network the gain over a row-by-row loop is a small factor, not an
-    order of magnitude (see the chapter and ``benchmarks/bench_hessian.py``).
+    Every exact method that sees the loss only as a function costs about n backward passes
+    (one per row); batching rows saves Python and autograd overhead, but each row still
+    touches every intermediate of the network, so for a network the gain over a row-by-row
+    loop is a small factor, not an order of magnitude (``benchmarks/bench_hessian.py``).
+    A loss that knows its own structure can do far better: when ``loss_fn`` has an
+    ``exact_hessian(theta)`` method (as :class:`TwoLayerMSE` has), that is used instead.
     """
     if not torch.is_tensor(theta):
         raise TypeError(f"theta must be a torch.Tensor, got {type(theta).__name__}")
@@ -56,12 +58,126 @@ def hessian(loss_fn, theta):
         raise ValueError(f"loss_fn must return a scalar tensor, got {shape}; reduce it, e.g. with .mean()")
     if not torch.isfinite(value).all():
         raise ValueError(f"the loss is {value.item()} (NaN or infinite) at theta: its Hessian is undefined there")
+    structured = getattr(loss_fn, "exact_hessian", None)
+    if callable(structured):   # a loss that knows its own structure, e.g. TwoLayerMSE
+        H = structured(theta.detach())
+        if not torch.isfinite(H).all():
+            raise ValueError("the Hessian has NaN or infinite entries at theta: the loss's second derivatives "
+                             "overflow there")
+        return H
     scalar = lambda t: loss_fn(t).reshape(())  # noqa: E731
     chunk = CHUNK_ROWS if theta.numel() > CHUNK_ROWS else None
     H = torch.func.jacrev(torch.func.jacrev(scalar), chunk_size=chunk)(theta.detach())
     if not torch.isfinite(H).all():
         raise ValueError("the Hessian has NaN or infinite entries at theta: the loss's second derivatives overflow there")
     return H
+
+
+class TwoLayerMSE:
+    r"""The MSE loss of a network with one hidden layer and one output, with its Hessian from its structure.
+
+    The network is :math:`f(x) = W_2\,\sigma(W_1 x + b_1) + b_2` (``d`` inputs, ``hidden`` units,
+    ``activation`` ``"relu"`` or ``"tanh"``), and the loss :math:`L(\theta) = \frac1N\sum_n (f(x_n) - y_n)^2`
+    is a function of :math:`\theta = (W_1, b_1, W_2, b_2)` flattened in that order, the order of
+    ``nn.Sequential(nn.Linear(d, hidden), activation, nn.Linear(hidden, 1)).parameters()``.
+    Calling the object gives :math:`L(\theta)`, which autograd differentiates like any loss.
+
+    :meth:`exact_hessian` needs no backward pass at all. With the Jacobian :math:`J_n = \nabla_\theta f(x_n)`
+    and the residual :math:`r_n = f(x_n) - y_n`,
+
+    .. math:: H = \underbrace{\tfrac2N \textstyle\sum_n J_n^\top J_n}_{G\ (\text{Gauss–Newton})}
+              + \underbrace{\tfrac2N \textstyle\sum_n r_n \nabla^2 f(x_n)}_{R},
+
+    and :math:`\nabla^2 f` is zero except inside each hidden unit :math:`j`: between its input
+    weights and bias and its output weight (:math:`\sigma'(z_j)\,x`), and among its input weights
+    and bias (:math:`W_{2,j}\,\sigma''(z_j)\,x x^\top`; zero for ReLU). :math:`G` is positive
+    semi-definite by construction, so every negative eigenvalue of :math:`H` comes from
+    :math:`R`: a Gauss–Newton matrix (:meth:`gauss_newton`) cannot see a saddle point.
+    """
+
+    ACTIVATIONS = ("relu", "tanh")
+
+    def __init__(self, x, y, hidden, activation="relu"):
+        if activation not in self.ACTIVATIONS:
+            raise ValueError(f"activation must be one of {self.ACTIVATIONS}, got {activation!r}")
+        x, y = torch.as_tensor(x), torch.as_tensor(y)
+        if x.ndim == 1:
+            x = x[:, None]
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = y[:, 0]
+        if x.ndim != 2 or y.ndim != 1 or len(x) != len(y) or len(x) == 0:
+            raise ValueError(f"x must be (N,) or (N, d) and y (N,) or (N, 1) with the same N ≥ 1, got x "
+                             f"{tuple(x.shape)} and y {tuple(y.shape)}")
+        if not isinstance(hidden, int) or hidden < 1:
+            raise ValueError(f"hidden must be a positive int, got {hidden!r}")
+        self.x, self.y, self.hidden, self.activation = x, y, hidden, activation
+        self.d = x.shape[1]
+        self.n_parameters = hidden * self.d + 2 * hidden + 1
+
+    def __repr__(self):
+        return (f"TwoLayerMSE({len(self.x)} points, {self.d}-{self.hidden}-1 {self.activation} network, "
+                f"{self.n_parameters} parameters)")
+
+    def _split(self, theta):
+        if not torch.is_tensor(theta) or theta.shape != (self.n_parameters,):
+            shape = tuple(theta.shape) if torch.is_tensor(theta) else type(theta).__name__
+            raise ValueError(f"theta must be a flat tensor of the {self.n_parameters} parameters of a "
+                             f"{self.d}-{self.hidden}-1 network (W₁, b₁, W₂, b₂), got {shape}")
+        h, d = self.hidden, self.d
+        w1, b1, w2, b2 = theta.split([h * d, h, h, 1])
+        return w1.view(h, d), b1, w2, b2
+
+    def _activate(self, z):
+        """σ(z), σ'(z), σ''(z), as autograd defines them (ReLU'(0) = 0)."""
+        if self.activation == "relu":
+            slope = (z > 0).to(z.dtype)
+            return z * slope, slope, torch.zeros_like(z)
+        t = torch.tanh(z)
+        slope = 1 - t * t
+        return t, slope, -2 * t * slope
+
+    def __call__(self, theta):
+        w1, b1, w2, b2 = self._split(theta)
+        hidden = self.x.to(theta.dtype) @ w1.T + b1
+        hidden = torch.relu(hidden) if self.activation == "relu" else torch.tanh(hidden)
+        return ((hidden @ w2 + b2 - self.y.to(theta.dtype)) ** 2).mean()
+
+    def _terms(self, theta):
+        theta = theta.detach()
+        w1, b1, w2, b2 = self._split(theta)
+        x = self.x.to(theta.dtype)
+        a, s1, s2 = self._activate(x @ w1.T + b1)
+        residual = a @ w2 + b2 - self.y.to(theta.dtype)
+        n = len(x)
+        jacobian = torch.cat([((w2 * s1)[:, :, None] * x[:, None, :]).reshape(n, -1), w2 * s1, a,
+                              torch.ones(n, 1, dtype=theta.dtype)], dim=1)
+        return x, w2, s1, s2, residual, jacobian
+
+    def jacobian(self, theta):
+        """:math:`J`, shape (N, n): row n is :math:`\nabla_\theta f(x_n)`."""
+        return self._terms(theta)[-1]
+
+    def gauss_newton(self, theta):
+        """:math:`G = \frac2N J^\top J`: the Hessian without its second term; positive semi-definite."""
+        jacobian = self.jacobian(theta)
+        return (2 / len(jacobian)) * (jacobian.T @ jacobian)
+
+    def exact_hessian(self, theta):
+        """The exact Hessian :math:`G + R` (see the class), with no backward pass."""
+        x, w2, s1, s2, residual, jacobian = self._terms(theta)
+        n, (h, d) = len(x), (self.hidden, self.d)
+        H = (2 / n) * (jacobian.T @ jacobian)
+        inputs = torch.cat([x, torch.ones(n, 1, dtype=x.dtype)], dim=1)                   # u = (x, 1)
+        unit_in = torch.cat([torch.arange(h * d).view(h, d), h * d + torch.arange(h)[:, None]], dim=1)
+        unit_out = h * d + h + torch.arange(h)                                             # W₂ⱼ
+        cross = (2 / n) * (residual[:, None] * s1).T @ inputs                              # (h, d + 1)
+        H[unit_in, unit_out[:, None]] += cross
+        H[unit_out[:, None], unit_in] += cross
+        if self.activation != "relu":
+            weights = (2 / n) * residual[:, None] * s2 * w2                                # (N, h)
+            inner = torch.einsum("nj,np,nq->jpq", weights, inputs, inputs)                 # (h, d + 1, d + 1)
+            H[unit_in[:, :, None], unit_in[:, None, :]] += inner
+        return H
 
 
 def _eigenvalues(H):

@@ -120,3 +120,52 @@ def test_hessian_in_chunks_of_rows_matches_the_row_loop_when_n_is_not_a_multiple
     theta = torch.randn(13, dtype=torch.float64, requires_grad=True)
     assert 13 % hs.CHUNK_ROWS != 0
     assert torch.allclose(hs.hessian(loss, theta), rowwise_hessian(loss, theta), atol=1e-10)
+
+
+# --------------------------------------------------------------- the structured two-layer Hessian
+
+@pytest.mark.parametrize("activation, d", [("relu", 1), ("relu", 3), ("tanh", 1), ("tanh", 2)])
+def test_two_layer_mse_hessian_equals_autograd(activation, d):
+    generator = torch.Generator().manual_seed(d)
+    x = torch.randn(40, d, dtype=torch.float64, generator=generator)
+    y = torch.randn(40, dtype=torch.float64, generator=generator)
+    loss = hs.TwoLayerMSE(x, y, hidden=6, activation=activation)
+    theta = torch.randn(loss.n_parameters, dtype=torch.float64, generator=generator, requires_grad=True)
+    expected = rowwise_hessian(lambda t: loss(t), theta)           # a plain function: the generic route
+    assert torch.allclose(loss.exact_hessian(theta), expected, atol=1e-10)
+    assert torch.allclose(hs.hessian(loss, theta), expected, atol=1e-10)   # hessian() uses the structure
+
+
+def test_two_layer_mse_is_the_loss_of_the_torch_network_with_the_same_parameters():
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(2, 5), torch.nn.Tanh(), torch.nn.Linear(5, 1)).double()
+    x, y = torch.randn(30, 2, dtype=torch.float64), torch.randn(30, 1, dtype=torch.float64)
+    theta = torch.nn.utils.parameters_to_vector(net.parameters())
+    loss = hs.TwoLayerMSE(x, y, hidden=5, activation="tanh")
+    assert torch.allclose(loss(theta), torch.nn.functional.mse_loss(net(x), y), rtol=0, atol=1e-14)
+
+
+def test_the_gauss_newton_part_is_positive_semidefinite_and_misses_the_negative_curvature():
+    x = torch.linspace(-1, 1, 64, dtype=torch.float64)
+    loss = hs.TwoLayerMSE(x, torch.sinc(5 * x), hidden=16, activation="relu")
+    theta = torch.randn(loss.n_parameters, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    G, H = loss.gauss_newton(theta), loss.exact_hessian(theta)
+    assert torch.linalg.eigvalsh(G)[0] > -1e-10
+    assert torch.linalg.eigvalsh(H)[0] < -1e-3                  # the true Hessian sees a way down
+    assert torch.allclose(G, 2 / 64 * loss.jacobian(theta).T @ loss.jacobian(theta))
+
+
+@pytest.mark.parametrize("args, message", [
+    (dict(x=torch.zeros(5), y=torch.zeros(4), hidden=3), "same N"),
+    (dict(x=torch.zeros(5), y=torch.zeros(5), hidden=0), "hidden must be a positive int"),
+    (dict(x=torch.zeros(5), y=torch.zeros(5), hidden=3, activation="gelu"), "activation must be one of"),
+])
+def test_two_layer_mse_refuses_bad_settings(args, message):
+    with pytest.raises(ValueError, match=message):
+        hs.TwoLayerMSE(**args)
+
+
+def test_two_layer_mse_names_the_parameter_count_it_expects():
+    loss = hs.TwoLayerMSE(torch.zeros(5), torch.zeros(5), hidden=3)
+    with pytest.raises(ValueError, match="10 parameters of a 1-3-1 network"):
+        loss.exact_hessian(torch.zeros(9, dtype=torch.float64))
