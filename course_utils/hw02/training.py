@@ -117,8 +117,8 @@ def run_epoch(model, recipe, frames, device, optimizer=None, generator=None, pro
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
-            loss_sum += loss.detach() * n
-            correct += (logits.detach().argmax(1) == y).sum()
+            loss_sum.add_(loss.detach(), alpha=n)                    # in place: one operation, no new tensor
+            correct.add_(torch.eq(logits.detach().argmax(1), y).sum())
             count += n
             if progress:
                 bar.update(n)
