@@ -58,3 +58,22 @@ def test_bound_demo_bound_is_the_union_bound_formula():
     data = demos.bound_compute(eps=0.1, h_size=4)
     expected = [4 * 2 * math.exp(-2 * n * 0.01) for n in gen.N_VALUES]
     assert np.allclose(data["bound"], expected)
+
+
+@pytest.mark.parametrize("demo, limits", [
+    (demos.SURFACES_DEMO, [(cl.SURFACE_WINDOW, cl.SURFACE_WINDOW)] * 2),
+    (demos.BOUND_DEMO, [(demos._LOG_N_LIMITS, (demos._FLOOR, 0.3))]),
+], ids=["surfaces", "bound"])
+def test_demo_frames_paste_one_backdrop_and_keep_its_limits(demo, limits):
+    from course_utils.widgets import figure
+    from course_utils.widgets.backdrop import Picture
+
+    frames = [figure(demo, **params) for params in list(all_frames(demo))[::7]]
+    pictures = [[a for a in fig.get_children() if isinstance(a, Picture)] for fig in frames]
+    assert all(len(p) == 1 for p in pictures) and pictures[0][0].rgba is pictures[-1][0].rgba  # drawn once
+    width, height = (frames[0].get_size_inches() * frames[0].dpi).round().astype(int)
+    assert pictures[0][0].rgba.shape == (height, width, 4)
+    for fig in frames:
+        assert [(ax.get_xlim(), ax.get_ylim()) for ax in fig.axes] == [(tuple(x), tuple(y)) for x, y in limits]
+        assert all(ax.get_title() and ax.get_lines() for ax in fig.axes)       # what changes: curves, titles
+    assert len({fig.axes[0].get_title() for fig in frames}) > 1

@@ -1,7 +1,10 @@
 """Chapter 4's demos: softmax and its temperature, the MSE and cross-entropy surfaces, the bound against the simulation.
 
 Each demo is a ``compute`` (pure, returns plain data) and a ``draw`` (matplotlib), wired to at
-most two controls by a :class:`~course_utils.widgets.Demo`.
+most two controls by a :class:`~course_utils.widgets.Demo`. The surfaces and the bound figures draw
+what never changes (the surfaces, the axes' ticks and labels, the legend) once, into a picture
+pasted under every frame (:func:`~course_utils.widgets.backdrop.paste_backdrop`); a frame draws
+only its paths, curves and title.
 """
 from functools import lru_cache
 
@@ -13,6 +16,7 @@ from .. import generalization as gen
 from ..plotting import ROLE_COLORS
 from ..surfaces import draw_path, grid, losses_along
 from . import Control, Demo
+from .backdrop import paste_backdrop
 
 #: One colour per loss, in every figure of the chapter.
 LOSS_COLORS = {"cross-entropy": "#1f77b4", "MSE": "#d62728", "extra softmax": "#9467bd"}
@@ -123,19 +127,25 @@ def _surface_image(loss, n=100):
     return grid(_surface(loss), n)[2].numpy()
 
 
-def surfaces_draw(data, axes):
-    for i, (ax, (loss, run)) in enumerate(zip(axes, data["runs"].items())):
-        # One image per panel, not contours: a frame costs a third as much, and the surface never changes.
+def _surfaces_static(*axes):
+    """What every frame shares: both surfaces, their ticks and axis labels (the second panel shares the y axis)."""
+    for i, (ax, loss) in enumerate(zip(axes, ("MSE", "cross-entropy"))):
+        # One image per panel, not contours: the surface never changes.
         ax.imshow(_surface_image(loss), extent=(*cl.SURFACE_WINDOW, *cl.SURFACE_WINDOW), origin="lower",
                   cmap="viridis", aspect="auto", interpolation="nearest")
-        draw_path(run["path"], ax, color="white")
-        ax.set_title(f"{loss}: L = {run['losses'][0]:.2f} → {run['losses'][-1]:.2f}")
         ax.set_xticks(_TICKS, _TICK_LABELS)
-        ax.set_yticks(() if i else _TICKS, () if i else _TICK_LABELS)   # the second panel shares the y axis
+        ax.set_yticks(() if i else _TICKS, () if i else _TICK_LABELS)
         ax.grid(False)
         ax.set_xlabel("y₁")
         if not i:
             ax.set_ylabel("y₂")
+
+
+def surfaces_draw(data, axes):
+    paste_backdrop(axes, _surfaces_static)
+    for ax, (loss, run) in zip(axes, data["runs"].items()):
+        draw_path(run["path"], ax, color="white")
+        ax.set_title(f"{loss}: L = {run['losses'][0]:.2f} → {run['losses'][-1]:.2f}")
 
 
 SURFACES_DEMO = Demo(
@@ -169,28 +179,38 @@ def bound_compute(eps=0.1, h_size=16):
     }
 
 
-def bound_draw(data, ax):
+#: Where the bound figure's N axis ends, in log10 N (a little beyond the simulated N).
+_LOG_N_LIMITS = (np.log10(gen.N_VALUES[0]) - 0.05, np.log10(gen.N_VALUES[-1]) + 0.05)
+
+
+def _bound_static(ax):
+    """What every frame of the bound figure shares: log-labelled axes, and the legend (drawn with proxy lines)."""
     # log10 of N and of P drawn on linear axes with log labels: the same picture as log scales,
     # at a fraction of the drawing time.
+    ax.plot([], [], "--", color=ROLE_COLORS["model"], label="bound min(1, |H|·2·exp(−2Nε²))")
+    ax.plot([], [], "o-", color=ROLE_COLORS["data"], markersize=4,
+            label=f"measured over {gen.N_SETS:,} training sets".replace(",", " "))
+    ax.set_xticks([1, 2, 3], ["10", "100", "1000"])
+    ax.set_yticks([-4, -3, -2, -1, 0], ["10⁻⁴", "10⁻³", "0.01", "0.1", "1"])
+    ax.set(xlim=_LOG_N_LIMITS, ylim=(_FLOOR, 0.3),
+           xlabel="training set size N (log scale)", ylabel="P(training set is bad)")
+    ax.legend(loc="lower left", fontsize=8)
+
+
+def bound_draw(data, ax):
+    paste_backdrop(ax, _bound_static)
     n, measured = data["n"], data["measured"]
     fine = np.geomspace(n[0], n[-1], 100)
     bound = np.minimum(1, data["h_size"] * 2 * np.exp(-2 * fine * data["eps"] ** 2))
-    ax.plot(np.log10(fine), np.log10(np.maximum(bound, 1e-300)), "--", color=ROLE_COLORS["model"],
-            label="bound min(1, |H|·2·exp(−2Nε²))")
+    ax.plot(np.log10(fine), np.log10(np.maximum(bound, 1e-300)), "--", color=ROLE_COLORS["model"])
     seen = measured > 0
-    ax.plot(np.log10(n[seen]), np.log10(measured[seen]), "o-", color=ROLE_COLORS["data"], markersize=4,
-            label=f"measured over {data['n_sets']:,} training sets".replace(",", " "))
+    ax.plot(np.log10(n[seen]), np.log10(measured[seen]), "o-", color=ROLE_COLORS["data"], markersize=4)
     if (~seen).any():
         ax.plot(np.log10(n[~seen]), np.full((~seen).sum(), _FLOOR + 0.2), "v", color=ROLE_COLORS["data"],
                 markersize=5)                              # no bad set at all among the n_sets
     if data["needed"] <= n[-1]:
         ax.axvline(np.log10(data["needed"]), color=ROLE_COLORS["target"], linewidth=1, linestyle=":")
-    ax.set_xticks([1, 2, 3], ["10", "100", "1000"])
-    ax.set_yticks([-4, -3, -2, -1, 0], ["10⁻⁴", "10⁻³", "0.01", "0.1", "1"])
-    ax.set(xlim=(np.log10(n[0]) - 0.05, np.log10(n[-1]) + 0.05), ylim=(_FLOOR, 0.3),
-           xlabel="training set size N (log scale)", ylabel="P(training set is bad)",
-           title=f"ε = {data['eps']:g}, |H| = {data['h_size']}: needs N ≥ {data['needed']} for δ = {DELTA:g}")
-    ax.legend(loc="lower left", fontsize=8)   # two entries only: a legend is a third of a frame's time
+    ax.set_title(f"ε = {data['eps']:g}, |H| = {data['h_size']}: needs N ≥ {data['needed']} for δ = {DELTA:g}")
 
 
 BOUND_DEMO = Demo(
