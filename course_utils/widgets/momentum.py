@@ -4,6 +4,11 @@ the noise of minibatch SGD as the batch size changes.
 Momentum, in the notes' form (:class:`course_utils.optim.Momentum`):
 :math:`m^i = \lambda m^{i-1} - \eta g^{i-1}`, :math:`\theta^i = \theta^{i-1} + m^i`.
 Each demo is a ``compute`` (pure, returns plain data) and a ``draw`` (matplotlib).
+
+Drawing is quick because most of a frame never changes: the surface's contours, its minimum,
+the axes' ticks and labels (and the batch demo's legend) are drawn once into a picture
+(:func:`~course_utils.widgets.backdrop.paste_backdrop`); each frame pastes it and draws only its
+paths, points, title and (for momentum, whose labels give the losses) legend on top.
 """
 from functools import lru_cache
 
@@ -16,6 +21,7 @@ from ..plotting import OPTIMISER_COLORS, ROLE_COLORS
 from ..recipe import make_line_data
 from ..surfaces import elongated_bowl, grid, trajectory
 from . import Control, Demo
+from .backdrop import paste_backdrop
 from .recipe import GD_START, line_surface
 
 # --- Momentum on a ravine ---------------------------------------------------------------------
@@ -39,29 +45,57 @@ def _ravine_grid():
     return T1.numpy(), T2.numpy(), torch.log10(L - L.min() + 1e-3).numpy()
 
 
-def _ravine_total(theta):
-    """The sum of the ravine's loss over several points θ = (θ₁, θ₂, θ₁, θ₂, …): each point's gradient is its own."""
-    return RAVINE.loss(theta.view(-1, 2)).sum()
+_LEARNING_RATES = (0.02, 0.05, 0.1, 0.3, 0.5)
+_MOMENTA = (0.0, 0.3, 0.5, 0.7, 0.8, 0.9)
 
 
 @lru_cache(maxsize=None)
-def _runs(learning_rate, momentum):
-    """The paths from every start in STARTS at once, shape (151, len(STARTS), 2), and their losses."""
-    flat = [value for start in STARTS for value in start]
-    path = momentum_path(_ravine_total, flat, learning_rate, momentum).view(-1, len(STARTS), 2)
-    return path.numpy(), RAVINE.loss(path).numpy()
+def _descents(combos):
+    """The paths of momentum from every start in STARTS for each (η, λ) of ``combos``, run side by side.
+
+    One batched run of the notes' update m ← λm − η∇L(θ), θ ← θ + m (as :class:`course_utils.optim.Momentum`
+    does it; a row of θ per start and (η, λ), and the gradient of the rows' summed loss is each
+    row's own gradient) replaces a run per (η, λ). Returns {(η, λ): [(path, losses) per start]}, each
+    path cut, as :func:`course_utils.surfaces.trajectory` cuts it, before its loss stops being finite.
+    """
+    rows = [(lr, lam, start) for lr, lam in combos for start in STARTS]
+    theta = torch.tensor([start for _, _, start in rows], dtype=torch.float64).requires_grad_(True)
+    rates = torch.tensor([lr for lr, _, _ in rows], dtype=torch.float64)[:, None]
+    momenta = torch.tensor([lam for _, lam, _ in rows], dtype=torch.float64)[:, None]
+    movement = torch.zeros_like(theta)                              # m⁰ = 0
+    path = [theta.detach().clone()]
+    for _ in range(ITERATIONS):
+        theta.grad = None
+        RAVINE.loss(theta).sum().backward()
+        with torch.no_grad():
+            movement.mul_(momenta).sub_(rates * theta.grad)         # m ← λm − η·g
+            theta.add_(movement)                                    # θ ← θ + m
+        path.append(theta.detach().clone())
+    paths = torch.stack(path, dim=1)                                # (rows, ITERATIONS + 1, 2)
+    with torch.no_grad():
+        losses = RAVINE.loss(paths)
+    paths, losses = paths.numpy(), losses.numpy()
+    finite = np.isfinite(losses) & np.isfinite(paths).all(axis=2)
+    ends = np.where(finite.all(axis=1), ITERATIONS + 1, finite.argmin(axis=1))
+    runs = [(paths[i, : max(end, 1)], losses[i, : max(end, 1)]) for i, end in enumerate(ends)]
+    return {combo: runs[i * len(STARTS):(i + 1) * len(STARTS)] for i, combo in enumerate(combos)}
 
 
 def _run(learning_rate, momentum, start):
-    paths, losses = _runs(learning_rate, momentum)
-    i = STARTS.index(tuple(start))
-    return paths[:, i], losses[:, i]
+    """One start's path and losses: from the demo's batched run when (η, λ) is one of its controls' values."""
+    combo = (learning_rate, momentum)
+    if learning_rate in _LEARNING_RATES and momentum in _MOMENTA:
+        runs = _descents(tuple((lr, lam) for lr in _LEARNING_RATES for lam in _MOMENTA))
+    else:
+        runs = _descents((combo,))
+    return runs[combo][STARTS.index(tuple(start))]
 
 
 def momentum_compute(learning_rate=0.05, momentum=0.8, start=STARTS[0]):
     """150 updates of momentum and, for comparison, of plain gradient descent (same η) on RAVINE.
 
-    ``start`` is one of STARTS; the paths from all starts are computed together and cached.
+    ``start`` is one of STARTS; the paths of every start and every (η, λ) of the demo are computed
+    together, once.
     """
     path, losses = _run(learning_rate, momentum, start)
     gd_path, gd_losses = _run(learning_rate, 0.0, start)
@@ -74,17 +108,22 @@ def _final(losses, diverged):
     return "diverges" if diverged or losses[-1] > losses[0] else f"L = {losses[-1]:.1e}"
 
 
-def momentum_draw(data, ax):
-    T1, T2, Z = data["grid"]
+def _ravine_static(ax):
+    """What every frame of the momentum demo shares: the ravine's contours, its minimum, the axes."""
+    T1, T2, Z = _ravine_grid()
     ax.contourf(T1, T2, Z, levels=12, cmap="viridis", alpha=0.9)
     ax.plot(0, 0, marker="*", color="white", markersize=11, markeredgecolor="black", linestyle="none")
+    ax.set(xlim=RAVINE.xlim, ylim=RAVINE.ylim, xlabel="θ₁", ylabel="θ₂")
+
+
+def momentum_draw(data, ax):
+    paste_backdrop([ax], _ravine_static)
     gd, path = data["gd_path"], data["path"]
     ax.plot(gd[:, 0], gd[:, 1], "-", color="white", linewidth=1, alpha=0.8,
             label=f"gradient descent: {_final(data['gd_losses'], data['gd_diverged'])}")
     ax.plot(path[:, 0], path[:, 1], "-o", color=OPTIMISER_COLORS["momentum"], markersize=2, linewidth=1.2,
             label=f"momentum: {_final(data['losses'], data['diverged'])}")
     ax.plot(*data["start"], "o", markersize=8, markerfacecolor="none", markeredgecolor="white")
-    ax.set(xlim=RAVINE.xlim, ylim=RAVINE.ylim, xlabel="θ₁", ylabel="θ₂")
     ax.set_title(f"η = {data['learning_rate']:g}, λ = {data['momentum']:g}: loss after {ITERATIONS} updates")
     ax.legend(loc="lower right", fontsize=8, labelcolor="white")
 
@@ -94,8 +133,8 @@ MOMENTUM_DEMO = Demo(
     compute=momentum_compute,
     draw=momentum_draw,
     controls={
-        "learning_rate": Control("learning rate η", (0.02, 0.05, 0.1, 0.3, 0.5), 0.05),
-        "momentum": Control("momentum λ", (0.0, 0.3, 0.5, 0.7, 0.8, 0.9), 0.8),
+        "learning_rate": Control("learning rate η", _LEARNING_RATES, 0.05),
+        "momentum": Control("momentum λ", _MOMENTA, 0.8),
         "start": Control("start θ⁰", STARTS, STARTS[0], format="({0[0]:g}, {0[1]:g})"),
     },
     figsize=(6.0, 3.6),
@@ -149,20 +188,29 @@ def batch_compute(batch_size=1, epochs=10):
             "distance": float(np.linalg.norm(ends.mean(axis=0) - np.array(line_surface().minimum)))}
 
 
-def batch_draw(data, ax):
-    T1, T2, Z = data["grid"]
+def _line_static(ax):
+    """What every frame of the batch-size demo shares: the line's error surface, its minimum, the axes, the legend."""
+    T1, T2, Z = _line_grid()
     surface = line_surface()
     ax.contourf(T1, T2, Z, levels=12, cmap="viridis", alpha=0.9)
-    ax.plot(*data["minimum"], marker="*", color="white", markersize=11, markeredgecolor="black", linestyle="none")
+    ax.plot(*surface.minimum, marker="*", color="white", markersize=11, markeredgecolor="black", linestyle="none")
+    ax.set(xlim=surface.xlim, ylim=surface.ylim, xlabel="w", ylabel="b")
+    # The legend never changes: proxies with no data draw its entries here, once.
+    ax.plot([], [], "-", color=OPTIMISER_COLORS["sgd"], linewidth=1, label="one run")
+    ax.plot([], [], "o", color="white", markeredgecolor=ROLE_COLORS["data"], markersize=4, linestyle="none",
+            label=f"where {BATCH_RUNS} runs end")
+    ax.legend(loc="upper right", fontsize=8)
+
+
+def batch_draw(data, ax):
+    paste_backdrop([ax], _line_static)
     path = data["path"]
-    ax.plot(path[:, 0], path[:, 1], "-", color=OPTIMISER_COLORS["sgd"], linewidth=1, label="one run")
+    ax.plot(path[:, 0], path[:, 1], "-", color=OPTIMISER_COLORS["sgd"], linewidth=1)
     ax.plot(path[0, 0], path[0, 1], "o", markersize=8, markerfacecolor="none", markeredgecolor="white")
     ax.plot(data["ends"][:, 0], data["ends"][:, 1], "o", color="white", markeredgecolor=ROLE_COLORS["data"],
-            markersize=4, linestyle="none", label=f"where {BATCH_RUNS} runs end")
-    ax.set(xlim=surface.xlim, ylim=surface.ylim, xlabel="w", ylabel="b")
+            markersize=4, linestyle="none")
     ax.set_title(f"B = {data['batch_size']}, {data['epochs']} epochs = {data['updates']} updates: "
                  f"end points spread {data['spread']:.2f}")
-    ax.legend(loc="upper right", fontsize=8)
 
 
 BATCH_DEMO = Demo(
