@@ -4,7 +4,9 @@ import pytest
 import torch
 
 from course_utils import critical
+from course_utils.widgets import all_frames, figure
 from course_utils.widgets import critical as demos
+from course_utils.widgets.backdrop import Picture
 
 def test_quadratic_approximation_is_exact_at_the_point_and_matches_the_loss_to_second_order():
     theta0 = torch.tensor([0.7, -0.4], dtype=torch.float64)
@@ -26,6 +28,55 @@ def test_taylor_demo_at_the_origin_is_the_notes_saddle_and_its_approximation_is_
     assert np.allclose(data["quadratic"], 1 - 2 * data["T1"] * data["T2"])
     away = demos.taylor_compute(1.0, 0.5)
     assert away["kind"] == "not a critical point"
+
+
+def test_taylor_compute_gives_the_same_read_only_arrays_for_a_point_it_has_seen():
+    first, again = demos.taylor_compute(0.5, -0.5), demos.taylor_compute(0.5, -0.5)
+    assert again["quadratic"] is first["quadratic"]
+    for name in ("quadratic", "gradient", "eigenvalues", "eigenvectors"):
+        with pytest.raises(ValueError):
+            first[name][0] = 0
+
+
+WINDOW = (demos.WINDOW, demos.WINDOW)
+#: Each demo's (x limits, y limits) of its two axes.
+DEMO_LIMITS = {"TAYLOR_DEMO": [WINDOW, WINDOW],
+               "ESCAPE_DEMO": [WINDOW, ((0, demos.ESCAPE_STEPS), (-0.05, 1.1))]}
+
+
+def _frames(demo, n=3):
+    return [figure(demo, **params) for params in list(all_frames(demo))[::7][:n]]
+
+
+@pytest.mark.parametrize("name", list(DEMO_LIMITS))
+def test_demo_frames_paste_one_backdrop_and_keep_its_limits(name):
+    frames = _frames(getattr(demos, name))
+    pictures = [[a for a in fig.get_children() if isinstance(a, Picture)] for fig in frames]
+    assert all(len(p) == 1 for p in pictures) and pictures[0][0].rgba is pictures[-1][0].rgba  # drawn once
+    width, height = (frames[0].get_size_inches() * frames[0].dpi).round().astype(int)
+    assert pictures[0][0].rgba.shape == (height, width, 4)
+    for fig in frames:
+        assert [(ax.get_xlim(), ax.get_ylim()) for ax in fig.axes] == DEMO_LIMITS[name]
+        # The frame draws the spines, above its own pictures and lines; the backdrop has the ticks and labels.
+        assert all(ax.axison and ax.spines["left"].get_visible() and not ax.xaxis.get_visible() for ax in fig.axes)
+
+
+def test_taylor_demo_frames_draw_the_quadratic_approximation_around_their_own_point():
+    frames = _frames(demos.TAYLOR_DEMO)
+    shown = [fig.axes[1].get_images()[0].get_array() for fig in frames]
+    for fig, picture in zip(frames, shown):
+        point = tuple(fig.axes[0].lines[0].get_xydata()[0])
+        assert np.array_equal(picture, demos._filled_contours(demos.taylor_compute(*point)["quadratic"],
+                                                                demos.LEVELS, "both"))
+    assert not np.array_equal(shown[0], shown[-1])
+    assert not frames[0].axes[0].get_images()   # the true loss is the same in every frame: in the backdrop
+
+
+def test_escape_demo_frames_title_their_nudge_and_final_loss():
+    frames = _frames(demos.ESCAPE_DEMO)
+    titles = [(fig.axes[0].get_title(), fig.axes[1].get_title()) for fig in frames]
+    assert titles[0][0] == "no nudge" and titles[1][0].startswith("nudge")
+    assert all(curve.startswith(f"after {demos.ESCAPE_STEPS} updates: L = ") for _, curve in titles)
 
 
 def test_escape_demo_stays_without_a_nudge_and_escapes_along_the_negative_eigenvector():

@@ -5,6 +5,11 @@ r"""Chapter 1's demos on the notes' surface L(w₁, w₂) = (1 − w₁w₂)².
   quadratic approximation L(θ′) + (θ − θ′)ᵀg + ½(θ − θ′)ᵀH(θ − θ′).
 - ``ESCAPE_DEMO``: gradient descent started at the saddle point (0, 0), nudged by a small
   step along one of H's eigenvectors or a random direction, or not at all.
+
+Drawing is quick because most of a frame never changes: the true loss's filled contours, the
+axes' ticks, labels and fixed titles are drawn once into a picture
+(:func:`~course_utils.widgets.backdrop.paste_backdrop`), and each frame pastes it and draws only
+what moves (the point, its vectors, the quadratic approximation, the path, the loss curve).
 """
 from functools import lru_cache
 
@@ -18,6 +23,7 @@ from matplotlib.collections import LineCollection
 from ..plotting import OPTIMISER_COLORS, ROLE_COLORS
 from ..surfaces import draw_path
 from . import Control, Demo
+from .backdrop import paste_backdrop
 
 #: The contour levels both panels share, so equal colours mean equal values.
 LEVELS = np.array([-8, -4, -2, -1, -0.5, 0, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32])
@@ -92,18 +98,38 @@ def quadratic_approximation(theta0, points):
     return value + d @ g + 0.5 * ((d @ H) * d).sum(-1), g, H
 
 
-def taylor_compute(w1=0.5, w2=-0.5):
-    """The true loss and its quadratic approximation around θ′ = (w₁, w₂), with g and H's eigenpairs."""
-    T1, T2, L = _grid()
+@lru_cache(maxsize=64)
+def _taylor_at(w1, w2):
+    """The quadratic approximation around (w₁, w₂) on the grid, g, H's eigenpairs and the point's kind.
+
+    Cached: a frame's control values are all it depends on, and the demo has 49 points (0.3 MB each).
+    """
+    T1, T2, _ = _grid()
     _, value, g, H = _taylor_terms((w1, w2))
     (g1, g2), ((h11, h12), (h21, h22)) = g.tolist(), H.tolist()
     d1, d2 = T1 - w1, T2 - w2   # the same quadratic form as quadratic_approximation, on NumPy arrays
     quadratic = value.item() + d1 * g1 + d2 * g2 + 0.5 * (h11 * d1 * d1 + (h12 + h21) * d1 * d2 + h22 * d2 * d2)
     lam, vectors = torch.linalg.eigh(H)
     kind = hs.critical_point_kind(H) if g.norm() < 1e-9 else "not a critical point"
+    arrays = (quadratic, g.numpy(), lam.numpy(), vectors.T.numpy())
+    for array in arrays:   # shared by every call for this point: nobody may change them
+        array.flags.writeable = False
+    return (*arrays, kind)
+
+
+@lru_cache(maxsize=64)
+def _quadratic_picture(w1, w2):
+    """The quadratic approximation around (w₁, w₂) as filled contours (an RGBA picture), made once per point."""
+    return _filled_contours(_taylor_at(w1, w2)[0], LEVELS, "both")
+
+
+def taylor_compute(w1=0.5, w2=-0.5):
+    """The true loss and its quadratic approximation around θ′ = (w₁, w₂), with g and H's eigenpairs."""
+    T1, T2, L = _grid()
+    quadratic, g, lam, vectors, kind = _taylor_at(w1, w2)
     return {"T1": T1, "T2": T2, "loss": L, "quadratic": quadratic,
-            "theta": np.array([w1, w2]), "gradient": g.numpy(), "eigenvalues": lam.numpy(),
-            "eigenvectors": vectors.T.numpy(), "kind": kind}
+            "theta": np.array([w1, w2]), "gradient": g, "eigenvalues": lam,
+            "eigenvectors": vectors, "kind": kind}
 
 
 def _branch(sign):
@@ -128,25 +154,51 @@ def _curvature(lam):
     return "negative" if lam < -1e-9 else "positive" if lam > 1e-9 else "zero"
 
 
+def _without_spines(*axes):
+    """In a backdrop: leave the spines out, for the frame to draw above its own lines and pictures."""
+    for ax in axes:
+        ax.spines[:].set_visible(False)
+
+
+def _spines_only(*axes):
+    """On a frame's axes after paste_backdrop: draw the spines (above the frame's artists, as matplotlib
+    always does), but no patch, ticks, labels or grid, which the backdrop has."""
+    for ax in axes:
+        ax.set_axis_on()
+        ax.xaxis.set_visible(False)
+        ax.yaxis.set_visible(False)
+        ax.patch.set_visible(False)
+
+
+def _taylor_static(left, right):
+    """What every frame of TAYLOR_DEMO shares: the true loss's filled contours, both axes, both titles."""
+    _show_picture(left, _loss_picture("both"))
+    for ax, name in ((left, "true loss L(θ)"), (right, "quadratic approximation")):
+        _frame(ax)
+        ax.grid(False)
+        ax.set_title(name)
+    right.tick_params(labelleft=False)
+    right.set_ylabel("")
+    _without_spines(left, right)
+
+
 def taylor_draw(data, axes):
-    # The filled contours are pictures (imshow), not contourf: the true loss's is drawn once for
-    # every frame, and a picture draws far quicker than 16 bands of contour paths.
-    pictures = (_loss_picture("both"), _filled_contours(data["quadratic"], LEVELS, "both"))
+    # The filled contours are pictures (imshow), not contourf: the true loss's is in the backdrop,
+    # drawn once for every frame, and the quadratic's is made once per point.
+    left, right = axes
+    paste_backdrop(axes, _taylor_static)
+    _spines_only(left, right)
+    _show_picture(right, _quadratic_picture(*data["theta"]))
     eigenvectors = [np.array([data["theta"] - 0.7 * u, data["theta"] + 0.7 * u]) for u in data["eigenvectors"]]
     eigencolors = [CURVATURE_COLORS[_curvature(lam)] for lam in data["eigenvalues"]]
     step = -0.25 * data["gradient"]
-    for ax, picture, name in zip(axes, pictures, ("true loss L(θ)", "quadratic approximation")):
-        _show_picture(ax, picture)
+    for ax in axes:
         ax.add_collection(LineCollection(eigenvectors, colors=eigencolors, linewidths=2.5))
         if np.linalg.norm(step) > 1e-9:   # a plain polygon arrow: an annotation's fancy arrow draws far slower
             ax.arrow(*data["theta"], *step, color="white", width=0.02, head_width=0.15, head_length=0.15,
                      length_includes_head=True, zorder=3)
         ax.plot(*data["theta"], "o", color="white", markeredgecolor="black", markersize=7)
-        ax.plot(*_MINIMA_CURVE, ":", color="white", linewidth=1)
-        _frame(ax)
-        ax.set_title(name)
-    axes[1].tick_params(labelleft=False)
-    axes[1].set_ylabel("")
+        ax.plot(*_MINIMA_CURVE, ":", color="white", linewidth=1)   # above the eigenvectors, as before
     lam = data["eigenvalues"]
     axes[0].text(0.02, 0.02, f"‖g‖ = {np.linalg.norm(data['gradient']):.2f}, λ = {lam[0]:.2f} and {lam[1]:.2f}\n{data['kind']}",
                  transform=axes[0].transAxes, fontsize=8, color="black",
@@ -234,22 +286,29 @@ def escape_compute(direction="λ < 0", size=0.01):
             "direction": direction, "size": size, "T1": T1, "T2": T2, "loss": L}
 
 
-def escape_draw(data, axes):
-    ax, curve = axes
-    # The loss is the same in every frame: one picture of its filled contours, drawn once (imshow).
+def _escape_static(ax, curve):
+    """What every frame of ESCAPE_DEMO shares: the loss's filled contours, the saddle, both axes."""
+    # The loss is the same in every frame: one picture of its filled contours (imshow).
     _show_picture(ax, _loss_picture("max"))
     ax.plot(*SADDLE, "x", color="white", markersize=9, markeredgewidth=2)
-    draw_path(data["path"], ax, color=OPTIMISER_COLORS["gd"])
-    ax.plot(*_MINIMA_CURVE, ":", color="white", linewidth=1)
     _frame(ax)
-    what = "no nudge" if data["direction"] == "none" else f"nudge {data['size']:g} along {data['direction']}"
-    ax.set_title(what)
-    curve.plot(data["losses"], color=OPTIMISER_COLORS["gd"])
     curve.set_ylim(-0.05, 1.1)
     curve.set_xlim(0, ESCAPE_STEPS)
     curve.locator_params(nbins=4)
     curve.set_xlabel("update")
     curve.set_ylabel("loss L", color=ROLE_COLORS["data"])
+    _without_spines(ax, curve)
+
+
+def escape_draw(data, axes):
+    ax, curve = axes
+    paste_backdrop(axes, _escape_static)
+    _spines_only(ax, curve)
+    draw_path(data["path"], ax, color=OPTIMISER_COLORS["gd"])
+    ax.plot(*_MINIMA_CURVE, ":", color="white", linewidth=1)   # above the path, as before
+    what = "no nudge" if data["direction"] == "none" else f"nudge {data['size']:g} along {data['direction']}"
+    ax.set_title(what)
+    curve.plot(data["losses"], color=OPTIMISER_COLORS["gd"])
     curve.set_title(f"after {ESCAPE_STEPS} updates: L = {data['losses'][-1]:.3f}")
 
 
