@@ -2,16 +2,26 @@
 
 Each demo is a ``compute`` (pure, returns plain data) and a ``draw`` (matplotlib), wired to two
 controls by a :class:`~course_utils.widgets.Demo`.
+
+Both draw quickly because most of a frame is drawn once
+(:func:`~course_utils.widgets.backdrop.paste_backdrop`): the axes, their labels and what one
+control fixes (the w₂ axis of a kind of features; the batch means of a batch size) come from a
+cached picture, and a frame draws only what it changes. The error surface is a picture of its
+filled contours computed in NumPy (contourf's own bands and colours), not contourf's paths.
 """
 from functools import lru_cache
 
 import numpy as np
 import torch
+from matplotlib import colormaps
+from matplotlib.colors import Normalize
+from matplotlib.ticker import MaxNLocator
 
 from .. import bn_experiments as bx
 from ..plotting import OPTIMISER_COLORS, ROLE_COLORS
-from ..surfaces import draw_path, draw_surface, gradient_descent, losses_along
+from ..surfaces import draw_path
 from . import Control, Demo
+from .backdrop import paste_backdrop
 
 # --- The scale of x₁ and the error surface ----------------------------------------------------------
 
@@ -19,14 +29,40 @@ from . import Control, Demo
 SCALE_LEARNING_RATE = 0.3
 SCALE_STEPS = 30
 _SCALES = (1.0, 0.5, 0.2, 0.1, 0.05)
+#: The filled contours: how many levels (as ``contourf(levels=SCALE_LEVELS)`` chooses them on a
+#: SCALE_GRID_N × SCALE_GRID_N grid, as ``draw_surface`` does) and the picture's width in pixels
+#: (the axes' width at the demo's size and dpi).
+SCALE_LEVELS = 14
+SCALE_GRID_N = 40
+SCALE_PICTURE_WIDTH = 348
+
+
+def _quadratic_form(surface):
+    """S with L(w) = L* + (w − w*)ᵀ S (w − w*): the MSE is quadratic, so three of its values pin S down."""
+    w_star = torch.tensor(surface.minimum, dtype=torch.float64)
+    best, l1, l2, l12 = surface.loss(w_star + torch.tensor([[0.0, 0.0], [1, 0], [0, 1], [1, 1]],
+                                                            dtype=torch.float64)).tolist()
+    s11, s22 = l1 - best, l2 - best
+    s12 = (l12 - best - s11 - s22) / 2
+    return np.array([[s11, s12], [s12, s22]])
 
 
 @lru_cache(maxsize=None)
 def _scale_descent(scale_x1, normalised):
+    """The surface, its S, the path (SCALE_STEPS + 1, 2) and L − L* along it.
+
+    Gradient descent on the MSE, w ← w − η·2S(w − w*) (its gradient 2xᵀ(xw − y)/n, since the
+    normal equations give xᵀy = xᵀx·w*), in NumPy: on two parameters torch's per-step
+    overheads cost more than the arithmetic.
+    """
     surface = bx.feature_surface(scale_x1, normalised)
-    path = gradient_descent(surface, bx.start_point(surface), SCALE_LEARNING_RATE, SCALE_STEPS)
-    gap = losses_along(surface, path) - surface.loss(torch.tensor(surface.minimum, dtype=torch.float64))
-    return surface, path.numpy(), gap.numpy()
+    S, w_star = _quadratic_form(surface), np.array(surface.minimum)
+    path = np.empty((SCALE_STEPS + 1, 2))
+    path[0] = bx.start_point(surface)
+    for t in range(SCALE_STEPS):
+        path[t + 1] = path[t] - SCALE_LEARNING_RATE * 2 * S @ (path[t] - w_star)
+    d = path - w_star
+    return surface, S, path, np.einsum("ti,ij,tj->t", d, S, d)
 
 
 def scale_compute(scale_x1=0.1, features="raw"):
@@ -34,17 +70,87 @@ def scale_compute(scale_x1=0.1, features="raw"):
     y ≈ w₁x₁ + w₂x₂, with x₁ of standard deviation ``scale_x1``, on raw or z-scored features."""
     if features not in ("raw", "z-scored"):
         raise ValueError(f"features must be 'raw' or 'z-scored', got {features!r}")
-    surface, path, gap = _scale_descent(scale_x1, features == "z-scored")
-    curvature = bx.curvatures(surface)
+    surface, S, path, gap = _scale_descent(scale_x1, features == "z-scored")
+    curvature = np.linalg.eigvalsh(2 * S)        # the Hessian's eigenvalues, as bx.curvatures gives them
     return {"surface": surface, "path": path, "gap": gap, "features": features, "scale_x1": scale_x1,
-            "condition": (curvature[-1] / curvature[0]).item()}
+            "condition": float(curvature[-1] / curvature[0])}
+
+
+def _loss_gap(S, w_star, w1, w2):
+    """L − L* at (w1, w2)."""
+    d1, d2 = w1 - w_star[0], w2 - w_star[1]
+    return S[0, 0] * d1 * d1 + 2 * S[0, 1] * d1 * d2 + S[1, 1] * d2 * d2
+
+
+@lru_cache(maxsize=None)
+def _surface_picture(scale_x1, normalised):
+    """The surface's filled contours as an RGBA picture (rows from the bottom): the bands and colours
+    ``draw_surface(surface, ax, n=SCALE_GRID_N, levels=SCALE_LEVELS)`` draws with contourf.
+
+    A picture draws several times quicker than contourf's band paths, and its band edges are the
+    true ones rather than interpolated across a 40 × 40 grid.
+    """
+    surface, S, _, _ = _scale_descent(scale_x1, normalised)
+    w_star = np.array(surface.minimum)
+    # draw_surface colours log₁₀(L − min L + 10⁻³), min L over its grid, in contourf's levels: MaxNLocator
+    # on the range of the grid's values, trimmed to one level beyond each end
+    w1, w2 = np.meshgrid(np.linspace(*surface.xlim, SCALE_GRID_N), np.linspace(*surface.ylim, SCALE_GRID_N))
+    grid_gap = _loss_gap(S, w_star, w1, w2)
+    floor = grid_gap.min()
+    grid_values = np.log10(grid_gap - floor + 1e-3)
+    zmin, zmax = grid_values.min(), grid_values.max()
+    levels = MaxNLocator(SCALE_LEVELS + 1).tick_values(zmin, zmax)
+    under, over = np.flatnonzero(levels < zmin), np.flatnonzero(levels > zmax)
+    levels = levels[(under[-1] if len(under) else 0):(over[0] + 1 if len(over) else len(levels))]
+    # each band's colour: viridis at its midpoint, levels[0] to levels[-1] spanning the map, 90 % opaque on white
+    middles = (levels[:-1] + levels[1:]) / 2
+    colors = 0.9 * colormaps["viridis"](Normalize(levels[0], levels[-1])(middles)) + 0.1
+    colors = np.round(255 * colors).astype(np.uint8)      # RGBA: matplotlib draws it twice as fast as RGB
+    colors[:, 3] = 255
+    # the picture: one value per pixel centre
+    width = SCALE_PICTURE_WIDTH
+    height = round(width * np.ptp(surface.ylim) / np.ptp(surface.xlim))
+    step1, step2 = np.ptp(surface.xlim) / width, np.ptp(surface.ylim) / height
+    p1 = np.linspace(surface.xlim[0] + step1 / 2, surface.xlim[1] - step1 / 2, width)
+    p2 = np.linspace(surface.ylim[0] + step2 / 2, surface.ylim[1] - step2 / 2, height)
+    # contourf's bands, z₁ < z ≤ z₂ for z = log₁₀(L − floor + 10⁻³), compared as L − floor (no log per pixel)
+    gap = _loss_gap(S, w_star, p1[None, :], p2[:, None]) - floor
+    band = np.searchsorted(10 ** levels[1:-1] - 1e-3, gap)
+    return np.take(colors, band, axis=0)       # (a quarter of colors[band]'s time)
+
+
+def _scale_static(ax, features):
+    """What every frame on raw (or z-scored) features shares: the w₂ axis and both axis labels.
+
+    w₂* is the same at every scale of x₁, so the w₂ window and its ticks are too; the w₁ window
+    follows w₁*, so each frame draws its own w₁ ticks (and the grid and frame over its surface).
+    """
+    surface = bx.feature_surface(_SCALES[0], features == "z-scored")
+    ax.set_xlim(*surface.xlim)
+    ax.set_ylim(*surface.ylim)
+    _scale_axes(ax)
+    ax.tick_params(axis="x", colors="none")     # unseen, but the w₁ label sits below them as below the frame's
+    ax.set_xlabel(surface.labels[0])
+    ax.set_ylabel(surface.labels[1])
+    ax.spines[["left", "bottom"]].set_visible(False)     # each frame draws them, over its surface
+
+
+def _scale_axes(ax):
+    ax.set_aspect("equal", adjustable="box")
+    ax.locator_params(nbins=5)
 
 
 def scale_draw(data, ax):
-    draw_surface(data["surface"], ax, n=40, levels=14)
+    surface = data["surface"]
+    paste_backdrop([ax], _scale_static, data["features"])
+    ax.set_axis_on()                                      # the w₁ axis, the grid and the frame, over the surface
+    ax.tick_params(axis="y", left=False, labelleft=False)   # the w₂ ticks are in the backdrop
+    ax.set_xlim(*surface.xlim)
+    _scale_axes(ax)
+    ax.imshow(_surface_picture(data["scale_x1"], data["features"] == "z-scored"), origin="lower",
+              extent=(*surface.xlim, *surface.ylim), interpolation="none")
+    ax.plot(*surface.minimum, marker="*", color="white", markersize=11, markeredgecolor="black", linestyle="none")
     draw_path(data["path"], ax, color="white")
-    ax.set_aspect("equal", adjustable="box")
-    ax.locator_params(nbins=5)
     ax.set_title(f"{data['features']} features, x₁ scale {data['scale_x1']:g}: curvature ratio "
                  f"{data['condition']:.3g}\nafter {SCALE_STEPS} steps of η = {SCALE_LEARNING_RATE:g}: "
                  f"L − L* = {data['gap'][-1]:.2g}", fontsize=10)
@@ -89,22 +195,29 @@ def moving_average(values, p, start=0.0):
     return out
 
 
+@lru_cache(maxsize=None)
+def _batch_means(batch_size):
+    """μᵗ of each of the AVERAGE_STEPS batches (a NumPy array)."""
+    return average_batches(batch_size).mean(dim=(1, 2)).numpy()
+
+
 def average_compute(p=0.9, batch_size=16):
     """The batch means μᵗ of AVERAGE_STEPS batches of one drifting feature, and the moving average μ̄
     that a BatchNorm1d with momentum = 1 − p keeps of them (starting, as PyTorch's, at 0)."""
-    means = average_batches(batch_size).mean(dim=(1, 2)).numpy()
+    means = _batch_means(batch_size)
     steps = np.arange(1, AVERAGE_STEPS + 1)
     return {"steps": steps, "batch_means": means, "running": moving_average(means, p),
             "population": population_mean(steps - 1), "p": p, "batch_size": batch_size}
 
 
-def average_draw(data, ax):
+def _average_static(ax, batch_size):
+    """What every frame at batch size B shares: its batch means, the true mean, the axes and the legend."""
+    data = average_compute(0.0, batch_size)
     # No transparency and no combining accents (μ̄) in the text: both slow the PNG down noticeably.
     ax.plot(data["steps"], data["batch_means"], ".", color="#999999", markersize=3, label="batch mean μᵗ")
     ax.plot(data["steps"], data["population"], "--", color=ROLE_COLORS["target"], linewidth=1.5,
             label="mean over all data")
-    ax.plot(data["steps"], data["running"], color=OPTIMISER_COLORS["momentum"], linewidth=2,
-            label="moving average (running_mean)")
+    ax.plot([], [], **_RUNNING_STYLE, label="moving average (running_mean)")     # each frame draws it
     ax.set_xlim(0, AVERAGE_STEPS)
     ax.set_ylim(-0.5, 4.5)
     # Fixed, few ticks: the automatic locator makes a dozen, each a handful of artists to build and draw.
@@ -112,10 +225,19 @@ def average_draw(data, ax):
     ax.set_yticks((0, 2, 4))
     ax.set_xlabel("training step t")
     ax.set_ylabel("mean of feature z")
+    ax.legend(loc="lower right", fontsize=8)
+
+
+_RUNNING_STYLE = {"color": OPTIMISER_COLORS["momentum"], "linewidth": 2}
+
+
+def average_draw(data, ax):
+    # The batch means, the true mean, the axes and the legend depend on B only: a picture drawn once per B.
+    paste_backdrop([ax], _average_static, data["batch_size"])
+    ax.plot(data["steps"], data["running"], **_RUNNING_STYLE)
     ax.set_title(f"p = {data['p']:g} (PyTorch momentum {1 - data['p']:.2g}), B = {data['batch_size']}: "
                  f"moving average {data['running'][-1]:.2f} at the end, true mean {data['population'][-1]:.2f}",
                  fontsize=9)
-    ax.legend(loc="lower right", fontsize=8)
 
 
 RUNNING_AVERAGE_DEMO = Demo(
