@@ -4,8 +4,9 @@ import pytest
 import torch
 
 from course_utils.hw02.libriphone import concat_feat
-from course_utils.widgets import all_frames
+from course_utils.widgets import all_frames, figure
 from course_utils.widgets import hw02 as demos
+from course_utils.widgets.backdrop import Picture
 
 
 def test_every_frame_computes_a_window_of_n_frames_around_t():
@@ -40,3 +41,19 @@ def test_label_segments_cover_every_frame_once():
 
 def test_label_segments_of_a_tiny_sequence():
     assert demos.label_segments(torch.tensor([0, 0, 2, 2, 2, 0])) == [(0, 1, "sil"), (2, 4, "AE"), (5, 5, "sil")]
+
+
+def test_window_frames_paste_one_backdrop_per_n_and_padding_and_keep_its_limits():
+    pictures, frames = {}, len(demos.example_utterance()["feats"])
+    for params in all_frames(demos.WINDOW_DEMO):
+        fig, data = figure(demos.WINDOW_DEMO, **params), demos.window_compute(**params)
+        (picture,) = [a for a in fig.get_children() if isinstance(a, Picture)]
+        pictures.setdefault((params["concat_nframes"], int(data["padded"].sum())), set()).add(id(picture.rgba))
+        image, block = fig.axes
+        n = params["concat_nframes"]
+        assert image.get_xlim() == (-0.5, frames - 0.5) and image.get_ylim() == (-0.5, 43)
+        assert block.get_xlim() == (-0.5, n - 0.5) and block.get_ylim() == (-0.5, 38.5)
+        assert image.get_title() == f"frame t = {data['t']} is labelled {data['label']}"
+        assert np.array_equal(block.get_images()[0].get_array(), data["block"].T)
+    assert all(len(ids) == 1 for ids in pictures.values())           # drawn once for each n and padding
+    assert len(pictures) <= 12

@@ -4,6 +4,10 @@ Left, the utterance's 39 features per 10 ms frame as an image (time across), its
 phoneme labels above it, and the window around frame t; right, what the classifier
 is given for frame t: the n frames of `concat_feat`, oldest first, with the frames
 that replicate padding repeated at the utterance's edges marked.
+
+A frame draws quickly because the utterance, its labels and every axis are drawn once for each
+n (:func:`~course_utils.widgets.backdrop.paste_backdrop`); moving t redraws only the window, the
+block and a title.
 """
 from functools import lru_cache
 
@@ -14,6 +18,7 @@ from ..hw02.libriphone import concat_feat
 from ..hw02.phonemes import CLASSES
 from ..plotting import ROLE_COLORS
 from . import Control, Demo
+from .backdrop import paste_backdrop
 
 #: What the example utterance says (about 1.6 s, all of it shown).
 EXAMPLE_TEXT = "She reads a strange story."
@@ -36,51 +41,88 @@ def label_segments(labels):
     return [(int(a), int(b), CLASSES[labels[a]]) for a, b in zip(starts, ends)]
 
 
+@lru_cache(maxsize=None)
+def _windows(concat_nframes):
+    """concat_feat of the example utterance with windows of `concat_nframes` frames, (T, 39·n) NumPy."""
+    return concat_feat(example_utterance()["feats"], concat_nframes).numpy()
+
+
+@lru_cache(maxsize=1)
+def _example_arrays():
+    """The example utterance's features (T, 39), labels (T,) as NumPy, and its label segments."""
+    utterance = example_utterance()
+    return utterance["feats"].numpy(), utterance["labels"].numpy(), label_segments(utterance["labels"])
+
+
 def window_compute(concat_nframes=11, position=50):
     """The window of `concat_nframes` frames around frame t = `position` percent of the way through the
     example utterance: which frames it reads (clamped to the edges) and the (n, 39) block it hands over."""
-    utterance = example_utterance()
-    feats, labels = utterance["feats"], utterance["labels"]
+    feats, labels, segments = _example_arrays()
     t = round(position / 100 * (len(feats) - 1))
     k = concat_nframes // 2
     wanted = np.arange(t - k, t + k + 1)
-    block = concat_feat(feats, concat_nframes)[t].reshape(concat_nframes, -1)
-    return {"feats": feats.numpy(), "segments": label_segments(labels), "t": t, "k": k,
+    block = _windows(concat_nframes)[t].reshape(concat_nframes, -1)
+    return {"feats": feats, "segments": segments, "t": t, "k": k,
             "frames": np.clip(wanted, 0, len(feats) - 1), "padded": (wanted < 0) | (wanted >= len(feats)),
-            "block": block.numpy(), "label": CLASSES[int(labels[t])], "concat_nframes": concat_nframes}
+            "block": block, "label": CLASSES[int(labels[t])], "concat_nframes": concat_nframes}
+
+
+_LIMITS = dict(vmin=-3, vmax=3, cmap="viridis", aspect="auto", interpolation="nearest")
+
+
+def _window_static(image, block, concat_nframes, padded):
+    """What every frame with n = `concat_nframes` and `padded` repeated edge frames shares: the utterance with
+    its labels and axes (left), the block's axes, title and label (right)."""
+    feats, _, segments = _example_arrays()
+    image.imshow(feats.T, origin="lower", **_LIMITS)
+    image.vlines([first - 0.5 for first, _, _ in segments[1:]], -0.5, 38.5, color="white", linewidth=0.4,
+                 alpha=0.6)
+    for first, last, name in segments:
+        if last - first >= 3:
+            image.text((first + last) / 2, 39, name, ha="center", va="bottom", fontsize=6.5)
+    image.set_ylim(-0.5, 43)
+    image.set_yticks([0, 13, 26, 38])
+    image.set_xlabel("frame (10 ms each)")
+    image.set_ylabel("feature (MFCC, Δ, ΔΔ)")
+    n, k = concat_nframes, concat_nframes // 2
+    block.set_xlim(-0.5, n - 0.5)
+    block.set_ylim(-0.5, 38.5)
+    block.set_xticks([0, k, n - 1] if k else [0])
+    block.set_xticklabels([f"t−{k}", "t", f"t+{k}"] if k else ["t"])
+    block.set_yticks([])
+    for ax in (image, block):
+        ax.grid(False)
+        ax.spines[["left", "bottom"]].set_visible(False)    # each frame draws them, over its window and block
+    block.set_xlabel(f"{padded} edge frame{'s' if padded != 1 else ''} repeated (hatched)" if padded
+                     else "oldest frame first")
+    block.set_title(f"input: {n} × 39 = {39 * n} numbers")
+
+
+def _frame_over(ax):
+    """Draw the axes' frame (its spines) over what the frame draws, as matplotlib does, and nothing else of
+    the axes: the backdrop has the ticks, the labels and the background."""
+    ax.set_axis_on()
+    ax.patch.set_visible(False)
+    ax.xaxis.set_visible(False)
+    ax.yaxis.set_visible(False)
 
 
 def window_draw(data, axes):
     image, block = axes
     feats, t, k, n = data["feats"], data["t"], data["k"], data["concat_nframes"]
-    limits = dict(vmin=-3, vmax=3, cmap="viridis", aspect="auto", interpolation="nearest")
-    image.imshow(feats.T, origin="lower", **limits)
-    image.vlines([first - 0.5 for first, _, _ in data["segments"][1:]], -0.5, 38.5, color="white", linewidth=0.4,
-                 alpha=0.6)
-    for first, last, name in data["segments"]:
-        if last - first >= 3:
-            image.text((first + last) / 2, 39, name, ha="center", va="bottom", fontsize=6.5)
+    # The utterance, its labels and every axis are the same for every frame of one n (and number of
+    # repeated edge frames): a picture drawn once; each frame draws the window, the block and the title.
+    paste_backdrop(axes, _window_static, n, int(data["padded"].sum()))
+    for ax in axes:
+        _frame_over(ax)
     left, right = max(t - k, 0) - 0.5, min(t + k, len(feats) - 1) + 0.5
     image.axvspan(left, right, facecolor="none", edgecolor=ROLE_COLORS["model"], linewidth=2)
-    image.set_ylim(-0.5, 43)
-    image.set_yticks([0, 13, 26, 38])
-    image.set_xlabel("frame (10 ms each)")
-    image.set_ylabel("feature (MFCC, Δ, ΔΔ)")
     image.set_title(f"frame t = {t} is labelled {data['label']}")
-    block.imshow(data["block"].T, origin="lower", extent=(-0.5, n - 0.5, -0.5, 38.5), **limits)
+    block.imshow(data["block"].T, origin="lower", extent=(-0.5, n - 0.5, -0.5, 38.5), **_LIMITS)
     before, after = int(data["padded"][:k].sum()), int(data["padded"][k + 1:].sum())
     for start, width in ((-0.5, before), (n - 0.5 - after, after)):
         if width:
             block.axvspan(start, start + width, facecolor="white", alpha=0.35, hatch="//", edgecolor="black")
-    block.set_xticks([0, k, n - 1] if k else [0])
-    block.set_xticklabels([f"t−{k}", "t", f"t+{k}"] if k else ["t"])
-    block.set_yticks([])
-    image.grid(False)
-    block.grid(False)
-    padded = int(data["padded"].sum())
-    block.set_xlabel(f"{padded} edge frame{'s' if padded != 1 else ''} repeated (hatched)" if padded
-                     else "oldest frame first")
-    block.set_title(f"input: {n} × 39 = {39 * n} numbers")
 
 
 WINDOW_DEMO = Demo(
