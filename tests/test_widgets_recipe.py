@@ -72,3 +72,42 @@ def test_fit_demo_uses_two_relus_per_piece_and_they_fit_as_well_as_hard_sigmoids
     assert relu["n_units"] == 10 and hard["n_units"] == 5
     assert relu["mse"] <= hard["mse"] + 1e-12
     assert np.allclose(relu["fit"], relu["b"] + relu["pieces"].sum(axis=1))
+
+
+def _pictures(fig):
+    from course_utils.widgets.backdrop import Picture
+
+    under = [a for a in fig.get_children() if isinstance(a, Picture) and a.get_zorder() < 0]
+    over = [a for a in fig.get_children() if isinstance(a, Picture) and a.get_zorder() > 0]
+    return under, over
+
+
+_SURFACE = demos.line_surface()
+
+
+@pytest.mark.parametrize("demo, xlim, ylim, has_legend", [
+    (demos.SIGMOID_DEMO, (-6, 6), (-0.1, 1.15), True),
+    (demos.FIT_DEMO, demos.FIT_RANGE, (-6, 3), True),
+    (demos.GD1_DEMO, _SURFACE.xlim, (0, 1.1 * demos.gd1_compute()["curve"].max()), True),
+    (demos.GD2_DEMO, _SURFACE.xlim, _SURFACE.ylim, False),
+], ids=lambda v: getattr(v, "title", None))
+def test_demo_frames_paste_one_backdrop_and_keep_its_limits(demo, xlim, ylim, has_legend):
+    from course_utils.widgets import all_frames, figure
+
+    frames = [figure(demo, **params) for params in list(all_frames(demo))[:3]]
+    layers = [_pictures(fig) for fig in frames]
+    assert all(len(under) == 1 for under, _ in layers)
+    assert layers[0][0][0].rgba is layers[-1][0][0].rgba                     # drawn once, shared
+    width, height = (frames[0].get_size_inches() * frames[0].dpi).round().astype(int)
+    assert layers[0][0][0].rgba.shape == (height, width, 4)
+    for fig in frames:
+        ax = fig.axes[0]
+        assert ax.get_xlim() == pytest.approx(xlim) and ax.get_ylim() == pytest.approx(ylim)
+        assert ax.get_title()                                                # the title that changes
+        assert ax.spines["left"].get_visible() and not ax.xaxis.get_visible()  # spines over the lines
+        assert ax.get_legend() is None
+    # The legend never changes: one transparent picture of it, over the frame's lines.
+    assert all(len(over) == int(has_legend) for _, over in layers)
+    if has_legend:
+        legend = layers[0][1][0].rgba
+        assert legend is layers[-1][1][0].rgba and 0 < (legend[..., 3] > 0).mean() < 0.2

@@ -2,6 +2,12 @@
 
 Each demo is a ``compute`` (pure, returns plain data) and a ``draw`` (matplotlib), wired to at
 most two controls by a :class:`~course_utils.widgets.Demo`.
+
+Drawing is quick because most of a frame never changes: the axes' ticks, labels and grid, the
+loss curve or surface, are drawn once into a picture pasted under every frame
+(:func:`~course_utils.widgets.backdrop.paste_backdrop`), and the legends, which never change
+either, into a transparent picture pasted over it. A frame draws only its lines, points, spines
+and title in between, in the order matplotlib would, so it looks as if drawn whole.
 """
 from functools import lru_cache
 
@@ -13,6 +19,38 @@ from .. import recipe
 from ..plotting import OPTIMISER_COLORS, ROLE_COLORS
 from ..surfaces import draw_path, draw_surface, gradient_descent, losses_along, regression_surface
 from . import Control, Demo
+from .backdrop import paste_backdrop
+
+# --- Drawing a frame between a backdrop and a legend ------------------------------------------
+
+
+def _legend_layer(ax, draw_legend):
+    """A transparent picture of what ``draw_legend(ax)`` draws (a legend of proxy lines), and nothing else."""
+    ax.figure.patch.set_visible(False)
+    draw_legend(ax)
+    ax.set_axis_off()
+
+
+def _between(ax, draw_static, *args, legend=None):
+    """Paste ``draw_static(ax, *args)``'s picture under ``ax``, ``legend(ax)``'s over it; ``ax`` draws only its spines.
+
+    matplotlib draws an axes' grid and ticks under its lines, its spines over them, and a legend
+    over everything: the backdrop has the first, the frame draws the spines (``ax`` with no patch,
+    ticks or labels, which the backdrop has), and the legend's picture goes on top.
+    """
+    if legend is not None:
+        paste_backdrop([ax], _legend_layer, legend).set_zorder(10)   # after the axes
+    paste_backdrop([ax], draw_static, *args)                          # its limits are the frame's
+    ax.set_axis_on()
+    ax.xaxis.set_visible(False)
+    ax.yaxis.set_visible(False)
+    ax.patch.set_visible(False)
+
+
+def _without_spines(ax):
+    """In a backdrop: leave the spines out, for the frame to draw over its own lines."""
+    ax.spines[:].set_visible(False)
+
 
 # --- Gradient descent on one and on two parameters ------------------------------------------
 
@@ -68,18 +106,30 @@ def gd1_compute(learning_rate=0.2, steps=10):
             "verdict": _verdict(losses, steps), "learning_rate": learning_rate, "steps": steps}
 
 
-def gd1_draw(data, ax):
-    color = OPTIMISER_COLORS["gd"]
-    ax.plot(data["w"], data["curve"], color=ROLE_COLORS["data"], linewidth=1.2, label="L(w), b fixed at b*")
-    ax.plot(data["path"], data["losses"], "-o", color=color, markersize=3, linewidth=1, label="w⁰, w¹, w², …")
-    ax.plot(data["path"][0], data["losses"][0], "o", markersize=8, markerfacecolor="none", markeredgecolor=color)
-    ax.set_xlim(data["w"][0], data["w"][-1])
-    ax.set_ylim(0, 1.1 * data["curve"].max())
+def _gd1_static(ax):
+    """What every frame of GD1_DEMO shares: the loss curve L(w, b*), the axes and their labels."""
+    w, curve = _loss_curve()
+    ax.plot(w, curve, color=ROLE_COLORS["data"], linewidth=1.2)
+    ax.set_xlim(w[0], w[-1])
+    ax.set_ylim(0, 1.1 * curve.max())
     ax.locator_params(nbins=5)
     ax.set_xlabel("w")
     ax.set_ylabel("loss L")
-    ax.set_title(f"η = {data['learning_rate']:g}, {data['steps']} updates: {data['verdict']}")
+    _without_spines(ax)
+
+
+def _gd1_legend(ax):
+    ax.plot([], [], color=ROLE_COLORS["data"], linewidth=1.2, label="L(w), b fixed at b*")
+    ax.plot([], [], "-o", color=OPTIMISER_COLORS["gd"], markersize=3, linewidth=1, label="w⁰, w¹, w², …")
     ax.legend(loc="upper center")
+
+
+def gd1_draw(data, ax):
+    _between(ax, _gd1_static, legend=_gd1_legend)
+    color = OPTIMISER_COLORS["gd"]
+    ax.plot(data["path"], data["losses"], "-o", color=color, markersize=3, linewidth=1)
+    ax.plot(data["path"][0], data["losses"][0], "o", markersize=8, markerfacecolor="none", markeredgecolor=color)
+    ax.set_title(f"η = {data['learning_rate']:g}, {data['steps']} updates: {data['verdict']}")
 
 
 def gd2_compute(learning_rate=0.2, steps=30):
@@ -89,10 +139,16 @@ def gd2_compute(learning_rate=0.2, steps=30):
             "verdict": _verdict(losses, steps), "learning_rate": learning_rate, "steps": steps}
 
 
-def gd2_draw(data, ax):
-    draw_surface(data["surface"], ax, n=40, levels=12)
-    draw_path(data["path"], ax, color="white")
+def _gd2_static(ax):
+    """What every frame of GD2_DEMO shares: the error surface's contours, its minimum, the axes."""
+    draw_surface(line_surface(), ax, n=40, levels=12)
     ax.locator_params(nbins=5)
+    _without_spines(ax)
+
+
+def gd2_draw(data, ax):
+    _between(ax, _gd2_static)
+    draw_path(data["path"], ax, color="white")
     ax.set_title(f"η = {data['learning_rate']:g}, {data['steps']} updates: {data['verdict']}")
 
 
@@ -140,18 +196,29 @@ def sigmoid_compute(w=1.0, b=0.0, c=1.0):
     }
 
 
-def sigmoid_draw(data, ax):
-    ax.plot(data["x"], data["hard"], "--", color=ROLE_COLORS["target"], label="hard sigmoid it stands for")
-    ax.plot(data["x"], data["sigmoid"], color=ROLE_COLORS["model"], linewidth=2, label="c·σ(b + w·x)")
-    if abs(data["centre"]) <= 6:
-        ax.axvline(data["centre"], color=ROLE_COLORS["data"], linewidth=0.8, linestyle=":")
+def _sigmoid_static(ax, c):
+    """What every frame of SIGMOID_DEMO with height c shares: the axes and their labels."""
     ax.set_xlim(-6, 6)
-    ax.set_ylim(-0.1, 1.15 * data["c"])
+    ax.set_ylim(-0.1, 1.15 * c)
     ax.set_xlabel("x")
     ax.set_ylabel("y")
-    ax.set_title(f"w = {data['w']:g}, b = {data['b']:g}, c = {data['c']:g}: centre at x = −b/w = {data['centre'] + 0.0:.3g}")
     ax.locator_params(nbins=5)
+    _without_spines(ax)
+
+
+def _sigmoid_legend(ax):
+    ax.plot([], [], "--", color=ROLE_COLORS["target"], label="hard sigmoid it stands for")
+    ax.plot([], [], color=ROLE_COLORS["model"], linewidth=2, label="c·σ(b + w·x)")
     ax.legend(loc="upper left")
+
+
+def sigmoid_draw(data, ax):
+    _between(ax, _sigmoid_static, data["c"], legend=_sigmoid_legend)
+    ax.plot(data["x"], data["hard"], "--", color=ROLE_COLORS["target"])
+    ax.plot(data["x"], data["sigmoid"], color=ROLE_COLORS["model"], linewidth=2)
+    if abs(data["centre"]) <= 6:
+        ax.axvline(data["centre"], color=ROLE_COLORS["data"], linewidth=0.8, linestyle=":")
+    ax.set_title(f"w = {data['w']:g}, b = {data['b']:g}, c = {data['c']:g}: centre at x = −b/w = {data['centre'] + 0.0:.3g}")
 
 
 SIGMOID_DEMO = Demo(
@@ -185,20 +252,32 @@ def fit_compute(n_pieces=5, activation="sigmoid"):
     }
 
 
-def fit_draw(data, ax):
-    ax.plot(data["x"], data["target"], color=ROLE_COLORS["target"], linewidth=2.5, alpha=0.6, label="curve to fit")
-    ax.plot(data["x"], data["fit"], color=ROLE_COLORS["model"], linewidth=1.5, label="fit: b + the sum of the pieces")
-    # One collection for all the pieces: a single artist draws far quicker than 40 lines.
-    pieces = [np.column_stack([data["x"], piece - 3.5]) for piece in data["pieces"].T]
-    ax.add_collection(LineCollection(pieces, colors=ROLE_COLORS["data"], linewidths=0.7, alpha=0.6,
-                                     label="the pieces, shifted down"))
+def _fit_static(ax):
+    """What every frame of FIT_DEMO shares: the axes and their labels."""
     ax.set_xlim(*FIT_RANGE)
     ax.set_ylim(-6, 3)
     ax.set_xlabel("x")
     ax.set_ylabel("y")
-    ax.set_title(f"{data['n_units']} {data['activation']} units: MSE = {data['mse']:.2g}")
     ax.locator_params(nbins=5)
+    _without_spines(ax)
+
+
+def _fit_legend(ax):
+    ax.plot([], [], color=ROLE_COLORS["target"], linewidth=2.5, alpha=0.6, label="curve to fit")
+    ax.plot([], [], color=ROLE_COLORS["model"], linewidth=1.5, label="fit: b + the sum of the pieces")
+    ax.add_collection(LineCollection([], colors=ROLE_COLORS["data"], linewidths=0.7, alpha=0.6,
+                                     label="the pieces, shifted down"))
     ax.legend(loc="upper left", fontsize=8)
+
+
+def fit_draw(data, ax):
+    _between(ax, _fit_static, legend=_fit_legend)
+    ax.plot(data["x"], data["target"], color=ROLE_COLORS["target"], linewidth=2.5, alpha=0.6)
+    ax.plot(data["x"], data["fit"], color=ROLE_COLORS["model"], linewidth=1.5)
+    # One collection for all the pieces: a single artist draws far quicker than 40 lines.
+    pieces = [np.column_stack([data["x"], piece - 3.5]) for piece in data["pieces"].T]
+    ax.add_collection(LineCollection(pieces, colors=ROLE_COLORS["data"], linewidths=0.7, alpha=0.6))
+    ax.set_title(f"{data['n_units']} {data['activation']} units: MSE = {data['mse']:.2g}")
 
 
 FIT_DEMO = Demo(
