@@ -4,7 +4,7 @@ import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from course_utils.widgets.backdrop import Picture, paste_backdrop
+from course_utils.widgets.backdrop import Picture, paste_backdrop, paste_overlay, spines_on_top, without_spines
 
 CALLS = []
 
@@ -50,3 +50,26 @@ def test_unhashable_args_are_refused_with_the_fix():
 
 def test_the_picture_is_an_artist_beneath_everything():
     assert Picture(np.zeros((2, 2, 4), np.uint8)).get_zorder() < 0
+
+
+def _legend(ax):
+    ax.plot([], [], color="red", label="a fixed legend")
+    ax.legend(loc="upper right")
+
+
+def test_an_overlay_goes_over_the_frame_and_leaves_its_axes_as_they_were():
+    fig, ax, backdrop = _frame("d")
+    limits = ax.get_xlim(), ax.get_ylim()
+    overlay = paste_overlay([ax], _legend)
+    spines_on_top(ax)
+    assert (ax.get_xlim(), ax.get_ylim()) == limits
+    assert overlay.get_zorder() > ax.get_zorder() > backdrop.get_zorder()
+    assert (overlay.rgba[..., 3] == 0).mean() > 0.9          # transparent but for the legend
+    assert ax.axison and not ax.xaxis.get_visible() and not ax.patch.get_visible()
+
+
+def test_spines_are_left_to_the_frame():
+    fig = Figure(figsize=(3, 2), dpi=50)
+    ax = fig.subplots()
+    without_spines(ax)
+    assert not any(spine.get_visible() for spine in ax.spines.values())

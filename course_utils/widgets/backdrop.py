@@ -72,3 +72,41 @@ def paste_backdrop(axes, draw_static, *args):
         ax.set_ylim(ylim)
         ax.set_axis_off()
     return picture
+
+
+def without_spines(*axes):
+    """In a ``draw_static``: leave the spines out of the backdrop, for the frame to draw (see :func:`spines_on_top`)."""
+    for ax in axes:
+        ax.spines[:].set_visible(False)
+
+
+def spines_on_top(*axes):
+    """In a frame, after :func:`paste_backdrop`: draw the axes' spines over the frame's own artists, as matplotlib
+    draws a whole figure, and nothing else of the axes (no patch, ticks, labels or grid: the backdrop has them)."""
+    for ax in axes:
+        ax.set_axis_on()
+        ax.xaxis.set_visible(False)
+        ax.yaxis.set_visible(False)
+        ax.patch.set_visible(False)
+
+
+def _overlay(*axes_and_args):
+    *axes, draw, args = axes_and_args
+    axes[0].figure.patch.set_visible(False)
+    draw(*axes, *args)
+    for ax in axes:
+        ax.set_axis_off()
+
+
+def paste_overlay(axes, draw, *args):
+    """Paste a transparent picture of what ``draw(*axes, *args)`` draws (e.g. a legend of proxy lines that never
+    changes) over everything else of the frame, where matplotlib draws a legend. Cached like a backdrop."""
+    axes = list(np.atleast_1d(axes))
+    limits = [(ax.get_xlim(), ax.get_ylim(), ax.axison) for ax in axes]
+    picture = paste_backdrop(axes, _overlay, draw, tuple(args))
+    for ax, (xlim, ylim, on) in zip(axes, limits):   # the overlay leaves the frame's axes as they were
+        ax.set_xlim(xlim)
+        ax.set_ylim(ylim)
+        ax.set_axis_on() if on else ax.set_axis_off()
+    picture.set_zorder(10)
+    return picture

@@ -23,7 +23,7 @@ from matplotlib.collections import LineCollection
 from ..plotting import OPTIMISER_COLORS, ROLE_COLORS
 from ..surfaces import draw_path
 from . import Control, Demo
-from .backdrop import paste_backdrop
+from .backdrop import paste_backdrop, spines_on_top, without_spines
 
 #: The contour levels both panels share, so equal colours mean equal values.
 LEVELS = np.array([-8, -4, -2, -1, -0.5, 0, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32])
@@ -154,22 +154,6 @@ def _curvature(lam):
     return "negative" if lam < -1e-9 else "positive" if lam > 1e-9 else "zero"
 
 
-def _without_spines(*axes):
-    """In a backdrop: leave the spines out, for the frame to draw above its own lines and pictures."""
-    for ax in axes:
-        ax.spines[:].set_visible(False)
-
-
-def _spines_only(*axes):
-    """On a frame's axes after paste_backdrop: draw the spines (above the frame's artists, as matplotlib
-    always does), but no patch, ticks, labels or grid, which the backdrop has."""
-    for ax in axes:
-        ax.set_axis_on()
-        ax.xaxis.set_visible(False)
-        ax.yaxis.set_visible(False)
-        ax.patch.set_visible(False)
-
-
 def _taylor_static(left, right):
     """What every frame of TAYLOR_DEMO shares: the true loss's filled contours, both axes, both titles."""
     _show_picture(left, _loss_picture("both"))
@@ -179,7 +163,7 @@ def _taylor_static(left, right):
         ax.set_title(name)
     right.tick_params(labelleft=False)
     right.set_ylabel("")
-    _without_spines(left, right)
+    without_spines(left, right)
 
 
 def taylor_draw(data, axes):
@@ -187,7 +171,7 @@ def taylor_draw(data, axes):
     # drawn once for every frame, and the quadratic's is made once per point.
     left, right = axes
     paste_backdrop(axes, _taylor_static)
-    _spines_only(left, right)
+    spines_on_top(left, right)
     _show_picture(right, _quadratic_picture(*data["theta"]))
     eigenvectors = [np.array([data["theta"] - 0.7 * u, data["theta"] + 0.7 * u]) for u in data["eigenvectors"]]
     eigencolors = [CURVATURE_COLORS[_curvature(lam)] for lam in data["eigenvalues"]]
@@ -297,13 +281,13 @@ def _escape_static(ax, curve):
     curve.locator_params(nbins=4)
     curve.set_xlabel("update")
     curve.set_ylabel("loss L", color=ROLE_COLORS["data"])
-    _without_spines(ax, curve)
+    without_spines(ax, curve)
 
 
 def escape_draw(data, axes):
     ax, curve = axes
     paste_backdrop(axes, _escape_static)
-    _spines_only(ax, curve)
+    spines_on_top(ax, curve)
     draw_path(data["path"], ax, color=OPTIMISER_COLORS["gd"])
     ax.plot(*_MINIMA_CURVE, ":", color="white", linewidth=1)   # above the path, as before
     what = "no nudge" if data["direction"] == "none" else f"nudge {data['size']:g} along {data['direction']}"

@@ -18,7 +18,7 @@ from ..hw02.libriphone import concat_feat
 from ..hw02.phonemes import CLASSES
 from ..plotting import ROLE_COLORS
 from . import Control, Demo
-from .backdrop import paste_backdrop
+from .backdrop import paste_backdrop, spines_on_top, without_spines
 
 #: What the example utterance says (about 1.6 s, all of it shown).
 EXAMPLE_TEXT = "She reads a strange story."
@@ -92,19 +92,10 @@ def _window_static(image, block, concat_nframes, padded):
     block.set_yticks([])
     for ax in (image, block):
         ax.grid(False)
-        ax.spines[["left", "bottom"]].set_visible(False)    # each frame draws them, over its window and block
+    without_spines(image, block)                            # each frame draws them, over its window and block
     block.set_xlabel(f"{padded} edge frame{'s' if padded != 1 else ''} repeated (hatched)" if padded
                      else "oldest frame first")
     block.set_title(f"input: {n} × 39 = {39 * n} numbers")
-
-
-def _frame_over(ax):
-    """Draw the axes' frame (its spines) over what the frame draws, as matplotlib does, and nothing else of
-    the axes: the backdrop has the ticks, the labels and the background."""
-    ax.set_axis_on()
-    ax.patch.set_visible(False)
-    ax.xaxis.set_visible(False)
-    ax.yaxis.set_visible(False)
 
 
 def window_draw(data, axes):
@@ -113,8 +104,7 @@ def window_draw(data, axes):
     # The utterance, its labels and every axis are the same for every frame of one n (and number of
     # repeated edge frames): a picture drawn once; each frame draws the window, the block and the title.
     paste_backdrop(axes, _window_static, n, int(data["padded"].sum()))
-    for ax in axes:
-        _frame_over(ax)
+    spines_on_top(*axes)
     left, right = max(t - k, 0) - 0.5, min(t + k, len(feats) - 1) + 0.5
     image.axvspan(left, right, facecolor="none", edgecolor=ROLE_COLORS["model"], linewidth=2)
     image.set_title(f"frame t = {t} is labelled {data['label']}")

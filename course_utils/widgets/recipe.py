@@ -19,16 +19,9 @@ from .. import recipe
 from ..plotting import OPTIMISER_COLORS, ROLE_COLORS
 from ..surfaces import draw_path, draw_surface, gradient_descent, losses_along, regression_surface
 from . import Control, Demo
-from .backdrop import paste_backdrop
+from .backdrop import paste_backdrop, paste_overlay, spines_on_top, without_spines
 
 # --- Drawing a frame between a backdrop and a legend ------------------------------------------
-
-
-def _legend_layer(ax, draw_legend):
-    """A transparent picture of what ``draw_legend(ax)`` draws (a legend of proxy lines), and nothing else."""
-    ax.figure.patch.set_visible(False)
-    draw_legend(ax)
-    ax.set_axis_off()
 
 
 def _between(ax, draw_static, *args, legend=None):
@@ -38,18 +31,10 @@ def _between(ax, draw_static, *args, legend=None):
     over everything: the backdrop has the first, the frame draws the spines (``ax`` with no patch,
     ticks or labels, which the backdrop has), and the legend's picture goes on top.
     """
-    if legend is not None:
-        paste_backdrop([ax], _legend_layer, legend).set_zorder(10)   # after the axes
     paste_backdrop([ax], draw_static, *args)                          # its limits are the frame's
-    ax.set_axis_on()
-    ax.xaxis.set_visible(False)
-    ax.yaxis.set_visible(False)
-    ax.patch.set_visible(False)
-
-
-def _without_spines(ax):
-    """In a backdrop: leave the spines out, for the frame to draw over its own lines."""
-    ax.spines[:].set_visible(False)
+    if legend is not None:
+        paste_overlay([ax], legend)
+    spines_on_top(ax)
 
 
 # --- Gradient descent on one and on two parameters ------------------------------------------
@@ -115,7 +100,7 @@ def _gd1_static(ax):
     ax.locator_params(nbins=5)
     ax.set_xlabel("w")
     ax.set_ylabel("loss L")
-    _without_spines(ax)
+    without_spines(ax)
 
 
 def _gd1_legend(ax):
@@ -143,7 +128,7 @@ def _gd2_static(ax):
     """What every frame of GD2_DEMO shares: the error surface's contours, its minimum, the axes."""
     draw_surface(line_surface(), ax, n=40, levels=12)
     ax.locator_params(nbins=5)
-    _without_spines(ax)
+    without_spines(ax)
 
 
 def gd2_draw(data, ax):
@@ -203,7 +188,7 @@ def _sigmoid_static(ax, c):
     ax.set_xlabel("x")
     ax.set_ylabel("y")
     ax.locator_params(nbins=5)
-    _without_spines(ax)
+    without_spines(ax)
 
 
 def _sigmoid_legend(ax):
@@ -259,7 +244,7 @@ def _fit_static(ax):
     ax.set_xlabel("x")
     ax.set_ylabel("y")
     ax.locator_params(nbins=5)
-    _without_spines(ax)
+    without_spines(ax)
 
 
 def _fit_legend(ax):
