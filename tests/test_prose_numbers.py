@@ -125,3 +125,17 @@ def test_a_setting_typed_in_code_is_not_flagged():
 
 def test_every_chapter_is_listed():
     assert sorted(CONSTANTS) == [path.stem for path in NOTEBOOKS]
+
+
+GLUE_KEY = re.compile(r"\{glue(?::\w+)?\}`([^`:]+)")
+GLUE_CALL = re.compile(r"""\bglue\(\s*["']([^"']+)["']""")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.stem)
+def test_every_glued_name_is_glued_by_a_cell(path):
+    """A ``{glue}`` role whose name no cell glues renders as an error in the book."""
+    cells = json.loads(path.read_text())["cells"]
+    used = {name.strip() for cell in cells if cell["cell_type"] == "markdown"
+            for name in GLUE_KEY.findall(source(cell))}
+    glued = {name for cell in cells if cell["cell_type"] == "code" for name in GLUE_CALL.findall(source(cell))}
+    assert used <= glued, f"{path.name}: the prose uses {sorted(used - glued)}, which no code cell glues"
