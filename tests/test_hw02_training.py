@@ -36,6 +36,25 @@ def test_training_learns_and_writes_best_last_and_curves(data, tmp_path):
     assert (tmp_path / "run" / "curves.png").stat().st_size > 0
 
 
+def test_saving_the_curves_leaves_pyplot_and_its_backend_alone(tmp_path):
+    """A notebook that trains keeps drawing: writing curves.png must not switch pyplot's backend (to Agg,
+    after which every plt.show() of the notebook draws nothing) nor leave a figure open in pyplot."""
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    before = matplotlib.get_backend()
+    matplotlib.use("svg")
+    try:
+        figures = plt.get_fignums()
+        history = [dict(epoch=e, train_loss=1 / e, train_acc=0.5, val_loss=1 / e, val_acc=0.4) for e in (1, 2)]
+        training.save_curves(history, tmp_path)
+        assert matplotlib.get_backend() == "svg"
+        assert plt.get_fignums() == figures
+        assert (tmp_path / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    finally:
+        matplotlib.use(before)
+
+
 def test_an_interrupted_run_resumes_to_the_same_result(data, tmp_path):
     whole = train(TINY, data, tmp_path / "whole", device="cpu", progress=False)
     first = train(TINY, data, tmp_path / "parts", device="cpu", progress=False, max_epochs=1)

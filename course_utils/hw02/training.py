@@ -204,14 +204,15 @@ def save_curves(history, out_dir):
     tmp = out_dir / f".history.json.tmp{os.getpid()}"
     tmp.write_text(json.dumps(history, indent=1) + "\n")
     os.replace(tmp, out_dir / "history.json")
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+    try:   # a Figure of its own with an Agg canvas: pyplot and its backend (a notebook's) stay untouched
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
     except ImportError:   # pragma: no cover
         return
     epochs = [h["epoch"] for h in history]
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
+    fig = Figure(figsize=(9, 3.2))
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(1, 2)
     for ax, key, name in ((axes[0], "loss", "cross-entropy"), (axes[1], "acc", "frame accuracy")):
         ax.plot(epochs, [h[f"train_{key}"] for h in history], "o-", label="train")
         ax.plot(epochs, [h[f"val_{key}"] for h in history], "o-", label="validation")
@@ -219,7 +220,6 @@ def save_curves(history, out_dir):
         ax.legend()
     fig.tight_layout()
     fig.savefig(out_dir / f".curves.png.tmp{os.getpid()}.png")
-    plt.close(fig)
     os.replace(out_dir / f".curves.png.tmp{os.getpid()}.png", out_dir / "curves.png")
 
 
