@@ -13,7 +13,13 @@ loss on one batch only. So
   solution is the top eigenvalue :math:`\lambda_{\max}` of the Hessian :math:`H` of the
   training loss there (:func:`sharpness`). Plain gradient descent cannot settle where
   :math:`\lambda_{\max} > 2/\eta`.
+
+And the momentum chapter's question, when momentum damps a zig-zag: on a quadratic each
+direction of curvature :math:`h` shrinks its error by a fixed factor per update, the **rate**,
+:math:`|1 - \eta h|` for gradient descent and the largest :math:`|z|` of two eigenvalues for
+momentum (:func:`gradient_descent_rate`, :func:`momentum_eigenvalues`, :func:`momentum_rate`).
 """
+import cmath
 import math
 import statistics
 import time
@@ -209,6 +215,74 @@ def sharpness(model, x, y, iters=40):
     return largest[-1].item()
 
 
+def flatness_over_seeds(split, seeds, batch_sizes, learning_rate=0.1, stop_below=0.05, max_updates=3000, iters=15):
+    """Small against large batches at the same training loss, once per seed: where do they end?
+
+    For each seed (the initialisation and the shuffles) and batch size, :func:`train_classifier`
+    runs until the training loss is below ``stop_below`` (at most ``max_updates`` updates), then
+    the solution's :func:`sharpness` is measured. Returns ``{batch_size: {"sharpness": [...],
+    "validation_accuracy": [...], "train_loss": [...], "updates": [...]}}``, one entry per seed.
+    """
+    table = {b: {"sharpness": [], "validation_accuracy": [], "train_loss": [], "updates": []} for b in batch_sizes}
+    for seed in seeds:
+        for b in batch_sizes:
+            run = train_classifier(split, b, learning_rate, updates=max_updates, seed=seed, stop_below=stop_below)
+            row = table[b]
+            row["sharpness"].append(sharpness(run.model, split.x_train, split.y_train, iters=iters))
+            row["validation_accuracy"].append(run.validation_accuracy)
+            row["train_loss"].append(run.train_loss)
+            row["updates"].append(run.updates)
+    return table
+
+
+# ----------------------------------------------------------------------------- rates on a quadratic
+
+
+def gradient_descent_rate(learning_rate, curvature):
+    r"""The factor :math:`|1 - \eta h|` by which gradient descent shrinks the error per update.
+
+    On :math:`L = \tfrac{h}{2}\theta^2` (one direction of curvature :math:`h`, minimum at 0) the
+    update :math:`\theta \leftarrow \theta - \eta h \theta` multiplies :math:`\theta` by
+    :math:`1 - \eta h`: negative when :math:`\eta h > 1` (the step overshoots, the path zig-zags),
+    and of size above 1, diverging, when :math:`\eta h > 2`.
+    """
+    return abs(1 - learning_rate * curvature)
+
+
+def momentum_eigenvalues(learning_rate, momentum, curvature):
+    r"""The two eigenvalues :math:`z_1, z_2` of momentum's update on :math:`L = \tfrac{h}{2}\theta^2`.
+
+    With :math:`g = h\theta`, the notes' update :math:`m^i = \lambda m^{i-1} - \eta g^{i-1}`,
+    :math:`\theta^i = \theta^{i-1} + m^i` is, since :math:`m^i = \theta^i - \theta^{i-1}`,
+
+    .. math:: \theta^{i+1} = (1 + \lambda - \eta h)\,\theta^i - \lambda\,\theta^{i-1},
+        \qquad \begin{pmatrix}\theta^{i+1}\\ \theta^i\end{pmatrix} =
+        \begin{pmatrix}1 + \lambda - \eta h & -\lambda\\ 1 & 0\end{pmatrix}
+        \begin{pmatrix}\theta^{i}\\ \theta^{i-1}\end{pmatrix},
+
+    whose eigenvalues solve :math:`z^2 - (1 + \lambda - \eta h)\,z + \lambda = 0`. Their product
+    is :math:`\lambda`; they are complex (the error oscillates, with :math:`|z_1| = |z_2| = \sqrt\lambda`)
+    when :math:`(1 - \sqrt\lambda)^2 < \eta h < (1 + \sqrt\lambda)^2`. Returns two complex numbers,
+    the larger in size first.
+    """
+    a = 1 + momentum - learning_rate * curvature
+    root = cmath.sqrt(a * a - 4 * momentum)
+    z1, z2 = (a + root) / 2, (a - root) / 2
+    return (z1, z2) if abs(z1) >= abs(z2) else (z2, z1)
+
+
+def momentum_rate(learning_rate, momentum, curvature):
+    r"""The factor by which momentum shrinks the error per update, in the long run: :math:`\max |z|`.
+
+    Never below :math:`\sqrt\lambda` (the eigenvalues' product is :math:`\lambda`), exactly
+    :math:`\sqrt\lambda` while they are complex, below 1 (convergence) exactly when
+    :math:`0 < \eta h < 2(1 + \lambda)`. Momentum beats gradient descent along a direction exactly
+    when :math:`|1 - \eta h| > \sqrt\lambda`. With :math:`\lambda = 0` it is
+    :func:`gradient_descent_rate`.
+    """
+    return abs(momentum_eigenvalues(learning_rate, momentum, curvature)[0])
+
+
 # ----------------------------------------------------------------------------- by hand (the exercises)
 
 
@@ -228,7 +302,7 @@ def movement_from_gradients(gradients, learning_rate, momentum):
 def pick_batch_size(batch_sizes, seconds_per_update, n_examples, seconds_per_epoch):
     """The smallest batch size whose epoch, ⌈N/B⌉ updates of t(B) each, takes at most ``seconds_per_epoch``.
 
-    Small batches tend to generalise better, big ones make faster epochs: take the smallest
+    Small batches make more updates per epoch, big ones make faster epochs: take the smallest
     that the time allows. ``None`` when no batch size fits.
     """
     fitting = [b for b, t in zip(batch_sizes, seconds_per_update)

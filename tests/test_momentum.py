@@ -199,3 +199,54 @@ def test_timing_cases_always_have_a_batch_size_that_fits():
     exercise = get_exercise("momentum.pick_batch_size")
     for case in exercise.hidden_cases():
         assert batching.pick_batch_size(*case.args) is not None
+
+
+# ---------------------------------------------------------------------------- rates on a quadratic
+
+
+def simulated_rate(learning_rate, momentum, curvature, skip=100, span=600):
+    """The per-update shrink factor of momentum's error on L = h/2·θ², measured on a simulated descent:
+    the slope of log |θ^i| + log |θ^(i−1)| over ``span`` updates after ``skip``, fitted by least squares
+    (a complex pair makes the error oscillate about its envelope; the fit averages that out)."""
+    theta, movement, logs = torch.tensor([1.0], dtype=torch.float64), torch.zeros(1, dtype=torch.float64), []
+    for _ in range(skip + span):
+        previous = theta
+        theta, movement = batching.momentum_step(theta, movement, curvature * theta, learning_rate, momentum)
+        logs.append(math.log(math.hypot(theta.item(), previous.item())))
+    slope = np.polyfit(np.arange(span), logs[skip:], 1)[0]
+    return math.exp(slope)
+
+
+@pytest.mark.parametrize("learning_rate, momentum, curvature", [
+    (0.4, 0.6, 4.0), (0.4, 0.6, 0.2), (0.5, 0.3, 4.0), (0.5, 0.1, 4.0), (0.05, 0.9, 0.2), (0.3, 0.5, 4.0),
+    (0.02, 0.3, 0.2), (0.1, 0.0, 4.0), (0.7, 0.5, 4.0)])
+def test_momentum_rate_is_the_shrink_factor_of_a_simulated_descent(learning_rate, momentum, curvature):
+    assert batching.momentum_rate(learning_rate, momentum, curvature) == pytest.approx(
+        simulated_rate(learning_rate, momentum, curvature), rel=2e-3)
+
+
+def test_gradient_descent_rate_is_momentum_rate_at_lambda_zero_and_the_simulated_factor():
+    for eta, h in [(0.4, 4.0), (0.4, 0.2), (0.5, 4.0), (0.05, 0.2)]:
+        assert batching.gradient_descent_rate(eta, h) == pytest.approx(batching.momentum_rate(eta, 0.0, h))
+        assert batching.gradient_descent_rate(eta, h) == pytest.approx(simulated_rate(eta, 0.0, h), rel=1e-9)
+
+
+def test_complex_eigenvalues_have_size_sqrt_lambda_and_real_ones_are_larger():
+    lam = 0.6
+    for x in np.linspace(0.01, 2 * (1 + lam) - 0.01, 97):       # x = ηh
+        z1, z2 = batching.momentum_eigenvalues(x, lam, 1.0)
+        assert z1 * z2 == pytest.approx(lam)
+        complex_ = (1 - lam ** 0.5) ** 2 < x < (1 + lam ** 0.5) ** 2
+        assert (abs(z1.imag) > 1e-12) == complex_
+        if complex_:
+            assert abs(z1) == pytest.approx(lam ** 0.5) and abs(z2) == pytest.approx(lam ** 0.5)
+        assert lam ** 0.5 - 1e-12 <= batching.momentum_rate(x, lam, 1.0) < 1        # stable below 2(1 + λ)
+    assert batching.momentum_rate(2 * (1 + lam) + 0.01, lam, 1.0) > 1
+
+
+def test_momentum_beats_gradient_descent_exactly_where_its_rate_exceeds_sqrt_lambda():
+    for lam in (0.1, 0.3, 0.6, 0.9):
+        for x in np.linspace(0.005, 2 * (1 + lam) - 0.005, 211):
+            gd, mom = batching.gradient_descent_rate(x, 1.0), batching.momentum_rate(x, lam, 1.0)
+            if abs(abs(1 - x) - lam ** 0.5) > 1e-6:
+                assert (mom < gd) == (abs(1 - x) > lam ** 0.5), (lam, x)

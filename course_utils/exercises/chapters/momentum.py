@@ -104,7 +104,8 @@ EXERCISES = [
                Case(([1, 8, 64, 512], [2e-4, 2e-4, 4e-4, 3e-3], 1000, 0.0062)),
                Case(([1, 4, 16, 64], [1e-3, 1e-3, 1e-3, 5e-3], 100, 0.03))],
         mistakes=[
-            Mistake("take the smallest batch size that fits the time: small batches tend to generalise better",
+            Mistake("take the smallest batch size that fits the time, not the largest: a smaller batch makes more "
+                    "updates per epoch, and counted in epochs small batches get further",
                     lambda bs, ts, n, limit: _pick(bs, ts, limit, lambda b, t: math.ceil(n / b) * t, max)),
             Mistake("an epoch is ⌈N/B⌉ updates: the last, shorter batch makes an update too (math.ceil, not //)",
                     lambda bs, ts, n, limit: _pick(bs, ts, limit, lambda b, t: (n // b) * t)),
