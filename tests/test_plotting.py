@@ -40,3 +40,15 @@ def test_each_optimiser_and_role_has_one_valid_colour():
     distinct = {name: color for name, color in OPTIMISER_COLORS.items() if name != "sgd"}
     assert len(set(distinct.values())) == len(distinct), "two optimisers share a colour"
     assert all(mcolors.is_color_like(c) for c in [*OPTIMISER_COLORS.values(), *ROLE_COLORS.values()])
+
+
+def test_figure_png_without_a_box_keeps_the_figure_size_under_the_book_style():
+    """The book's style says savefig.bbox = "tight"; bbox_inches=None must still mean the whole figure."""
+    fig = Figure(figsize=(4.0, 2.5), dpi=50)
+    fig.text(0.5, 0.5, "small")
+    with matplotlib.rc_context():
+        use_book_style()
+        assert png_size(figure_png(fig, bbox_inches=None)) == (200, 125)
+        width, height = png_size(figure_png(fig))
+        assert width < 200 and height < 125                       # "tight" still crops
+        assert matplotlib.rcParams["savefig.bbox"] == "tight"      # and the style is left as it was

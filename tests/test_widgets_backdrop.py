@@ -1,10 +1,15 @@
-"""The shared backdrop of demo frames: drawn once, pasted under every frame, limits kept."""
+"""The shared backdrop of demo frames: drawn once, pasted under every frame, limits kept; or drawn in one pass."""
+import io
+
+import matplotlib
 import numpy as np
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from course_utils.widgets.backdrop import Picture, paste_backdrop, paste_overlay, spines_on_top, without_spines
+from course_utils.plotting import figure_png
+from course_utils.widgets.backdrop import (Picture, drawn_in_one_pass, one_pass, paste_backdrop, paste_overlay,
+                                           spines_on_top, without_spines)
 
 CALLS = []
 
@@ -73,3 +78,77 @@ def test_spines_are_left_to_the_frame():
     ax = fig.subplots()
     without_spines(ax)
     assert not any(spine.get_visible() for spine in ax.spines.values())
+
+
+def _rgb(png):
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+
+
+def _data_frame(label="e", dpi=50):
+    """A frame with a backdrop and a data layer of its own (a thick line from corner to corner of the data)."""
+    fig = Figure(figsize=(3, 2), dpi=dpi)
+    ax = fig.subplots()
+    paste_backdrop([ax], _static, label)
+    ax.plot([0, 10], [5, 0], color="red", linewidth=3)
+    return fig
+
+
+def test_in_one_pass_the_backdrop_is_drawn_on_the_axes_themselves():
+    with drawn_in_one_pass():
+        assert one_pass()
+        fig = Figure(figsize=(3, 2), dpi=50)
+        ax = fig.subplots()
+        assert paste_backdrop([ax], _static, "f") is None
+        assert ax.axison and ax.get_xlabel() == "f" and len(ax.lines) == 1       # the static line, on ax
+        limits = ax.get_xlim(), ax.get_ylim()
+        ax.plot([-100, 100], [-100, 100])                  # the frame draws within draw_static's limits
+        assert (ax.get_xlim(), ax.get_ylim()) == limits
+        without_spines(ax)
+        spines_on_top(ax)
+        assert all(spine.get_visible() for spine in ax.spines.values()) and ax.xaxis.get_visible()
+        assert paste_overlay([ax], _legend) is None and ax.get_legend() is not None
+        assert (ax.get_xlim(), ax.get_ylim()) == limits
+    assert not one_pass()
+
+
+def test_one_pass_ends_with_its_block_even_on_an_error():
+    with pytest.raises(RuntimeError):
+        with drawn_in_one_pass():
+            raise RuntimeError
+    assert not one_pass()
+
+
+def test_a_pasted_frame_matches_its_one_pass_drawing():
+    pasted = _rgb(figure_png(_data_frame(), bbox_inches=None))
+    with drawn_in_one_pass():
+        plain = _rgb(figure_png(_data_frame(), bbox_inches=None))
+    assert pasted.shape == plain.shape == (100, 150, 3)
+    assert (np.abs(pasted - plain).max(axis=2) > 32).mean() < 0.01
+
+
+def test_a_pasted_frame_cropped_to_a_tight_box_keeps_the_picture_under_its_axes():
+    """Saved with a tight box, the picture still covers the whole figure, where the frame's axes are."""
+    whole = _rgb(figure_png(_data_frame(), bbox_inches=None))
+    tight = _rgb(figure_png(_data_frame()))                  # the whole figure and savefig.pad_inches round it
+    pad = round(matplotlib.rcParams["savefig.pad_inches"] * 50)
+    assert tight.shape == (100 + 2 * pad, 150 + 2 * pad, 3)
+    assert np.array_equal(tight[pad:-pad, pad:-pad], whole)
+
+
+def test_a_pasted_frame_saved_at_another_dpi_gets_its_picture_at_that_dpi():
+    fig = _data_frame()
+    twice = _rgb(figure_png(fig, dpi=100, bbox_inches=None))
+    with drawn_in_one_pass():
+        plain = _rgb(figure_png(_data_frame(), dpi=100, bbox_inches=None))
+    assert twice.shape == plain.shape == (200, 300, 3)
+    assert (np.abs(twice - plain).max(axis=2) > 32).mean() < 0.01
+    assert _rgb(figure_png(fig, bbox_inches=None)).shape == (100, 150, 3)   # and at its own dpi again
+
+
+def test_a_picture_of_the_wrong_size_with_no_way_to_redraw_it_is_refused():
+    fig = Figure(figsize=(3, 2), dpi=50)
+    fig.add_artist(Picture(np.zeros((10, 10, 4), np.uint8)))
+    with pytest.raises(ValueError, match="cannot be pasted"):
+        figure_png(fig, bbox_inches=None)
