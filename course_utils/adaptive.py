@@ -12,8 +12,10 @@ needs thousands of steps per unit of progress. At exactly :math:`\eta = 10^{-2}`
 coordinate flips sign at every step: the parameters bounce between the walls.
 
 The adaptive optimisers divide by :math:`\sigma_i^t` per coordinate,
-:math:`\theta_i^{t+1} = \theta_i^t - \eta^t m_i^t / \sigma_i^t`, and cross the valley in a few
-hundred steps. :func:`race` runs several optimisers and learning rates at once on the
+:math:`\theta_i^{t+1} = \theta_i^t - \eta^t \hat m_i^t / \sigma_i^t` (with :math:`\hat m` an
+average of past gradients, as in Adam; not chapter 2's movement, which already contains
+:math:`-\eta`), and cross the valley in a few hundred steps. Momentum tuned to the valley's two
+curvatures (:func:`tuned_heavy_ball`) needs thousands. :func:`race` runs several optimisers and learning rates at once on the
 valley (each learning rate is its own parameter group, so one optimiser runs them all),
 for the demos; :func:`digits_experiment` trains a small network on real data.
 """
@@ -67,8 +69,11 @@ def make_optimizer(name, params, lr):
     """One of the chapter's optimisers, with the hyper-parameters the chapter uses besides η.
 
     ``params`` may be a list of tensors or of parameter groups (dicts with their own "lr").
+    ``"torch_adagrad"`` is PyTorch's own ``Adagrad`` (the root of the *sum* of squares), for
+    comparison with the notes' AdaGrad.
     """
     makers = {
+        "torch_adagrad": lambda: torch.optim.Adagrad(params, lr=lr),
         "gd": lambda: optim.SGD(params, lr=lr),
         "momentum": lambda: optim.Momentum(params, lr=lr, momentum=0.9),
         "adagrad": lambda: optim.AdaGrad(params, lr=lr),
@@ -155,6 +160,64 @@ def race_one(name, learning_rate, schedule="constant", steps=300, start=START, w
     return trajectory(VALLEY, start, Scheduled, steps)
 
 
+# --- Momentum on the valley: chapter 2's λ, and λ tuned to the valley -------------------
+
+def heavy_ball_on_valley(learning_rate, momentum, steps, start=START):
+    r"""The loss after each of ``steps`` updates of momentum in the notes' form,
+    :math:`m^i = \lambda m^{i-1} - \eta g^{i-1}`, :math:`\theta^i = \theta^{i-1} + m^i`, on the valley.
+
+    Plain Python floats (the same digits on every machine); a list of ``steps + 1`` losses.
+    With λ = 0 it is gradient descent.
+    """
+    theta, movement, curvature = list(start), [0.0, 0.0], (2 * A, 2 * B)
+    losses = [A * theta[0] ** 2 + B * theta[1] ** 2]
+    for _ in range(steps):
+        for i in (0, 1):
+            movement[i] = momentum * movement[i] - learning_rate * curvature[i] * theta[i]
+            theta[i] += movement[i]
+        losses.append(A * theta[0] ** 2 + B * theta[1] ** 2)
+    return losses
+
+
+def tuned_heavy_ball():
+    r"""(η, λ) that make momentum converge fastest on the valley (Polyak's heavy ball; Goh 2017).
+
+    With the smallest and largest curvature :math:`\mu = 2a`, :math:`L = 2b` and
+    :math:`\kappa = L/\mu`: :math:`\eta = 4/(\sqrt L + \sqrt\mu)^2`,
+    :math:`\lambda = ig((\sqrt\kappa - 1)/(\sqrt\kappa + 1)ig)^2`. These are the values of
+    PyTorch's ``SGD(lr=η, momentum=λ)`` too: at a constant η the notes' form and PyTorch's make
+    the same steps. The error then shrinks by :math:`\sqrt\lambda = (\sqrt\kappa-1)/(\sqrt\kappa+1)`
+    per step, against :math:`(\kappa-1)/(\kappa+1)` for gradient descent at its best η.
+    """
+    mu, big = 2 * A, 2 * B
+    root_kappa = (big / mu) ** 0.5
+    return 4 / (big ** 0.5 + mu ** 0.5) ** 2, ((root_kappa - 1) / (root_kappa + 1)) ** 2
+
+
+def steps_to_tolerance(losses, tolerance):
+    """The first step from which the loss stays below ``tolerance`` (None if it is not below at the end)."""
+    above = [t for t, loss in enumerate(losses) if not loss < tolerance]
+    if above and above[-1] == len(losses) - 1:
+        return None
+    return above[-1] + 1 if above else 0
+
+
+def gd_steps_to_tolerance(learning_rate, tolerance, start=START):
+    """The same for gradient descent, from its closed form (its loss falls at every step when
+    |1 − ηλᵢ| < 1 for both curvatures λᵢ); None if it never gets there."""
+    factors = [(1 - learning_rate * 2 * A) ** 2, (1 - learning_rate * 2 * B) ** 2]
+    if max(factors) >= 1:
+        return None
+    loss = lambda t: A * start[0] ** 2 * factors[0] ** t + B * start[1] ** 2 * factors[1] ** t
+    low, high = 0, 1
+    while not loss(high) < tolerance:
+        high *= 2
+    while low < high:
+        middle = (low + high) // 2
+        low, high = (middle + 1, high) if not loss(middle) < tolerance else (low, middle)
+    return low
+
+
 # --- 1. Stuck, with a large gradient --------------------------------------------------
 
 def stuck_run(learning_rate=1e-2, steps=200):
@@ -225,10 +288,75 @@ def digits_experiment(names=tuple(DIGITS_LEARNING_RATES), epochs=8, batch_size=6
     return runs
 
 
+def adam_early_steps(seed=0, steps=200, learning_rate=0.01, batch_size=64, record=(1, 2, 5, 10, 20, 50, 200)):
+    r"""What Adam's first steps are made of, on the digits network with batches of ``batch_size``.
+
+    After update t (counted from 1, as PyTorch does) Adam has moved each parameter by
+    :math:`\eta\,|\hat m / (\sqrt{\hat v} + \varepsilon)|`. At t = 1, :math:`\hat m = g` and
+    :math:`\hat v = g^2`, so that factor is 1 for every parameter: a step of η along the sign of
+    one batch's gradient. For each t in ``record``, over the parameters whose gradients are not
+    all zero: ``median_step`` (the median of that factor, so the median step is η times it),
+    and ``against_full_batch`` (the fraction whose step points against the gradient of the whole
+    training set at the parameters the step started from). Returns {t: {...}}.
+    """
+    data = digits(seed=seed)
+    model = digits_model(seed)
+    params = list(model.parameters())
+    optimizer = optim.Adam(params, lr=learning_rate)
+    (beta1, beta2), eps = optimizer.param_groups[0]["betas"], optimizer.param_groups[0]["eps"]
+    n = len(data.x_train)
+    order = torch.Generator().manual_seed(seed)
+    batches = torch.cat([torch.randperm(n, generator=order) for _ in range(steps * batch_size // n + 1)])
+    flat = lambda tensors: torch.cat([t.flatten() for t in tensors])
+    found = {}
+    for t in range(1, steps + 1):
+        if t in record:
+            model.zero_grad()
+            torch.nn.functional.cross_entropy(model(data.x_train), data.y_train).backward()
+            full = flat(p.grad for p in params)
+        batch = batches[(t - 1) * batch_size:t * batch_size]
+        optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(model(data.x_train[batch]), data.y_train[batch]).backward()
+        optimizer.step()
+        if t in record:
+            m_hat = flat(optimizer.state[p]["m"] for p in params) / (1 - beta1 ** t)
+            v_hat = flat(optimizer.state[p]["v"] for p in params) / (1 - beta2 ** t)
+            live = v_hat > 0
+            factor = (m_hat[live] / (v_hat[live].sqrt() + eps)).abs()
+            found[t] = {"median_step": factor.median().item(),
+                        "against_full_batch": (m_hat[live].sign() * full[live].sign() < 0).double().mean().item(),
+                        "parameters": int(live.sum())}
+    return found
+
+
 def _record(run, model, data):
     with torch.no_grad():
         run.train.append(torch.nn.functional.cross_entropy(model(data.x_train), data.y_train).item())
         run.validation.append(torch.nn.functional.cross_entropy(model(data.x_val), data.y_val).item())
+
+
+def digits_over_seeds(seeds=(0, 1, 2), **kwargs):
+    """:func:`digits_experiment` once per seed (a new split, initialisation and batch order each
+    time); returns {seed: {name: Run}}."""
+    return {seed: digits_experiment(seed=seed, **kwargs) for seed in seeds}
+
+
+def results_over_seeds_table(runs_by_seed):
+    """Each optimiser's training loss after the first and the last epoch, validation loss and
+    accuracy: the median over the seeds, and the smallest and largest value."""
+    def cell(values, spec):
+        values = sorted(values)
+        return f"{values[len(values) // 2]:{spec}} ({values[0]:{spec}}–{values[-1]:{spec}})"
+
+    runs = list(runs_by_seed.values())
+    lines = [f"{'':16s}{'training L, epoch 1':>24s}{'training L, last':>26s}{'validation L':>22s}"
+             f"{'accuracy, %':>25s}"]
+    for key in runs[0]:
+        lines.append(f"{runs[0][key].name:16s}{cell([r[key].train[1] for r in runs], '.3f'):>24s}"
+                     f"{cell([r[key].train[-1] for r in runs], '.4f'):>26s}"
+                     f"{cell([r[key].validation[-1] for r in runs], '.3f'):>22s}"
+                     f"{cell([r[key].accuracy * 100 for r in runs], '.1f'):>25s}")
+    return "\n".join(lines)
 
 
 def results_table(runs: Dict[str, Run]):

@@ -1,6 +1,8 @@
 r"""Learning-rate schedules: the :math:`\eta^t` of the notes' update, a function of the step t.
 
-.. math:: \theta_i^{t+1} = \theta_i^t - \frac{\eta^t}{\sigma_i^t}\, m_i^t
+.. math:: \theta_i^{t+1} = \theta_i^t - \frac{\eta^t}{\sigma_i^t}\, \hat m_i^t
+
+(:math:`\hat m_i^t` an average of past gradients, as Adam's; the notes write :math:`m_i^t`.)
 
 Each schedule is a plain function ``f(step, ...) -> learning rate`` with t = ``step``
 counted from 0; :func:`as_scheduler` turns one into a ``torch.optim.lr_scheduler.LambdaLR``
@@ -14,8 +16,10 @@ that sets every parameter group's learning rate to :math:`\eta^t` before step t.
   or the Transformer's :math:`\eta^t = d^{-1/2}\min\big((t+1)^{-1/2},\, (t+1)\,T_w^{-3/2}\big)`,
   which rises linearly for :math:`T_w` steps and then decays as :math:`1/\sqrt{t}`.
 
-Warm-up helps adaptive optimisers because σ is estimated from few gradients at the
-start, with high variance; small early steps wait until the estimate settles (RAdam).
+Warm-up helps adaptive optimisers because their first steps are full size (Adam's first
+is exactly η·sign(g)) yet rest on one or a few noisy gradients, while σ is still estimated
+from few of them, with high variance; small early steps wait until the estimate settles
+(RAdam).
 
 Bad settings (η ≤ 0, γ outside (0, 1], a warm-up as long as the run or longer, t < 0)
 raise a ``ValueError`` that names the problem.

@@ -185,3 +185,64 @@ def test_wrong_shapes_of_answers_get_a_clear_verdict(capsys):
     assert "return both" in capsys.readouterr().out
     check("adaptive.warmup_cosine", lambda step, lr, total, warmup, lr_min=0.0: None)
     assert "forget `return`" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------------------- momentum on the valley
+
+
+def test_heavy_ball_on_the_valley_is_the_libraries_momentum():
+    path = adaptive.race("momentum", (0.01,), steps=60)[0]              # optim.Momentum, λ = 0.9
+    assert torch.allclose(torch.tensor(adaptive.heavy_ball_on_valley(0.01, 0.9, 60), dtype=torch.float64),
+                          adaptive.valley_loss(path), rtol=1e-10, atol=0)
+
+
+def test_heavy_ball_without_momentum_is_gradient_descent_in_closed_form():
+    losses = adaptive.heavy_ball_on_valley(3e-3, 0.0, 50)
+    assert losses[-1] == pytest.approx(adaptive.valley_loss(adaptive.gd_on_valley(3e-3, 50)).item(), rel=1e-9)
+    assert adaptive.gd_steps_to_tolerance(3e-3, 10.0) == adaptive.steps_to_tolerance(
+        adaptive.heavy_ball_on_valley(3e-3, 0.0, 2000), 10.0)
+
+
+def test_tuned_heavy_ball_is_polyaks_and_converges_at_its_rate():
+    eta, lam = adaptive.tuned_heavy_ball()
+    mu, big = 2 * adaptive.A, 2 * adaptive.B
+    assert eta == pytest.approx(4 / (math.sqrt(big) + math.sqrt(mu)) ** 2)
+    rate = (math.sqrt(big / mu) - 1) / (math.sqrt(big / mu) + 1)
+    assert lam == pytest.approx(rate ** 2)
+    losses = adaptive.heavy_ball_on_valley(eta, lam, 4000)
+    # the error shrinks by √λ per step, so the loss by λ (times a polynomial factor: a double eigenvalue)
+    assert losses[4000] / losses[2000] < lam ** 2000 * 10
+
+
+def test_steps_to_tolerance_is_the_first_step_after_which_the_loss_stays_below():
+    assert adaptive.steps_to_tolerance([5.0, 0.5, 2.0, 0.5, 0.1], 1.0) == 3
+    assert adaptive.steps_to_tolerance([0.5, 0.1], 1.0) == 0
+    assert adaptive.steps_to_tolerance([5.0, 0.5, 2.0], 1.0) is None
+    assert adaptive.gd_steps_to_tolerance(1e-2, 1e-3) is None             # bounces for ever
+
+
+def test_pytorchs_adagrad_races_as_torch_optim_adagrad():
+    path = adaptive.race("torch_adagrad", (0.3,), steps=20)[0]
+    theta = torch.tensor(adaptive.START, dtype=torch.float64)
+    optimizer = torch.optim.Adagrad([theta], lr=0.3)
+    for _ in range(20):
+        theta.grad = adaptive.valley_gradient(theta)
+        optimizer.step()
+    assert torch.allclose(path[-1], theta)
+
+
+# ---------------------------------------------------------------------------- Adam's first steps
+
+
+def test_adams_first_step_moves_every_parameter_by_eta():
+    early = adaptive.adam_early_steps(seed=0, steps=3, record=(1, 3))
+    assert early[1]["median_step"] == pytest.approx(1.0, abs=1e-4)
+    assert early[1]["parameters"] == early[3]["parameters"] > 0
+    assert 0 <= early[3]["against_full_batch"] <= 1 and early[3]["median_step"] < 1
+
+
+def test_results_over_seeds_table_gives_median_and_range():
+    runs = {seed: adaptive.digits_experiment(names=("gd",), epochs=1, seed=seed) for seed in (0, 1, 2)}
+    table = adaptive.results_over_seeds_table(runs)
+    finals = sorted(r["gd"].train[-1] for r in runs.values())
+    assert f"{finals[1]:.4f} ({finals[0]:.4f}–{finals[2]:.4f})" in table
