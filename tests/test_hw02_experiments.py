@@ -51,3 +51,30 @@ def test_ladder_table_lists_every_preset():
                                                                                     private=None)}
     table = experiments.ladder_table(results).splitlines()
     assert len(table) == 3 and "0.410" in table[1] and "—" in table[2]
+
+
+def test_best_epoch_is_the_epoch_with_the_highest_validation_accuracy():
+    history = [dict(epoch=1, train_acc=0.5, val_acc=0.6), dict(epoch=2, train_acc=0.7, val_acc=0.65),
+               dict(epoch=3, train_acc=0.8, val_acc=0.62)]
+    assert experiments.best_epoch(history)["epoch"] == 2
+
+
+def test_confusion_shares_sort_errors_by_kind_and_give_the_even_spread():
+    names = {name: i for i, name in enumerate(experiments.CLASSES)}
+    n = torch.zeros(41, 41, dtype=torch.long)
+    n[names["AA"], names["AE"]] = 6     # vowel for vowel
+    n[names["B"], names["P"]] = 3       # voiced for its unvoiced twin
+    n[names["sil"], names["T"]] = 1     # silence for a phoneme
+    shares = experiments.confusion_shares(n)
+    observed = [shares[kind][0] for kind in experiments.CONFUSION_KINDS]
+    assert observed == pytest.approx([0.6, 0.3, 0.1])
+    # even spread: AA's 6 errors over 40 classes, 14 of them vowels and 1 silence; B's 3 errors, 1 twin and
+    # 1 silence; sil's 1 error, every one of the 40 with silence.
+    even = [shares[kind][1] for kind in experiments.CONFUSION_KINDS]
+    assert even == pytest.approx([6 * 14 / 40 / 10, 3 * 1 / 40 / 10, (6 / 40 + 3 / 40 + 1) / 10])
+
+
+def test_an_even_spread_of_errors_has_its_even_shares():
+    n = torch.ones(41, 41, dtype=torch.long) * 5
+    for kind, (observed, even) in experiments.confusion_shares(n).items():
+        assert observed == pytest.approx(even), kind

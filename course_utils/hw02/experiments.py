@@ -17,6 +17,12 @@ homework's report question compares 6 layers of 1024 with 2 layers of 1700.
 **Per-class accuracy** of class c is the fraction of the frames labelled c that are
 predicted c, n_cc / Σ_j n_cj, the diagonal of the confusion matrix n over its row sums
 (NaN for a class with no frames); the overall accuracy is Σ_c n_cc / Σ n.
+
+**Where the errors go.** `confusion_shares` sorts the wrong frames (n_ij, i ≠ j) into
+kinds of pair (a vowel for another vowel, a voiced consonant for its unvoiced twin or
+back, silence for a phoneme or back) and sets each kind's share of the errors beside the
+share it would have if every class spread its errors evenly over the 40 others,
+Σ_i e_i·|{j ≠ i: (i, j) of that kind}|/40 / Σ_i e_i with e_i = Σ_{j≠i} n_ij.
 """
 import dataclasses
 import math
@@ -28,8 +34,9 @@ import torch
 from .corpus import CorpusConfig
 from .dataset import load_frames
 from .libriphone import NUM_CLASSES
+from .phonemes import CLASSES
 from .submission import score, write_submission
-from .training import PRESETS, load_checkpoint, predict_classes, train
+from .training import PRESETS, default_device, load_checkpoint, predict_classes, train
 
 QUICK_CORPUS = CorpusConfig(num_train=300, num_test=60)
 QUICK_EPOCHS = 3
@@ -46,9 +53,11 @@ def quick(preset, **changes):
     return dataclasses.replace(PRESETS[preset], **settings)
 
 
-def run_recipe(recipe, data_dir, out_dir, test_labels=None, device="cpu", progress=False):
-    """Train `recipe` afresh, predict the test frames with its best checkpoint and score them when the
-    answers are known. Returns {val_acc, public, private, cpu_s, history} (public/private None without answers)."""
+def run_recipe(recipe, data_dir, out_dir, test_labels=None, device=None, progress=False):
+    """Train `recipe` afresh (on a GPU when there is one, unless `device` says otherwise), predict the test
+    frames with its best checkpoint and score them when the answers are known. Returns {val_acc, public,
+    private, cpu_s, history} (public/private None without answers)."""
+    device = device or default_device()
     start = time.process_time()
     history = train(recipe, data_dir, out_dir, device=device, resume=False, progress=progress)
     model, recipe = load_checkpoint(Path(out_dir) / "best.pt", device)
@@ -60,6 +69,11 @@ def run_recipe(recipe, data_dir, out_dir, test_labels=None, device="cpu", progre
         result.update(public=leaderboard["public"], private=leaderboard["private"])
     result["cpu_s"] = time.process_time() - start
     return result
+
+
+def best_epoch(history):
+    """The entry of `history` with the highest validation accuracy (the epoch ``best.pt`` keeps)."""
+    return max(history, key=lambda h: h["val_acc"])
 
 
 def ladder_table(results):
@@ -103,3 +117,40 @@ def most_confused(matrix, count=10):
     frames), most confused first."""
     errors = matrix.sum(1) - matrix.diagonal()
     return errors.argsort(descending=True)[:count].tolist()
+
+
+VOWELS = ("AA", "AE", "AH", "AO", "AW", "AY", "EH", "ER", "EY", "IH", "IY", "OW", "OY", "UH", "UW")
+#: Consonants made the same way in the same place, one voiced and one not.
+VOICING_TWINS = (("B", "P"), ("D", "T"), ("G", "K"), ("V", "F"), ("DH", "TH"), ("Z", "S"), ("ZH", "SH"),
+                 ("JH", "CH"))
+CONFUSION_KINDS = ("a vowel for another vowel", "voiced for unvoiced twin or back", "silence for a phoneme or back")
+
+
+def confusion_kind_masks(classes=CLASSES):
+    """{kind: (C, C) bool}: which (true, predicted) pairs are of each of the `CONFUSION_KINDS`."""
+    index = {name: i for i, name in enumerate(classes)}
+    c = len(classes)
+    vowel = torch.zeros(c, dtype=torch.bool)
+    vowel[[index[v] for v in VOWELS]] = True
+    twins = torch.zeros(c, c, dtype=torch.bool)
+    for a, b in VOICING_TWINS:
+        twins[index[a], index[b]] = twins[index[b], index[a]] = True
+    silence = torch.zeros(c, c, dtype=torch.bool)
+    silence[index["sil"]] = silence[:, index["sil"]] = True
+    off = ~torch.eye(c, dtype=torch.bool)
+    masks = (vowel[:, None] & vowel[None, :], twins, silence)
+    return {kind: mask & off for kind, mask in zip(CONFUSION_KINDS, masks)}
+
+
+def confusion_shares(matrix, classes=CLASSES):
+    """{kind: (share of the wrong frames, share if errors were spread evenly)} for each of `CONFUSION_KINDS`
+    (formula above)."""
+    n = matrix.double()
+    errors = n.sum(1) - n.diagonal()
+    total = errors.sum()
+    shares = {}
+    for kind, mask in confusion_kind_masks(classes).items():
+        observed = (n * mask).sum() / total
+        even = (errors * mask.sum(1) / (len(classes) - 1)).sum() / total
+        shares[kind] = (observed.item(), even.item())
+    return shares

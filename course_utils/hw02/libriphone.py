@@ -27,6 +27,10 @@ import torch
 
 FEATURE_DIM = 39
 NUM_CLASSES = 41
+#: The size of the real data, as the homework's description gives it (ML 2022 Spring HW02): 4268 labelled
+#: utterances (train + validation) of 2,644,158 frames, and 1078 test utterances of 646,268 frames.
+LIBRIPHONE_LABELLED = dict(utterances=4268, frames=2_644_158)
+LIBRIPHONE_TEST = dict(utterances=1078, frames=646_268)
 
 
 class LibriphoneError(ValueError):
