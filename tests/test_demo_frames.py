@@ -16,16 +16,18 @@ axes' spine, or a legend drawn in the backdrop, the frame draws the line on top 
 draws the spine or legend on top (matplotlib's z-order), and thin lines of a backdrop (the
 hw02 label boundaries) go under the frame's window instead of over it. At most 0.042 % of a
 frame's pixels (the optimiser race: curves over the loss panel's spine), 0.031 % (schedules),
-0.011 % (the context window), 0.009 % (the bound), 0.003 % (the surfaces), 0 for the rest. A
+0.011 % (the context window), 0.009 % (the bound), 0.003 % (the surfaces), 0 for the rest
+(but the feature-scale demo, whose one-pass drawing loses tick labels: see NEEDS_A_DEMO_CHANGE). A
 frame cropped to a tight box differs in size (and every frame must have the figure's size,
-``figsize × dpi``); a backdrop off by a pixel, a stale picture,
-or tick labels missing or moved differ by far more than 0.1 %.
+``figsize × dpi``); a backdrop pasted two pixels to the right differs in 1.9 to 3.7 % of the
+pixels, and missing tick labels in 0.8 %.
 
-Which frames: the book embeds every combination of control values (up to 583 frames, about
+Which frames: the book embeds every combination of control values (583 frames in all, about
 two minutes to draw twice on one core), so demos with at most ``ALL_FRAMES_UP_TO`` frames
 are checked whole, and larger ones on a sample: the first and the last frame of the book's
 order, the default one (also the no-JavaScript picture), and a diagonal that shows every value
-of every control at least once. Under a minute on one core (``--durations``).
+of every control at least once: 141 frames. About 30 s of CPU time (``--durations``; the
+bound demo's first frame simulates its training sets).
 """
 import io
 
