@@ -1,12 +1,15 @@
-"""The course's command line: release the student notebooks, grade submitted ones.
+"""The course's command line: release the student notebooks, grade submitted ones, merge graded shards.
 
     python -m course_utils release --out release/
     python -m course_utils grade submissions/ --out grades.csv --feedback-dir feedback/ --jobs 2
+    python -m course_utils merge shard-*/feedback --out grades.csv --feedback-dir feedback/
 
-Run either with ``--help`` for every option. Exit status: 0 when everything
+Run any with ``--help`` for every option. Exit status: 0 when everything
 given was released or graded (a failing submission is still graded: it gets a
-status in the gradebook), 1 when release refused or the grader failed on a
-submission (a bug: see its JSON report), 2 for a mistake on the command line.
+status in the gradebook), 1 when release refused, when grading refused to run
+(no working sandbox: nothing is graded or written), when shards cannot be
+merged, or when the grader failed on a submission (a bug: see its JSON
+report), 2 for a mistake on the command line.
 """
 import argparse
 import os
@@ -17,9 +20,10 @@ from pathlib import Path
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m course_utils", description=__doc__.split("\n\n")[0])
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{release,grade}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{release,grade,merge}")
     _release_parser(commands)
     _grade_parser(commands)
+    _merge_parser(commands)
     args = parser.parse_args(argv)
     return args.run(args, args.parser)
 
@@ -46,7 +50,21 @@ def _grade_parser(commands):
                          help="submitted notebooks, or folders searched for *.ipynb")
     command.add_argument("--out", type=Path, default=Path("grades.csv"), help="the gradebook (default: grades.csv)")
     command.add_argument("--feedback-dir", type=Path, default=Path("feedback"),
-                         help="folder for <submission>.md and <submission>.json (default: feedback/)")
+                         help="folder for <submission>-<hash>.md and .json (default: feedback/)")
+    command.add_argument("--lms", type=Path, metavar="CSV",
+                         help="also write the gradebook as an LMS imports it (Canvas's CSV: a row per student, "
+                              "a column per chapter, the total)")
+    command.add_argument("--layout", choices=("auto", "per-student", "nbgrader", "flat"), default="auto",
+                         help="how a folder names students: per-student (<student>/<notebook>.ipynb), nbgrader "
+                              "(submitted/<student>/<assignment>/<notebook>.ipynb), flat (<student>_<notebook>"
+                              ".ipynb); default: auto")
+    command.add_argument("--shard", metavar="K/N",
+                         help="grade only part K of N (round robin over the submissions sorted by id); merge the "
+                              "parts' feedback folders with `python -m course_utils merge`")
+    command.add_argument("--key-file", type=Path, default=Path(".grading-key"),
+                         help="the grading key that seeds the hidden cases, created if missing; the same key "
+                              "gives the same grade on every run; shards must share it; keep it from students "
+                              "(default: .grading-key)")
     command.add_argument("--jobs", type=int, default=1, help="submissions graded at once (default: 1)")
     command.add_argument("--chapter", help="grade every submission as this chapter (default: from the file name, "
                                            "e.g. 00_training_recipe → recipe, or the notebook's metadata)")
@@ -57,11 +75,31 @@ def _grade_parser(commands):
     command.add_argument("--submission-timeout", type=float, default=900, metavar="SECONDS",
                          help="wall time one whole submission may take (default: 900)")
     command.add_argument("--memory-gib", type=float, default=4, metavar="GIB",
-                         help="address-space limit of the student's process, in GiB (default: 4)")
+                         help="memory limit of one submission, all its processes and RAM-disk files together "
+                              "where cgroups are available, else of each of its processes, in GiB (default: 4)")
+    command.add_argument("--processes", type=int, default=64,
+                         help="processes and threads one submission may have at once (default: 64)")
+    command.add_argument("--disk-mib", type=float, default=512, metavar="MIB",
+                         help="size of each RAM disk of a submission (working copy, /tmp, /dev/shm) and of any "
+                              "file it writes, in MiB (default: 512)")
     command.add_argument("--sandbox", choices=("auto", "bwrap", "none"), default="auto",
-                         help="auto: bubblewrap if it works here, else none (with a warning); bwrap: fail without "
-                              "it; none: no file-system isolation (default: auto)")
+                         help="auto, bwrap: in bubblewrap, and refuse to grade without it; none: WITHOUT "
+                              "isolation (the gradebook says so on every row) (default: auto)")
     command.set_defaults(run=_grade, parser=command)
+
+
+def _merge_parser(commands):
+    command = commands.add_parser(
+        "merge", help="combine the feedback folders of graded shards into one gradebook",
+        description="Combine the feedback folders written by `grade --shard K/N` into the gradebook and feedback "
+                    "folder one run over the whole class would have written.")
+    command.add_argument("feedback_dirs", nargs="+", type=Path, metavar="FEEDBACK_DIR",
+                         help="the shards' feedback folders (their JSON reports are read)")
+    command.add_argument("--out", type=Path, default=Path("grades.csv"), help="the gradebook (default: grades.csv)")
+    command.add_argument("--feedback-dir", type=Path, default=Path("feedback"),
+                         help="folder the feedback files are gathered in (default: feedback/)")
+    command.add_argument("--lms", type=Path, metavar="CSV", help="also write the LMS export (as grade --lms)")
+    command.set_defaults(run=_merge, parser=command)
 
 
 def _release(args, parser):
@@ -81,15 +119,23 @@ def _release(args, parser):
 
 
 def _grade(args, parser):
-    from .exercises.grade import find_submissions, grade
+    from .exercises.grade import find_submissions, grade, grading_key
     from .exercises.registry import chapter_names
-    from .exercises.sandbox import resolve_isolation
+    from .exercises.sandbox import SandboxUnavailable, resolve_isolation
     from .exercises.session import Limits
 
     if args.jobs < 1:
         parser.error("--jobs must be at least 1")
+    shard = None
+    if args.shard is not None:
+        try:
+            shard = tuple(int(part) for part in args.shard.split("/"))
+            if len(shard) != 2 or not 1 <= shard[0] <= shard[1]:
+                raise ValueError
+        except ValueError:
+            parser.error(f"--shard {args.shard}: give K/N with 1 <= K <= N, e.g. 3/8")
     try:
-        if not find_submissions(args.paths):
+        if not find_submissions(args.paths, args.layout):
             parser.error(f"no .ipynb files found in {', '.join(map(str, args.paths))}")
     except ValueError as error:
         parser.error(str(error))
@@ -97,26 +143,50 @@ def _grade(args, parser):
         parser.error(f"--chapter {args.chapter}: no such chapter (known: {', '.join(chapter_names())})")
     try:
         isolation = resolve_isolation(args.sandbox)
-    except RuntimeError as error:
-        parser.error(str(error))
+    except SandboxUnavailable as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    try:
+        key = grading_key(args.key_file)
+    except (OSError, ValueError) as error:
+        parser.error(f"--key-file: {error}")
     _say_isolation(isolation)
     limits = Limits(cell_seconds=args.cell_timeout, exercise_seconds=args.exercise_timeout,
                     submission_seconds=args.submission_timeout, memory_bytes=int(args.memory_gib * 2**30),
+                    processes=args.processes, disk_bytes=int(args.disk_mib * 2**20),
                     threads=max(1, (os.cpu_count() or 1) // args.jobs))
     progress = _Progress()
     reports = grade(args.paths, args.out, args.feedback_dir, jobs=args.jobs, limits=limits, isolation=isolation,
-                    chapter=args.chapter, on_graded=progress)
+                    chapter=args.chapter, on_graded=progress, key=key, shard=shard, layout=args.layout,
+                    lms=args.lms)
     failed = [graded for graded in reports if graded["status"] == "grader-error"]
     for graded in failed:
         print(f"grader error on {graded['submission']}:\n{graded.get('traceback', '')}", file=sys.stderr)
-    print(f"gradebook: {args.out}; feedback and JSON reports: {args.feedback_dir}/")
+    print(f"gradebook: {args.out}; feedback and JSON reports: {args.feedback_dir}/"
+          + (f"; LMS export: {args.lms}" if args.lms else ""))
     return 1 if failed else 0
+
+
+def _merge(args, parser):
+    from .exercises.grade import merge
+
+    missing = [str(folder) for folder in args.feedback_dirs if not folder.is_dir()]
+    if missing:
+        parser.error(f"no such feedback folder: {', '.join(missing)}")
+    try:
+        reports = merge(args.feedback_dirs, args.out, args.feedback_dir, lms=args.lms)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(f"merged {len(reports)} submissions: gradebook {args.out}; feedback {args.feedback_dir}/")
+    return 1 if any(graded["status"] == "grader-error" for graded in reports) else 0
 
 
 def _say_isolation(isolation):
     if isolation == "none":
-        print("warning: bubblewrap is not available, so student code runs WITHOUT file-system isolation "
-              "(time and memory limits still apply). Install it: apt-get install -y bubblewrap", file=sys.stderr)
+        print("warning: --sandbox none: student code runs WITHOUT isolation (it can read and write whatever this "
+              "user can; time and memory limits still apply). The gradebook's isolation column says none.",
+              file=sys.stderr)
     else:
         print(f"isolation: {isolation} (student code sees only its own working folder, read-only system and "
               f"Python files, no network)")

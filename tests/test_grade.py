@@ -18,6 +18,7 @@ import nbformat
 import nbformat.v3 as v3
 import pytest
 
+from course_utils.exercises.report import file_stem
 from grading_fixtures import SETUP, SOLUTIONS, STUBS, correct, submission, write
 
 pytestmark = pytest.mark.grading
@@ -125,6 +126,12 @@ def graded(tmp_path_factory):
             "after": _snapshot(submissions_dir, canary_dir, EXERCISES_SOURCE)}
 
 
+def feedback_text(graded, student):
+    """The Markdown feedback of a student's submission."""
+    stem = file_stem(f"{student}/00_training_recipe")
+    return (graded["root"] / "feedback" / f"{stem}.md").read_text()
+
+
 def points(row):
     return [float(row[exercise_id]) if row[exercise_id] else None for exercise_id in IDS]
 
@@ -216,7 +223,7 @@ def test_an_output_flood_is_cut_and_the_answers_still_count(graded):
 def test_a_file_that_is_not_a_notebook_is_unreadable(graded, student, words):
     row = graded["rows"][student]
     assert row["status"] == "unreadable" and words in row["notes"] and row["total"] == "0"
-    assert "Not graded" in (graded["root"] / "feedback" / f"{student}__00_training_recipe.md").read_text()
+    assert "Not graded" in feedback_text(graded, student)
 
 
 def test_an_nbformat_3_notebook_is_converted_and_graded(graded):
@@ -240,5 +247,5 @@ def test_reports_hold_the_gradebook_row_plus_timings(graded):
     assert f"{report['total']:g}" == row["total"] and report["status"] == row["status"]
     assert report["isolation"] == "bubblewrap" or report["isolation"] == "bubblewrap-root"
     assert report["timings"]["total_seconds"] > 0 and all("seconds" in r for r in report["exercises"].values())
-    feedback = (graded["root"] / "feedback" / "half__00_training_recipe.md").read_text()
+    feedback = feedback_text(graded, "half")
     assert "**2 / 4 points**" in feedback and "not attempted yet" in feedback

@@ -87,9 +87,10 @@ def test_submissions_are_found_in_folders_and_named_by_their_path(tmp_path):
     write(submission(), tmp_path / "class" / ".ipynb_checkpoints" / "00_training_recipe-checkpoint.ipynb")
     (tmp_path / "class" / "notes.txt").write_text("not a notebook")
     found = find_submissions([tmp_path / "class"])
-    assert [submission_id for submission_id, _ in found] == ["alice/00_training_recipe", "bob/00_training_recipe"]
+    assert [submission_id for submission_id, _, _ in found] == ["alice/00_training_recipe", "bob/00_training_recipe"]
+    assert [student for _, _, student in found] == ["alice", "bob"]
     with pytest.raises(ValueError, match="share the id '00_training_recipe'"):
-        find_submissions([path for _, path in found])
+        find_submissions([path for _, path, _ in found])
     with pytest.raises(ValueError, match="does not exist"):
         find_submissions([tmp_path / "missing"])
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import List, Optional
 
 from . import feedback
+from .compare import Difference, describe
 from .protocol import to_plain
 
 #: An answer that raises one of these ran out of memory.
@@ -155,18 +156,33 @@ def expected_value(exercise, case):
 
 def _difference(exercise, case, got):
     expected = expected_value(exercise, case)
-    difference = exercise.compare(expected, got, exercise.rtol, exercise.atol)
+    try:
+        difference = exercise.compare(expected, got, exercise.rtol, exercise.atol)
+    except Exception as error:   # a value the comparison does not expect is a wrong answer, never a grader crash
+        return _incomparable(expected, got, error)
     if difference is not None:
         for mistake in exercise.mistakes:
             args, kwargs = copy.deepcopy((case.args, case.kwargs))
             try:
                 wrong = to_plain(mistake.answer(*args, **kwargs))
-            except Exception:   # a known mistake that fails on this case simply does not match
+                matches = exercise.compare(wrong, got, exercise.rtol, exercise.atol) is None
+            except Exception:   # a known mistake that fails on this case (or on this value) simply does not match
                 continue
-            if exercise.compare(wrong, got, exercise.rtol, exercise.atol) is None:
+            if matches:
                 difference.hint = mistake.hint
                 break
     return difference
+
+
+def _incomparable(expected, got, error):
+    def shown(value):
+        try:
+            return describe(value)
+        except Exception:
+            return f"a {type(value).__name__}"
+    return Difference(f"expected {shown(expected)}, got {shown(got)}: your value cannot be compared with the "
+                      f"expected one ({type(error).__name__})",
+                      "return the same kind of value as the exercise asks for (its type, shape and dtype)")
 
 
 def _missing_lines(exercise, outcome):

@@ -1,9 +1,11 @@
 """Grading a class: every submitted notebook, in parallel, into a gradebook and feedback files.
 
-:func:`grade` finds the notebooks, grades each one in its own temporary
-working directory (:class:`.session.Session`), writes a Markdown feedback file
-and a JSON report per submission as soon as it is graded, and the gradebook
-CSV at the end. A submission's status is one of:
+:func:`grade` finds the notebooks (:func:`find_submissions`: a folder per
+student, nbgrader's ``submitted/`` folder, or a flat folder), grades each one
+in its own temporary working directory (:class:`.session.Session`), writes a
+Markdown feedback file and a JSON report per submission as soon as it is
+graded, and the gradebook CSV at the end, whatever any submission did. A
+submission's status is one of:
 
 - ``graded``: every cell ran and every exercise was judged;
 - ``graded-with-issues``: graded, but something went wrong in the notebook (a
@@ -11,9 +13,17 @@ CSV at the end. A submission's status is one of:
   a limit was hit; the output was cut): the ``notes`` column says what;
 - ``unreadable``: not a notebook the grader can read (no points);
 - ``grader-error``: the grader itself failed on this submission (a bug: please report).
+
+Hidden cases come from the grading key (:func:`grading_key`): the same key
+gives the same cases, so the same submission gets the same grade and feedback
+on every run, and a class split into shards (``shard=(K, N)``) and merged
+(:func:`merge`) gets exactly what one run writes.
 """
 import concurrent.futures
 import hashlib
+import json
+import os
+import secrets
 import shutil
 import tempfile
 import time
@@ -24,100 +34,237 @@ from pathlib import Path
 
 from . import report
 from .cells import Unreadable, cells_to_run, read_submission
-from .registry import chapter_exercises, chapter_names, chapter_of_notebook
+from .registry import chapter_exercises, chapter_names, chapter_notebooks, chapter_of_notebook
 from .sandbox import resolve_isolation
 from .session import Limits, Session, prepare_workdir
 
 SUBMISSION_STATUSES = ("graded", "graded-with-issues", "unreadable", "grader-error")
+LAYOUTS = ("auto", "per-student", "nbgrader", "flat")
 
 
-def find_submissions(paths):
-    """[(submission id, path)] for the given files and every ``*.ipynb`` under the given folders.
+# ----------------------------------------------------------------------------- finding submissions
 
-    The id is the file name without ``.ipynb`` for a file, and its path relative to the folder for
-    a folder (``alice/00_training_recipe``). Raises ValueError for a missing path or a repeated id.
+
+def find_submissions(paths, layout="auto"):
+    """[(submission id, path, student)] for the given files and every ``*.ipynb`` under the given folders.
+
+    The id is the file name without ``.ipynb`` for a file, and its path relative to the folder for a
+    folder (``alice/00_training_recipe``). The student is read from the layout of a folder:
+
+    - ``per-student``: ``<student>/…/<notebook>.ipynb`` (a JupyterHub's home folders, an exchange);
+    - ``nbgrader``: ``submitted/<student>/<assignment>/<notebook>.ipynb`` (the folder given may be the
+      course folder that holds ``submitted/``, or ``submitted/`` itself);
+    - ``flat``: ``<name>.ipynb`` in the folder itself; the student is the file name without the
+      chapter's notebook name (``alice_00_training_recipe.ipynb`` → ``alice``, as an LMS download
+      names its files);
+    - ``auto``: nbgrader's when there is a ``submitted/`` folder or the folder is one, flat when every
+      notebook is in the folder itself, else per-student.
+
+    Raises ValueError for a missing path or a repeated id.
     """
+    if layout not in LAYOUTS:
+        raise ValueError(f"unknown layout {layout!r}: one of {', '.join(LAYOUTS)}")
     found = []
     for given in map(Path, paths):
         if given.is_dir():
-            notebooks = sorted(path for path in given.rglob("*.ipynb") if ".ipynb_checkpoints" not in path.parts)
-            found += [(path.relative_to(given).with_suffix("").as_posix(), path) for path in notebooks]
+            found += _in_folder(given, layout)
         elif given.is_file():
-            found.append((given.stem, given))
+            found.append((given.stem, given, _student_of_file(given.stem)))
         else:
             raise ValueError(f"{given} does not exist: give submitted notebooks or folders that hold them")
-    ids = [submission_id for submission_id, _ in found]
+    ids = [submission_id for submission_id, _, _ in found]
     repeated = sorted({submission_id for submission_id in ids if ids.count(submission_id) > 1})
     if repeated:
         raise ValueError(f"two submissions would share the id {repeated[0]!r}: grade their folder instead of "
                          f"the files, or rename one")
+    return sorted(found)
+
+
+def _in_folder(folder, layout):
+    submitted = folder / "submitted"
+    if layout == "nbgrader" or layout == "auto" and submitted.is_dir():
+        base = submitted if submitted.is_dir() else folder
+    else:
+        base = folder
+    notebooks = sorted(path for path in base.rglob("*.ipynb")
+                       if ".ipynb_checkpoints" not in path.parts and path.is_file())
+    relative = [path.relative_to(base) for path in notebooks]
+    if layout == "auto":
+        if base is submitted or folder.name == "submitted":
+            layout = "nbgrader"
+        else:
+            layout = "flat" if all(len(path.parts) == 1 for path in relative) else "per-student"
+    found = []
+    for path, rel in zip(notebooks, relative):
+        submission_id = rel.with_suffix("").as_posix()
+        if layout == "flat" or len(rel.parts) == 1:
+            student = _student_of_file(rel.stem)
+        else:
+            student = rel.parts[0]
+        found.append((submission_id, path, student))
     return found
 
 
-def grade(paths, out, feedback_dir, jobs=1, limits=Limits(), isolation="auto", chapter=None, on_graded=None):
-    """Grade every submission; write the gradebook ``out``, and ``feedback_dir/<id>.md`` and ``.json``.
+def _student_of_file(stem):
+    """The student named in a file name: the name without the chapter's notebook stem and separators."""
+    for notebook in sorted(chapter_notebooks().values(), key=len, reverse=True):
+        if notebook in stem:
+            rest = stem.replace(notebook, " ").strip(" _-.")
+            return rest.split(" ")[0].strip(" _-.") or stem
+    return stem
+
+
+def shard_of(submissions, shard):
+    """The part ``K`` of ``N`` (``shard=(K, N)``, K from 1) of the submissions: round robin over the
+    submissions sorted by id, so the part depends only on the set of files, and parts differ in size by
+    one submission at most."""
+    index, count = shard
+    if not 1 <= index <= count:
+        raise ValueError(f"shard {index}/{count}: K must be between 1 and N")
+    return [submission for position, submission in enumerate(sorted(submissions)) if position % count == index - 1]
+
+
+# ----------------------------------------------------------------------------- the grading key
+
+
+def grading_key(path):
+    """The grading key in ``path`` (hex), created there (readable by its owner only) if it does not exist.
+
+    Every run with the same key draws the same hidden cases. Keep the file, and keep it from the students:
+    with it they could compute the hidden cases. Shards of one class must share it.
+    """
+    path = Path(path)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f"{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secrets.token_hex(32) + "\n")
+        try:
+            os.link(temporary, path)   # atomic: of two shards starting at once, one key wins
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(temporary)
+    text = path.read_text().strip()
+    try:
+        key = bytes.fromhex(text)
+    except ValueError:
+        key = b""
+    if len(key) < 16:
+        raise ValueError(f"{path} does not hold a grading key (64 hex digits): delete it to make a new one")
+    return key
+
+
+def key_fingerprint(key):
+    """What the reports record of the key: enough to tell two keys apart, nothing to recover it."""
+    return hashlib.sha256(b"course-grading-key:" + key).hexdigest()[:16]
+
+
+# ----------------------------------------------------------------------------- grading
+
+
+def grade(paths, out, feedback_dir, jobs=1, limits=Limits(), isolation="auto", chapter=None, on_graded=None,
+          key=None, shard=None, layout="auto", lms=None):
+    """Grade every submission; write the gradebook ``out``, and a ``.md`` and ``.json`` per submission.
 
     ``isolation`` is "auto", "bwrap" or "none" as for ``--sandbox`` (or an isolation that
-    :func:`.sandbox.available_isolation` named). ``on_graded(report)`` is called as each submission
-    finishes (the CLI prints progress with it). Returns the reports in submission order.
+    :func:`.sandbox.available_isolation` named): without a working sandbox it raises
+    :class:`.sandbox.SandboxUnavailable` before anything is graded or written, unless "none" is given.
+    ``key`` (bytes) seeds the hidden cases (default: a fresh one, so each run draws new cases);
+    ``shard=(K, N)`` grades part K of N; ``lms`` is a path for the LMS export. ``on_graded(report)`` is
+    called as each submission finishes. Returns the reports, sorted by submission id.
     """
-    if isolation in ("auto", "bwrap"):
-        isolation = resolve_isolation(isolation)
-    submissions = find_submissions(paths)
+    isolation = resolve_isolation(isolation)
+    submissions = find_submissions(paths, layout)
     if not submissions:
         raise ValueError(f"no .ipynb files found in {', '.join(map(str, paths))}")
+    if shard is not None:
+        submissions = shard_of(submissions, shard)
+    key = secrets.token_bytes(32) if key is None else key
     feedback_dir = Path(feedback_dir)
     feedback_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="course-grading-") as temporary:
         def one(index_and_submission):
-            index, (submission_id, path) = index_and_submission
-            graded = grade_submission(submission_id, path, Path(temporary) / f"{index:05d}", limits, isolation,
-                                      chapter)
-            report.write_feedback(graded, feedback_dir)
-            if on_graded is not None:
-                on_graded(graded)
-            return graded
+            index, (submission_id, path, student) = index_and_submission
+            return grade_and_write(submission_id, path, Path(temporary) / f"{index:05d}", limits, isolation,
+                                   chapter, key, student, feedback_dir, on_graded)
 
         with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
             reports = list(pool.map(one, enumerate(submissions)))
     report.write_gradebook(reports, Path(out))
+    if lms is not None:
+        report.write_lms_export(reports, Path(lms))
     return reports
 
 
-def grade_submission(submission_id, path, workdir, limits, isolation, chapter=None):
+def grade_and_write(submission_id, path, workdir, limits, isolation, chapter, key, student, feedback_dir,
+                    on_graded=None):
+    """Grade one submission and write its feedback; never raises: any failure is this submission's status."""
+    graded = grade_submission(submission_id, path, workdir, limits, isolation, chapter, key, student)
+    try:
+        report.write_feedback(graded, feedback_dir)
+    except Exception as error:   # our own bug: the report says it, the class goes on
+        graded = _failed(graded, error)
+        try:
+            report.write_feedback(graded, feedback_dir)
+        except Exception:
+            pass
+    if on_graded is not None:
+        try:
+            on_graded(graded)
+        except Exception:
+            pass
+    return graded
+
+
+def grade_submission(submission_id, path, workdir, limits, isolation, chapter=None, key=b"", student=None):
     """The report (a dict, see :mod:`.report`) of one submission; never raises."""
     started = time.monotonic()
-    graded = {"submission": submission_id, "path": str(path), "status": "graded", "chapter": chapter,
-              "total": 0.0, "max_total": 0.0, "notes": [], "exercises": {}, "cells": [],
-              "output": {"bytes": 0, "excerpt": ""}, "isolation": isolation, "limits": vars(limits).copy(),
+    graded = {"submission": submission_id, "student": student or submission_id.split("/")[0],
+              "path": str(path), "status": "graded", "chapter": chapter, "total": 0.0, "max_total": 0.0,
+              "notes": [], "exercises": {}, "cells": [], "output": {"bytes": 0, "excerpt": ""},
+              "isolation": isolation, "containment": "none", "limits": vars(limits).copy(),
+              "hidden_cases_key": key_fingerprint(bytes(key)),
               "graded_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     try:
         data = Path(path).read_bytes()
         graded["sha256"] = _sha256(data)
-        _grade_into(graded, Path(path), data, workdir, limits, isolation, chapter)
+        _grade_into(graded, Path(path), data, workdir, limits, isolation, chapter, key)
         if _sha256(Path(path).read_bytes()) != graded["sha256"]:
             graded["notes"].append("the file changed while it was being graded (not by the grader); the version "
                                    "read at the start was graded")
             graded["status"] = "graded-with-issues"
     except Unreadable as problem:
-        graded.update(status="unreadable", notes=[str(problem)])
+        graded.update(status="unreadable", notes=[str(problem)], total=0.0)
     except Exception as error:   # our own bug: keep grading the class, report it, exit non-zero at the end
-        graded.update(status="grader-error", notes=[f"the grader failed: {type(error).__name__}: {error}"],
-                      traceback=traceback.format_exc())
+        graded = _failed(graded, error)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     graded["timings"] = dict(graded.get("timings", {}), total_seconds=round(time.monotonic() - started, 3))
     return graded
 
 
-def _grade_into(graded, path, data, workdir, limits, isolation, chapter):
+def _failed(graded, error):
+    graded = dict(graded, status="grader-error", total=0.0,
+                  notes=[f"the grader failed: {type(error).__name__}: {str(error)[:500]}"],
+                  traceback=traceback.format_exc())
+    return graded
+
+
+def _grade_into(graded, path, data, workdir, limits, isolation, chapter, key):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")   # nbformat's warnings while converting an old notebook
-        notebook, notes = read_submission(data)
+        try:
+            notebook, notes = read_submission(data)
+        except Unreadable:
+            raise
+        except (RecursionError, MemoryError, ValueError, TypeError, KeyError, AttributeError) as error:
+            raise Unreadable(f"the file is not a notebook the grader can read ({type(error).__name__})") from None
     graded["notes"] += notes
     course = notebook.get("metadata", {}).get("course")
-    chapter = chapter or chapter_of_notebook(path.name) or (course.get("chapter") if isinstance(course, dict)
-                                                                  else None)
+    named = course.get("chapter") if isinstance(course, dict) else None
+    chapter = chapter or chapter_of_notebook(path.name) or (named if isinstance(named, str) else None)
     if chapter not in chapter_names():
         raise Unreadable(f"cannot tell which chapter this notebook is: its name contains none of the chapter "
                          f"notebooks' names and its metadata names none (known chapters: "
@@ -125,15 +272,26 @@ def _grade_into(graded, path, data, workdir, limits, isolation, chapter):
     exercises = chapter_exercises(chapter)
     graded.update(chapter=chapter, max_total=sum(exercise.points for exercise in exercises))
     cells = cells_to_run(notebook)
-    session = Session(prepare_workdir(workdir, path.name, data), cells, limits, isolation)
+    workdir, files = prepare_workdir(workdir, path.name, data)
+    session = Session(workdir, cells, limits, isolation, key=key, bound=files)
+    graded["containment"] = session.containment_kind
     try:
         for exercise in exercises:
-            result = session.grade(exercise)
-            graded["exercises"][exercise.id] = result.to_dict()
+            try:
+                result = session.grade(exercise).to_dict()
+            except Exception as error:   # a value the judging code did not expect: this exercise's status
+                session.close()
+                result = {"id": exercise.id, "status": "grader-error", "points": 0.0, "max_points": exercise.points,
+                          "cases_passed": 0, "cases_run": 0, "seconds": 0.0,
+                          "message": f"✘ {exercise.id}: the grader could not judge this answer "
+                                     f"({type(error).__name__}: {str(error)[:300]}); 0/{exercise.points:g} points. "
+                                     f"Please tell your instructor: this is a bug in the grader.",
+                          "traceback": traceback.format_exc()}
+            graded["exercises"][exercise.id] = result
     finally:
-        session.close()
-    first_lines = {index: source.strip().splitlines()[0][:60] for index, source in cells}
-    graded["cells"] = [dict(vars(cell), seconds=round(cell.seconds, 3), first_line=first_lines[cell.index])
+        session.release()
+    first_lines = {index: (source.strip().splitlines() or [""])[0][:60] for index, source in cells}
+    graded["cells"] = [dict(vars(cell), seconds=round(cell.seconds, 3), first_line=first_lines.get(cell.index, ""))
                        for cell in sorted(session.reports.values(), key=lambda cell: cell.index)]
     graded["output"] = {"bytes": session.output.total,
                         "excerpt": session.output.excerpt.decode("utf-8", errors="replace")}
@@ -149,3 +307,42 @@ def _grade_into(graded, path, data, workdir, limits, isolation, chapter):
 
 def _sha256(data):
     return hashlib.sha256(data).hexdigest()
+
+
+# ----------------------------------------------------------------------------- merging shards
+
+
+def merge(feedback_dirs, out, feedback_dir, lms=None):
+    """Combine the feedback folders of the shards of one class into what one run would have written.
+
+    Reads every JSON report in ``feedback_dirs``, copies its ``.md`` and ``.json`` into ``feedback_dir``
+    (unless it is already there), and writes the gradebook ``out`` (and the LMS export ``lms``).
+    Raises ValueError when a submission is in two shards with different reports, or the shards used
+    different grading keys. Returns the reports, sorted by submission id.
+    """
+    feedback_dir = Path(feedback_dir)
+    feedback_dir.mkdir(parents=True, exist_ok=True)
+    reports, keys = {}, set()
+    for folder in map(Path, feedback_dirs):
+        for path in sorted(folder.glob("*.json")):
+            graded = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(graded, dict) or "submission" not in graded:
+                continue
+            earlier = reports.get(graded["submission"])
+            if earlier is not None and earlier[0] != graded:
+                raise ValueError(f"{graded['submission']} was graded in two shards, with different results")
+            reports[graded["submission"]] = (graded, path)
+            keys.add(graded.get("hidden_cases_key"))
+    if len(keys) > 1:
+        raise ValueError("the shards were graded with different grading keys (so on different hidden cases): "
+                         "grade every shard with the same --key-file")
+    for graded, path in reports.values():
+        for source in (path, path.with_suffix(".md")):
+            target = feedback_dir / source.name
+            if source.exists() and source.resolve() != target.resolve():
+                shutil.copyfile(source, target)
+    ordered = [graded for _, (graded, _) in sorted(reports.items())]
+    report.write_gradebook(ordered, Path(out))
+    if lms is not None:
+        report.write_lms_export(ordered, Path(lms))
+    return ordered

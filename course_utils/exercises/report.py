@@ -1,28 +1,49 @@
-"""What grading writes: the gradebook CSV, a Markdown feedback file and a JSON report per submission.
+"""What grading writes: the gradebook CSV, a Markdown feedback file and a JSON report per submission,
+and on request an export for an LMS.
 
 A report is a plain dict (``grade.grade_submission`` builds it): ``submission``,
-``path``, ``sha256``, ``chapter``, ``status``, ``total``, ``max_total``,
-``notes``, ``exercises`` ({id: points, status, message, seconds, …}),
-``cells`` (the cells that did not run cleanly), ``output`` (bytes printed, an
-excerpt), ``timings``, ``isolation``, ``limits`` and ``graded_at``. The JSON
-file is that dict; the CSV has one row of it per submission; the Markdown file
-is what the student reads.
+``student``, ``path``, ``sha256``, ``chapter``, ``status``, ``total``,
+``max_total``, ``notes``, ``exercises`` ({id: points, status, message,
+seconds, …}), ``cells`` (the cells that did not run cleanly), ``output`` (bytes
+printed, an excerpt), ``timings``, ``isolation``, ``containment``, ``limits``,
+``hidden_cases_key`` (a fingerprint) and ``graded_at``. The JSON file is that
+dict; the CSV has one row of it per submission, with the isolation in force on
+every row (``none`` when graded without a sandbox); the Markdown file is what
+the student reads, and the same for the same submission on every run.
+
+Every string written is valid UTF-8, whatever the student's code printed or
+raised (a lone surrogate becomes U+FFFD).
 """
 import csv
+import hashlib
 import json
 import os
+import re
 from pathlib import Path
 
-from .registry import all_exercises
+from .registry import all_exercises, chapter_notebooks
 
 STUDENT_STATUSES = {"passed": "passed", "failed": "wrong answer", "error": "raised an error",
                     "not attempted": "not attempted", "missing": "not found", "timeout": "too slow",
-                    "memory": "out of memory", "crashed": "crashed"}
+                    "memory": "out of memory", "crashed": "crashed", "grader-error": "not judged (grader error)"}
 
 
 def file_stem(submission_id):
-    """The file name (without suffix) for a submission's feedback: ``alice/00_x`` → ``alice__00_x``."""
-    return submission_id.replace("/", "__")
+    """The file name (without suffix) of a submission's feedback, unique and the same on every run:
+    ``alice/00_x`` → ``alice__00_x-<8 hex digits of the id's SHA-256>``."""
+    readable = re.sub(r"[^A-Za-z0-9._-]+", "_", submission_id.replace("/", "__")).strip(".")[:120] or "submission"
+    return f"{readable}-{hashlib.sha256(submission_id.encode('utf-8', 'surrogatepass')).hexdigest()[:8]}"
+
+
+def clean(value):
+    """``value`` with every string valid Unicode (lone surrogates → U+FFFD), so it can be written as UTF-8."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    if isinstance(value, dict):
+        return {clean(key): clean(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [clean(item) for item in value]
+    return value
 
 
 def problems(graded, limits):
@@ -39,8 +60,8 @@ def problems(graded, limits):
         else:
             notes.append(f"{where} was stopped: {cell['error']}")
     for exercise_id, result in graded["exercises"].items():
-        if result["status"] in ("missing", "timeout", "memory", "crashed"):
-            detail = result["message"].splitlines()[-1].strip()
+        if result["status"] in ("missing", "timeout", "memory", "crashed", "grader-error"):
+            detail = (str(result["message"]).strip().splitlines() or [""])[-1].strip()
             notes.append(f"{exercise_id}: {STUDENT_STATUSES[result['status']]} ({detail})")
     if graded["output"]["bytes"] > limits.output_bytes:
         notes.append(f"the notebook printed {graded['output']['bytes'] / 2**20:.1f} MB; "
@@ -55,16 +76,17 @@ def feedback_markdown(graded):
         lines += ["**Not graded.** " + " ".join(graded["notes"]), ""]
         return "\n".join(lines)
     lines += [f"**{graded['total']:g} / {graded['max_total']:g} points** · chapter `{graded['chapter']}` · "
-              f"graded {graded['graded_at']} on hidden cases (fresh random inputs, not the ones `check` uses)", "",
+              f"graded on hidden cases (random inputs the grader keeps, not the ones `check` uses)", "",
               "| Exercise | Points | Result |", "|---|---|---|"]
     for exercise_id, result in graded["exercises"].items():
         lines.append(f"| `{exercise_id}` | {result['points']:g} / {result['max_points']:g} | "
-                     f"{STUDENT_STATUSES[result['status']]} |")
+                     f"{STUDENT_STATUSES.get(result['status'], result['status'])} |")
     unfinished = {i: r for i, r in graded["exercises"].items() if r["status"] != "passed"}
     if unfinished:
         lines += ["", "## What to fix"]
         for exercise_id, result in unfinished.items():
-            lines += ["", f"### {exercise_id}", "", "```text", result["message"], "```"]
+            message = str(result["message"]).replace("```", "`\u200b``")
+            lines += ["", f"### {exercise_id}", "", "```text", message, "```"]
     if graded["notes"]:
         lines += ["", "## Problems with the notebook", ""] + [f"- {note}" for note in graded["notes"]]
     return "\n".join(lines) + "\n"
@@ -72,17 +94,19 @@ def feedback_markdown(graded):
 
 def write_feedback(graded, feedback_dir):
     """Write ``<id>.md`` (for the student) and ``<id>.json`` (everything, with timings) into feedback_dir."""
+    graded = clean(graded)
     stem = Path(feedback_dir) / file_stem(graded["submission"])
-    _write_atomically(stem.with_suffix(".md"), feedback_markdown(graded))
-    _write_atomically(stem.with_suffix(".json"), json.dumps(graded, indent=2, ensure_ascii=False) + "\n")
+    _write_atomically(stem.with_name(stem.name + ".md"), feedback_markdown(graded))
+    _write_atomically(stem.with_name(stem.name + ".json"), json.dumps(graded, indent=2, ensure_ascii=False) + "\n")
 
 
 def gradebook_columns(reports):
-    """submission, chapter, one column per exercise graded (in course order), total, max_total, status, notes."""
+    """submission, student, chapter, one column per exercise graded (in course order), total, max_total,
+    status, isolation, notes."""
     graded_ids = {exercise_id for graded in reports for exercise_id in graded["exercises"]}
     known = [exercise_id for exercise_id in all_exercises() if exercise_id in graded_ids]
-    return ["submission", "chapter", *known, *sorted(graded_ids - set(known)), "total", "max_total", "status",
-            "notes"]
+    return ["submission", "student", "chapter", *known, *sorted(graded_ids - set(known)), "total", "max_total",
+            "status", "isolation", "notes"]
 
 
 def write_gradebook(reports, path):
@@ -93,12 +117,52 @@ def write_gradebook(reports, path):
     with open(temporary, "w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=columns)
         writer.writeheader()
-        for graded in reports:
-            row = {"submission": graded["submission"], "chapter": graded["chapter"] or "",
-                   "total": f"{graded['total']:g}", "max_total": f"{graded['max_total']:g}",
-                   "status": graded["status"], "notes": "; ".join(graded["notes"])}
+        for graded in map(clean, reports):
+            row = {"submission": graded["submission"], "student": graded.get("student", ""),
+                   "chapter": graded["chapter"] or "", "total": f"{graded['total']:g}",
+                   "max_total": f"{graded['max_total']:g}", "status": graded["status"],
+                   "isolation": graded.get("isolation", ""), "notes": "; ".join(graded["notes"])}
             row.update({exercise_id: f"{result['points']:g}" for exercise_id, result in graded["exercises"].items()})
             writer.writerow(row)
+    os.replace(temporary, path)
+
+
+LMS_IDENTITY = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
+
+
+def write_lms_export(reports, path):
+    """The gradebook as an LMS imports it: one row per student, one column per chapter, and the total.
+
+    It follows Canvas's gradebook CSV: the identity columns ``Student, ID, SIS User ID, SIS Login ID,
+    Section`` (the student's folder or file name goes into ``Student`` and ``SIS Login ID``, which Canvas
+    matches on; the others stay empty), a ``Points Possible`` row, then one row per student. A chapter
+    column is named ``<notebook> (<chapter>)``; a chapter the student did not submit is empty; of two
+    submissions of one chapter the better counts; an unreadable one counts 0. For Moodle's "Import
+    grades: CSV file", map ``SIS Login ID`` to the username and each chapter column to its grade item
+    (Moodle skips the ``Points Possible`` row as an unknown user).
+    """
+    chapters = [chapter for chapter in chapter_notebooks()
+                if any(graded["chapter"] == chapter for graded in reports)]
+    titles = {chapter: f"{chapter_notebooks()[chapter]} ({chapter})" for chapter in chapters}
+    maxima = {chapter: max(g["max_total"] for g in reports if g["chapter"] == chapter) for chapter in chapters}
+    scores = {}
+    for graded in map(clean, reports):
+        if graded["chapter"] not in titles:
+            continue
+        student = scores.setdefault(graded.get("student") or graded["submission"], {})
+        student[graded["chapter"]] = max(student.get(graded["chapter"], 0.0), float(graded["total"]))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".partial")
+    with open(temporary, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(LMS_IDENTITY + [titles[chapter] for chapter in chapters] + ["Total"])
+        writer.writerow(["Points Possible", "", "", "", ""] + [f"{maxima[c]:g}" for c in chapters]
+                        + [f"{sum(maxima.values()):g}"])
+        for student in sorted(scores):
+            points = scores[student]
+            writer.writerow([student, "", "", student, ""]
+                            + [f"{points[c]:g}" if c in points else "" for c in chapters]
+                            + [f"{sum(points.values()):g}"])
     os.replace(temporary, path)
 
 

@@ -12,6 +12,7 @@ fresh one that re-runs the cells (skipping the one that hung or crashed), and
 goes on with the next exercise: one broken exercise costs that exercise only.
 """
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -20,21 +21,27 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .cases import hidden_cases
 from .evaluate import Missing, Raised, Returned, Stopped, run_cases
 from .protocol import FrameReader, ProtocolError, decode, encode, write_frame
-from .sandbox import worker_command, worker_environment
+from .sandbox import Containment, worker_command, worker_environment
 
 STARTUP_SECONDS = 120
 
 
 @dataclass(frozen=True)
 class Limits:
-    """Wall-time limits in seconds, the memory limit in bytes, the output kept, the threads per process."""
+    """Wall-time limits in seconds; the memory limit in bytes (of the whole submission where cgroups are
+    available, of each process otherwise); the processes and threads it may have at once; the size of each
+    of its RAM disks (working copy, /tmp, /dev/shm) and of any file it writes; the output kept; the
+    threads its PyTorch uses."""
 
     cell_seconds: float = 120
     exercise_seconds: float = 30
     submission_seconds: float = 900
     memory_bytes: int = 4 * 2**30
+    processes: int = 64
+    disk_bytes: int = 512 * 2**20
     output_bytes: int = 64 * 2**10
     threads: int = 1
 
@@ -50,13 +57,17 @@ class WorkerGone(Exception):
 class Worker:
     """One student process in the sandbox, spoken to over two pipes, killed at the end."""
 
-    def __init__(self, workdir, limits, isolation, output):
+    def __init__(self, workdir, limits, isolation, output, containment=None, bound=()):
         to_worker, self._request_fd = os.pipe()
         self._reply_fd, from_worker = os.pipe()
-        command = worker_command(isolation, workdir, [to_worker, from_worker, limits.memory_bytes, limits.threads])
+        processes = limits.processes if isolation != "none" else -1   # RLIMIT_NPROC counts the grader's user
+        command = worker_command(isolation, workdir, [to_worker, from_worker, limits.memory_bytes, processes,
+                                                      limits.disk_bytes, limits.threads], limits, bound)
+        self.containment = containment
+        prefix = containment.prefix() if containment is not None else []
         try:
             self.process = subprocess.Popen(
-                command, cwd=workdir, env=worker_environment(workdir, limits.threads),
+                prefix + command, cwd=workdir, env=worker_environment(workdir, limits.threads),
                 pass_fds=(to_worker, from_worker), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT, start_new_session=True)
         except OSError:
@@ -110,6 +121,8 @@ class Worker:
                 os.killpg(self.process.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+        if self.containment is not None:
+            self.containment.kill()   # whatever it started, in any session or process group
         self.process.wait()
         self.drain.join(timeout=5)
         for fd in (self._request_fd, self._reply_fd):
@@ -148,8 +161,11 @@ class CellReport:
 class Session:
     """Grades one submission's cells and exercises in one working directory, within the limits."""
 
-    def __init__(self, workdir, cells, limits, isolation):
+    def __init__(self, workdir, cells, limits, isolation, key=b"", bound=()):
         self.workdir, self.cells, self.limits, self.isolation = Path(workdir), cells, limits, isolation
+        self.key, self.bound = key, tuple(bound)
+        self.containment = Containment(f"{self.workdir.name}-{secrets.token_hex(4)}", limits.memory_bytes,
+                                       limits.processes) if isolation != "none" else None
         self.deadline = time.monotonic() + limits.submission_seconds
         self.output = Output(limits.output_bytes)
         self.worker, self.skipped, self.reports = None, set(), {}
@@ -163,7 +179,8 @@ class Session:
             if time.monotonic() >= self.deadline:
                 raise WorkerGone("timeout", "the submission's time limit ran out")
             started = time.monotonic()
-            self.worker = Worker(self.workdir, self.limits, self.isolation, self.output)
+            self.worker = Worker(self.workdir, self.limits, self.isolation, self.output, self.containment,
+                                 self.bound)
             try:
                 self.worker.reader.read(min(self.deadline, started + STARTUP_SECONDS))
             except (TimeoutError, EOFError, ProtocolError):
@@ -206,15 +223,26 @@ class Session:
             self.worker.stop()
             self.worker = None
 
+    def release(self):
+        """Stop the process for good and remove the submission's cgroups."""
+        self.close()
+        if self.containment is not None:
+            self.containment.remove()
+
+    @property
+    def containment_kind(self):
+        return "none" if self.containment is None else self.containment.kind
+
     # -------------------------------------------------------------------- exercises
 
     def grade(self, exercise):
-        """The ExerciseResult of one exercise on fresh hidden cases.
+        """The ExerciseResult of one exercise on its hidden cases (drawn from the grading key: the same
+        cases on every run with the same key).
 
         The exercise's time limit starts once the process is ready (its cells run), so a restart
         after an earlier exercise crashed costs this exercise nothing.
         """
-        cases = exercise.hidden_cases()
+        cases = hidden_cases(exercise, self.key)
         try:
             self.ready_worker()
         except WorkerGone as gone:
@@ -263,12 +291,18 @@ def _strings(items):
 
 
 def prepare_workdir(workdir, name, data):
-    """A fresh working directory holding a copy of the submission (and matplotlib's font cache, to save time)."""
+    """A fresh working directory holding a copy of the submission (and matplotlib's font cache, to save time).
+
+    Returns (workdir, the names of its files): in the sandbox the working copy is a RAM disk that holds
+    read-only copies of these files.
+    """
     workdir = Path(workdir)
     workdir.mkdir(parents=True)
     (workdir / name).write_bytes(data)
     font_cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "matplotlib"
     (workdir / ".matplotlib").mkdir()
+    files = [name]
     for fonts in font_cache.glob("fontlist-*.json"):
         shutil.copyfile(fonts, workdir / ".matplotlib" / fonts.name)
-    return workdir
+        files.append(f".matplotlib/{fonts.name}")
+    return workdir, files

@@ -2,9 +2,11 @@
 
 Started by the grader (:mod:`.session`) inside the sandbox as::
 
-    python -m course_utils.exercises.worker FD_IN FD_OUT MEMORY_BYTES THREADS
+    python -I -B -c BOOTSTRAP FD_IN FD_OUT MEMORY_BYTES PROCESSES FILE_BYTES THREADS
 
-It limits its own memory before any student code runs, then answers requests
+in isolated mode, so nothing in its (writable) working directory can shadow a
+module; the bootstrap (:data:`.sandbox.BOOTSTRAP`) sets the limits and joins a
+fresh session keyring before it imports this module. It then answers requests
 read from ``FD_IN`` with replies written to ``FD_OUT`` (frames of
 :mod:`.protocol`):
 
@@ -18,19 +20,12 @@ it; that is why the grader computes every expected value and every comparison
 in its own process, and trusts nothing from here but plain data.
 """
 import os
-import resource
 import sys
 
 from .feedback import student_line
 from .protocol import FrameReader, ProtocolError, decode, encode, write_frame
 
 MAX_NAMES = 2000
-
-
-def limit_resources(memory_bytes):
-    """Cap this process's address space (soft = hard, so student code cannot raise it) and drop core dumps."""
-    resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
 def make_shell():
@@ -113,10 +108,10 @@ def serve(fd_in, fd_out, shell):
 
 
 def main(argv):
-    fd_in, fd_out, memory_bytes, threads = (int(arg) for arg in argv)
+    """Serve the grader; the limits are already set (by the bootstrap), so only the pipes and threads are left."""
+    fd_in, fd_out, _memory, _processes, _file_bytes, threads = (int(arg) for arg in argv)
     for fd in (fd_in, fd_out):
         os.set_inheritable(fd, False)   # a subprocess started by student code gets no pipe to the grader
-    limit_resources(memory_bytes)
     import torch
 
     torch.set_num_threads(threads)
@@ -124,6 +119,3 @@ def main(argv):
     write_frame(fd_out, {"op": "ready", "seq": 0})
     serve(fd_in, fd_out, shell)
 
-
-if __name__ == "__main__":
-    main(sys.argv[1:])
