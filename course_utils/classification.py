@@ -11,13 +11,16 @@ same way.
 the likelihood of the labels. **MSE on the softmax** is
 :math:`\sum_i (\hat y_i - y'_i)^2`, whose surface is flat where the wrong class dominates.
 
-**Generalisation** (note 000): a training set is *bad* for a hypothesis h when
-:math:`|L(h, D_{train}) - L(h, D_{all})| > \varepsilon`. For a loss in [0, 1] and N i.i.d.
-examples, Hoeffding's inequality gives :math:`P(\text{bad for } h) \le 2e^{-2N\varepsilon^2}`,
-and the union bound over a finite hypothesis set
-:math:`P(\text{bad for some } h) \le |H|\cdot 2e^{-2N\varepsilon^2}`. Making that at most δ needs
-:math:`N \ge \ln(2|H|/\delta) / (2\varepsilon^2)`; the other way round, N examples
-guarantee :math:`\varepsilon = \sqrt{\ln(2|H|/\delta) / (2N)}` with probability ≥ 1 − δ.
+**Generalisation** (the lecture's notation): we want the trained hypothesis to be at most δ
+worse on all data than the best one, :math:`L(h^{train}, D_{all}) - L(h^{all}, D_{all}) \le \delta`.
+That holds when the training set is *good*, :math:`|L(h, D_{train}) - L(h, D_{all})| \le \delta/2`
+for every h in H. Write ε = δ/2, the tolerance in Hoeffding's inequality: for a loss in [0, 1]
+and N i.i.d. examples, :math:`P(\text{bad due to } h) \le 2e^{-2N\varepsilon^2}`, and the union
+bound over a finite hypothesis set gives
+:math:`P(\text{bad}) \le |H|\cdot 2e^{-2N\varepsilon^2}`. Making that at most a failure
+probability p needs :math:`N \ge \ln(2|H|/p) / (2\varepsilon^2)`; the other way round, N
+examples guarantee :math:`\varepsilon = \sqrt{\ln(2|H|/p) / (2N)}` (so δ = 2ε) with
+probability ≥ 1 − p.
 
 **The notes' optimisation argument**: three classes, the label is class 1
 (:math:`\hat y = (1, 0, 0)`), the logits :math:`y_1, y_2` are free and :math:`y_3` is held
@@ -133,21 +136,22 @@ def hoeffding_bound(n, eps, h_size=1):
     return h_size * 2 * math.exp(-2 * n * eps ** 2)
 
 
-def samples_needed(eps, delta, h_size=1):
-    """The smallest N with |H|·2·exp(−2Nε²) ≤ δ, i.e. ⌈ln(2|H|/δ) / (2ε²)⌉."""
+def samples_needed(eps, p_bad, h_size=1):
+    """The smallest N with |H|·2·exp(−2Nε²) ≤ p, i.e. ⌈ln(2|H|/p) / (2ε²)⌉ (ε = δ/2, p = ``p_bad``)."""
     _check_fraction("ε", eps)
-    _check_fraction("δ", delta)
+    _check_fraction("p", p_bad)
     if h_size < 1:
         raise ValueError(f"|H| must be ≥ 1, got {h_size}")
-    return math.ceil(math.log(2 * h_size / delta) / (2 * eps ** 2))
+    return math.ceil(math.log(2 * h_size / p_bad) / (2 * eps ** 2))
 
 
-def guaranteed_epsilon(n, delta, h_size=1):
-    """√(ln(2|H|/δ) / (2N)): with probability ≥ 1 − δ every h in H has |L(h, D_train) − L(h, D_all)| ≤ ε."""
-    _check_fraction("δ", delta)
+def guaranteed_epsilon(n, p_bad, h_size=1):
+    """ε = √(ln(2|H|/p) / (2N)): with probability ≥ 1 − p (p = ``p_bad``) every h in H has
+    |L(h, D_train) − L(h, D_all)| ≤ ε = δ/2, so L(h_train, D_all) ≤ L(h_all, D_all) + δ."""
+    _check_fraction("p", p_bad)
     if n < 1 or h_size < 1:
         raise ValueError(f"need N ≥ 1 and |H| ≥ 1, got N={n}, |H|={h_size}")
-    return math.sqrt(math.log(2 * h_size / delta) / (2 * n))
+    return math.sqrt(math.log(2 * h_size / p_bad) / (2 * n))
 
 
 # --- The notes' three-class optimisation argument --------------------------------------------

@@ -1,4 +1,4 @@
-r"""Why more data generalises: good and bad training sets, measured (note 000).
+r"""Why more data generalises: good and bad training sets, measured (the lecture's argument).
 
 **The task.** One feature :math:`x`, uniform on [0, 1); the label is
 :math:`\hat y = 1[x \ge b]`, flipped with probability ν (label noise). The whole
@@ -10,10 +10,12 @@ population it is known exactly, :math:`L(h_t, D_{all}) = \nu + (1 - 2\nu)\,|t - 
 best member is :math:`h^{all}`, the threshold closest to b. On a training set it is the
 fraction of its examples :math:`h_t` gets wrong, and :math:`h^{train}` minimises it.
 
-**Good and bad.** :math:`D_{train}` is *bad* when some h has
-:math:`|L(h, D_{train}) - L(h, D_{all})| > \varepsilon`. On a good set,
-:math:`L(h^{train}, D_{all}) - L(h^{all}, D_{all}) \le 2\varepsilon`. Hoeffding and the union
-bound: :math:`P(\text{bad}) \le |H|\cdot 2e^{-2N\varepsilon^2}`.
+**Good and bad** (the lecture's symbols). We want
+:math:`L(h^{train}, D_{all}) - L(h^{all}, D_{all}) \le \delta`. :math:`D_{train}` is *good*
+when every h has :math:`|L(h, D_{train}) - L(h, D_{all})| \le \delta/2`, and *bad* otherwise;
+on a good set the wish holds. With ε = δ/2 (the tolerance of Hoeffding's inequality),
+Hoeffding and the union bound give :math:`P(\text{bad}) \le |H|\cdot 2e^{-2N\varepsilon^2}`.
+The simulation records each set's worst gap, so P(bad) for any ε is the fraction of gaps > ε.
 
 :func:`simulate` draws many training sets at once (one tensor of shape (sets, N), no
 Python loop over sets), computes every hypothesis's training loss by counting (bucket

@@ -36,8 +36,8 @@ def test_mse_on_softmax_matches_its_definition():
     assert cl.mse_on_softmax(logits, torch.tensor([0])).item() == pytest.approx(expected.item())
 
 
-def test_samples_needed_is_the_smallest_n_that_meets_delta():
-    n = cl.samples_needed(eps=0.1, delta=0.05, h_size=10_000)
+def test_samples_needed_is_the_smallest_n_that_meets_the_failure_probability():
+    n = cl.samples_needed(eps=0.1, p_bad=0.05, h_size=10_000)
     assert cl.hoeffding_bound(n, 0.1, 10_000) <= 0.05 < cl.hoeffding_bound(n - 1, 0.1, 10_000)
     assert n == math.ceil(math.log(2 * 10_000 / 0.05) / (2 * 0.1 ** 2))
 
@@ -47,8 +47,8 @@ def test_samples_needed_is_the_smallest_n_that_meets_delta():
     (lambda: cl.cross_entropy(torch.zeros(3, 4), torch.tensor([0, 1])), ValueError, "shape"),
     (lambda: cl.cross_entropy(torch.zeros(3, 4), torch.tensor([0.0, 1.0, 2.0])), TypeError, "integer"),
     (lambda: cl.cross_entropy_of_probabilities(torch.randn(3, 4), torch.tensor([0, 1, 2])), ValueError, "logits"),
-    (lambda: cl.samples_needed(eps=0.0, delta=0.1), ValueError, "ε"),
-    (lambda: cl.samples_needed(eps=0.1, delta=1.0), ValueError, "δ"),
+    (lambda: cl.samples_needed(eps=0.0, p_bad=0.1), ValueError, "ε"),
+    (lambda: cl.samples_needed(eps=0.1, p_bad=1.0), ValueError, "p must"),
     (lambda: cl.hoeffding_bound(10, eps=1.5), ValueError, "ε"),
 ])
 def test_bad_input_raises_a_clear_error(call, error, message):
@@ -85,7 +85,7 @@ def test_one_hot_puts_a_one_at_the_class():
 
 
 def test_guaranteed_epsilon_inverts_samples_needed():
-    n = cl.samples_needed(eps=0.05, delta=0.01, h_size=64)
+    n = cl.samples_needed(eps=0.05, p_bad=0.01, h_size=64)
     assert cl.guaranteed_epsilon(n, 0.01, 64) <= 0.05 < cl.guaranteed_epsilon(n - 1, 0.01, 64)
     assert cl.hoeffding_bound(n, cl.guaranteed_epsilon(n, 0.01, 64), 64) == pytest.approx(0.01)
 
@@ -138,7 +138,7 @@ def test_train_classifier_extra_softmax_and_mse_learn_slower_than_cross_entropy(
     (lambda: cl.cross_entropy_of_probabilities(torch.full((2, 3), 0.5), torch.tensor([0, 1])), ValueError, "sum"),
     (lambda: cl.one_hot(torch.tensor([0, 5]), 3), ValueError, r"\[0, 2\]"),
     (lambda: cl.softmax(torch.tensor([1, 2])), TypeError, "floating"),
-    (lambda: cl.guaranteed_epsilon(100, delta=0.0), ValueError, "δ"),
+    (lambda: cl.guaranteed_epsilon(100, p_bad=0.0), ValueError, "p must"),
     (lambda: cl.hoeffding_bound(10, eps=-0.1), ValueError, "ε"),
     (lambda: cl.three_class_surface("hinge"), ValueError, "MSE"),
     (lambda: cl.train_classifier("hinge", None), ValueError, "loss"),

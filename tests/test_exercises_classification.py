@@ -70,7 +70,7 @@ def test_cross_entropy_as_log_of_a_stable_softmax_is_told_about_log_of_zero(caps
 
 
 def test_samples_needed_returning_a_float_is_told_to_return_an_int(capsys):
-    result, printed = verdict(capsys, IDS[2], lambda eps, delta, h_size: math.log(2 * h_size / delta) / (2 * eps ** 2))
+    result, printed = verdict(capsys, IDS[2], lambda eps, p_bad, h_size: math.log(2 * h_size / p_bad) / (2 * eps ** 2))
     assert not result.passed and "math.ceil" in printed
 
 

@@ -51,7 +51,7 @@ def test_bound_demo_measured_probability_below_its_bound():
     for params in all_frames(demos.BOUND_DEMO):
         data = demos.bound_compute(**params)
         assert (data["measured"] <= np.minimum(1, data["bound"]) + 0.01).all()
-        assert data["needed"] == cl.samples_needed(params["eps"], demos.DELTA, params["h_size"])
+        assert data["needed"] == cl.samples_needed(params["eps"], demos.P_BAD, params["h_size"])
 
 
 def test_bound_demo_bound_is_the_union_bound_formula():

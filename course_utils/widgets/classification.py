@@ -163,8 +163,8 @@ SURFACES_DEMO = Demo(
 
 # --- The union bound against the simulation ------------------------------------------------
 
-#: δ for the "N needed" marker.
-DELTA = 0.05
+#: The failure probability p for the "N needed" marker: N such that P(bad) ≤ p.
+P_BAD = 0.05
 _FLOOR = -4.6   # log10 of the lowest probability drawn
 
 
@@ -175,7 +175,7 @@ def bound_compute(eps=0.1, h_size=16):
         "n": n, "eps": eps, "h_size": h_size, "n_sets": gen.N_SETS,
         "measured": gen.probability_bad(eps, h_size).numpy(),
         "bound": np.array([cl.hoeffding_bound(int(k), eps, h_size) for k in n]),
-        "needed": cl.samples_needed(eps, DELTA, h_size),
+        "needed": cl.samples_needed(eps, P_BAD, h_size),
     }
 
 
@@ -210,7 +210,7 @@ def bound_draw(data, ax):
                 markersize=5)                              # no bad set at all among the n_sets
     if data["needed"] <= n[-1]:
         ax.axvline(np.log10(data["needed"]), color=ROLE_COLORS["target"], linewidth=1, linestyle=":")
-    ax.set_title(f"ε = {data['eps']:g}, |H| = {data['h_size']}: needs N ≥ {data['needed']} for δ = {DELTA:g}")
+    ax.set_title(f"ε = δ/2 = {data['eps']:g}, |H| = {data['h_size']}: N ≥ {data['needed']} makes P(bad) ≤ {P_BAD:g}")
 
 
 BOUND_DEMO = Demo(
@@ -218,7 +218,7 @@ BOUND_DEMO = Demo(
     compute=bound_compute,
     draw=bound_draw,
     controls={
-        "eps": Control("tolerance ε", (0.05, 0.1, 0.15, 0.2, 0.3), 0.1),
+        "eps": Control("tolerance ε = δ/2", (0.05, 0.1, 0.15, 0.2, 0.3), 0.1),
         "h_size": Control("hypotheses |H|", gen.H_SIZES, 16, format="{:d}"),
     },
     figsize=(6.0, 3.6),
