@@ -342,17 +342,18 @@ def digits_over_seeds(seeds=(0, 1, 2), **kwargs):
 
 
 def results_over_seeds_table(runs_by_seed):
-    """Each optimiser's training loss after the first and the last epoch, validation loss and
-    accuracy: the median over the seeds, and the smallest and largest value."""
+    """Each optimiser's peak η, its training loss after the first and the last epoch, validation
+    loss and accuracy: the median over the seeds, and the smallest and largest value."""
     def cell(values, spec):
         values = sorted(values)
         return f"{values[len(values) // 2]:{spec}} ({values[0]:{spec}}–{values[-1]:{spec}})"
 
     runs = list(runs_by_seed.values())
-    lines = [f"{'':16s}{'training L, epoch 1':>24s}{'training L, last':>26s}{'validation L':>22s}"
+    lines = [f"{'optimiser':16s}{'η':>5s}{'training L, epoch 1':>24s}{'training L, last':>26s}{'validation L':>22s}"
              f"{'accuracy, %':>25s}"]
     for key in runs[0]:
-        lines.append(f"{runs[0][key].name:16s}{cell([r[key].train[1] for r in runs], '.3f'):>24s}"
+        lines.append(f"{runs[0][key].name:16s}{DIGITS_LEARNING_RATES[key]:5g}"
+                     f"{cell([r[key].train[1] for r in runs], '.3f'):>24s}"
                      f"{cell([r[key].train[-1] for r in runs], '.4f'):>26s}"
                      f"{cell([r[key].validation[-1] for r in runs], '.3f'):>22s}"
                      f"{cell([r[key].accuracy * 100 for r in runs], '.1f'):>25s}")
