@@ -14,8 +14,12 @@ eigenvalue :math:`\lambda`, the Taylor expansion predicts
 **Minimum ratio.** Many small networks :math:`1 \to h \to 1` (tanh) fit
 :math:`\hat y = \operatorname{sinc}(5x)`, each trained for a different number of Adam updates
 and then moved to the nearest critical point by driving :math:`\lVert g \rVert` to zero
-(damped Newton steps on :math:`g(\theta) = 0`). At each point the minimum ratio is the
-fraction of the Hessian's eigenvalues that are positive.
+(damped Newton steps on :math:`g(\theta) = 0`) until :math:`\lVert g \rVert` is below a
+tolerance. At each point reached the Hessian's eigenvalues are counted as positive
+(:math:`\lambda > \epsilon`), negative (:math:`\lambda < -\epsilon`) or flat
+(:math:`\lvert\lambda\rvert \le \epsilon`); the minimum ratio is the fraction of the curved
+directions that curve up, positive / (positive + negative)
+(:func:`course_utils.hessian.minimum_ratio`).
 """
 from dataclasses import dataclass
 
@@ -39,22 +43,28 @@ def product_surface():
                    labels=("$w_1$", "$w_2$"))
 
 
-def gradient_norm_descent(loss_fn, thetas, steps=40, damping=1e-12):
+def gradient_norm_descent(loss_fn, thetas, steps=40, damping=1e-12, tol=0.0):
     r"""Drive ‖g‖ to zero from each row of ``thetas`` (shape (K, n)) by damped Newton steps
 
     .. math:: \theta \leftarrow \theta - (H^2 + \mu I)^{-1} H g, \qquad \mu = \lVert g \rVert^2,
 
     Levenberg–Marquardt on the equations g(θ) = 0. Unlike gradient descent on L it is
     attracted by every kind of critical point, saddle points included. All K points move at
-    once (``torch.func.vmap``). Returns the points reached, shape (K, n), float64.
+    once (``torch.func.vmap``); a point stops moving once its ‖g‖ ≤ ``tol``. Returns the
+    points reached, shape (K, n), float64.
     """
     thetas = thetas.detach().double().clone()
     g_fn, h_fn = vmap(grad(loss_fn)), vmap(jacrev(jacrev(loss_fn)))
     eye = torch.eye(thetas.shape[1], dtype=thetas.dtype)
     for _ in range(steps):
         g, H = g_fn(thetas), h_fn(thetas)
-        mu = damping + (g * g).sum(dim=1)[:, None, None]
-        thetas = thetas - torch.linalg.solve(H @ H + mu * eye, H @ g[:, :, None])[:, :, 0]
+        norm2 = (g * g).sum(dim=1)
+        moving = norm2 > tol ** 2
+        if not moving.any():
+            break
+        mu = damping + norm2[:, None, None]
+        step = torch.linalg.solve(H @ H + mu * eye, H @ g[:, :, None])[:, :, 0]
+        thetas = thetas - torch.where(moving[:, None], step, torch.zeros_like(step))
     return thetas
 
 
@@ -120,6 +130,12 @@ def network_loss(theta, x, y, hidden):
     return ((prediction - y) ** 2).mean()
 
 
+def sinc_network_loss(hidden, n_points=32):
+    """The loss θ ↦ L(θ) of a 1-h-1 tanh network on :func:`sinc_data` (one flat θ)."""
+    x, y = sinc_data(n_points)
+    return lambda theta: network_loss(theta, x, y, hidden)
+
+
 def n_parameters(hidden):
     """3h + 1 parameters for a 1-h-1 network."""
     return 3 * hidden + 1
@@ -127,40 +143,67 @@ def n_parameters(hidden):
 
 @dataclass
 class Study:
-    """The minimum-ratio study: one row per network that reached a critical point."""
+    """The minimum-ratio study: one entry per network that reached a critical point (‖g‖ < tol),
+    and, under ``stalled_``, the networks that did not."""
 
     losses: torch.Tensor          # training loss at the critical point
-    ratios: torch.Tensor          # minimum ratio there
+    ratios: torch.Tensor          # minimum ratio there (flat eigenvalues set aside)
+    positive: torch.Tensor        # how many eigenvalues of H are > eigenvalue_tol
+    negative: torch.Tensor        # how many are < −eigenvalue_tol
+    flat: torch.Tensor            # how many are within eigenvalue_tol of zero
     gradient_norms: torch.Tensor  # ‖g‖ there
     updates: torch.Tensor         # Adam updates made before moving to the critical point
-    n_networks: int               # how many networks were trained (some may not converge)
+    stalled_points: torch.Tensor            # the others: where the Newton steps left them (rows θ),
+    stalled_losses: torch.Tensor            # their loss there,
+    stalled_gradient_norms: torch.Tensor    # and their ‖g‖ there (≥ tol)
+    n_networks: int               # how many networks were trained
+    tol: float                    # ‖g‖ below which a point counts as critical
+    eigenvalue_tol: float         # |λ| up to which an eigenvalue counts as flat
+    target_variance: float        # the loss of the best constant prediction (the mean of ŷ)
 
 
-def minimum_ratio_study(n_networks=40, hidden=4, n_points=32, max_updates=1000, newton_steps=60,
-                        learning_rate=0.02, init_scale=1.0, tol=1e-3, seed=0):
+def adam_snapshots(loss_fn, theta, updates, learning_rate):
+    """Train all rows of ``theta`` together with Adam (vmap) and return row k as it was after
+    ``updates[k]`` updates: a copy taken then, so later updates (Adam's momentum keeps moving
+    a parameter whose gradient is zero) cannot touch it."""
+    theta = theta.detach().clone().requires_grad_()
+    snapshots = theta.detach().clone()
+    optimizer = torch.optim.Adam([theta], lr=learning_rate)
+    for step in range(int(updates.max()) + 1):
+        done = updates == step
+        snapshots[done] = theta.detach()[done]
+        if step == int(updates.max()):
+            break
+        optimizer.zero_grad()
+        vmap(loss_fn)(theta).sum().backward()
+        optimizer.step()
+    return snapshots
+
+
+def minimum_ratio_study(n_networks=40, hidden=4, n_points=32, max_updates=1000, newton_steps=200,
+                        learning_rate=0.02, init_scale=1.0, tol=1e-8, eigenvalue_tol=1e-6, seed=0):
     """Train ``n_networks`` 1-h-1 tanh networks on sinc data, all at once (vmap), network k for
     a number of Adam updates spread between 0 and ``max_updates``; then drive each one's ‖g‖
-    to zero and keep those with ‖g‖ < ``tol``. The minimum ratio comes from the exact Hessian
-    (:func:`course_utils.hessian.hessian`) of each network kept.
+    towards zero with up to ``newton_steps`` damped Newton steps and keep those that reach
+    ‖g‖ < ``tol``. At each point kept the exact Hessian (:func:`course_utils.hessian.hessian`)
+    gives the counts of positive, negative and flat eigenvalues and the minimum ratio.
     """
     x, y = sinc_data(n_points)
     generator = torch.Generator().manual_seed(seed)
     n = n_parameters(hidden)
-    theta = (init_scale * torch.randn(n_networks, n, generator=generator, dtype=torch.float64)).requires_grad_()
+    theta = init_scale * torch.randn(n_networks, n, generator=generator, dtype=torch.float64)
     updates = torch.round(torch.logspace(0, torch.log10(torch.tensor(max_updates + 1.0)), n_networks) - 1).long()
-    loss_one = lambda t: network_loss(t, x, y, hidden)  # noqa: E731
-    optimizer = torch.optim.Adam([theta], lr=learning_rate)
-    for step in range(int(updates.max())):
-        optimizer.zero_grad()
-        vmap(loss_one)(theta).sum().backward()
-        theta.grad[updates <= step] = 0          # network k stops after updates[k] updates
-        optimizer.step()
-    points = gradient_norm_descent(loss_one, theta.detach(), newton_steps)
-    rows = []
-    for k, point in enumerate(points):
+    loss_one = sinc_network_loss(hidden, n_points)
+    trained = adam_snapshots(loss_one, theta, updates, learning_rate)
+    points = gradient_norm_descent(loss_one, trained, newton_steps, tol=tol / 10)
+    losses, norms = vmap(loss_one)(points), vmap(grad(loss_one))(points).norm(dim=1)
+    kept = norms < tol
+    counts, ratios = [], []
+    for point in points[kept]:
         H = hs.hessian(loss_one, point.clone().requires_grad_())
-        g = grad(loss_one)(point)
-        if g.norm() < tol:
-            rows.append((loss_one(point).item(), hs.minimum_ratio(H), g.norm().item(), updates[k].item()))
-    columns = torch.tensor(rows, dtype=torch.float64).reshape(-1, 4).T
-    return Study(columns[0], columns[1], columns[2], columns[3].long(), n_networks)
+        counts.append(hs.curvature_counts(H, eigenvalue_tol))
+        ratios.append(hs.minimum_ratio(H, eigenvalue_tol))
+    counts = torch.tensor(counts, dtype=torch.long).reshape(-1, 3).T
+    return Study(losses[kept], torch.tensor(ratios, dtype=torch.float64), counts[0], counts[1], counts[2],
+                 norms[kept], updates[kept], points[~kept], losses[~kept], norms[~kept],
+                 n_networks, tol, eigenvalue_tol, y.var(unbiased=False).item())

@@ -211,10 +211,25 @@ def critical_point_kind(H, tol=1e-6):
     return "degenerate"
 
 
-def minimum_ratio(H):
-    """The fraction of the Hessian's eigenvalues that are positive (1.0 at a strict local minimum)."""
+def curvature_counts(H, tol=1e-6):
+    """How many eigenvalues of H are positive (λ > tol), negative (λ < −tol) and flat (|λ| ≤ tol)."""
     lam = _eigenvalues(H)
-    return (lam > 0).double().mean().item()
+    positive, negative = int((lam > tol).sum()), int((lam < -tol).sum())
+    return positive, negative, len(lam) - positive - negative
+
+
+def minimum_ratio(H, tol=1e-6):
+    r"""The minimum ratio: the fraction of the curved directions that curve up,
+
+    .. math:: \frac{\#\{\lambda > \text{tol}\}}{\#\{\lvert\lambda\rvert > \text{tol}\}}.
+
+    Eigenvalues within ``tol`` of zero (flat directions, where rounding decides the sign) are
+    set aside, as :func:`critical_point_kind` does; with none of them this is the notes'
+    ratio, positive eigenvalues over all eigenvalues. 1.0 at a strict local minimum, 0.5 at
+    the notes' saddle point; NaN if every eigenvalue is flat.
+    """
+    positive, negative, _ = curvature_counts(H, tol)
+    return positive / (positive + negative) if positive + negative else float("nan")
 
 
 def escape_direction(H):

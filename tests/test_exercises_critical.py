@@ -54,5 +54,15 @@ def test_a_kind_that_is_not_a_string_is_told_the_allowed_answers(capsys):
 
 
 def test_minimum_ratio_as_a_one_element_tensor_is_accepted(capsys):
-    result, _ = verdict(capsys, "critical.minimum_ratio", lambda H: (torch.linalg.eigvalsh(H) > 0).double().mean())
+    def minimum_ratio(H, tol=1e-6):
+        lam = torch.linalg.eigvalsh(H)
+        return (lam > tol).double().sum() / (lam.abs() > tol).double().sum()
+
+    result, _ = verdict(capsys, "critical.minimum_ratio", minimum_ratio)
     assert result.passed
+
+
+def test_minimum_ratio_without_a_tolerance_is_told_to_set_flat_eigenvalues_aside(capsys):
+    result, printed = verdict(capsys, "critical.minimum_ratio", lambda H: (torch.linalg.eigvalsh(H) > 0).double().mean())
+    assert not result.passed and "flat" in printed
+

@@ -1,4 +1,6 @@
 """course_utils.hessian against independent computations (row-by-row autograd, eigh)."""
+import math
+
 import pytest
 import torch
 
@@ -169,3 +171,11 @@ def test_two_layer_mse_names_the_parameter_count_it_expects():
     loss = hs.TwoLayerMSE(torch.zeros(5), torch.zeros(5), hidden=3)
     with pytest.raises(ValueError, match="10 parameters of a 1-3-1 network"):
         loss.exact_hessian(torch.zeros(9, dtype=torch.float64))
+
+
+def test_minimum_ratio_sets_flat_eigenvalues_aside_and_counts_them():
+    H = torch.diag(torch.tensor([3.0, 1.0, -2.0, 1e-12, -1e-15], dtype=torch.float64))
+    assert hs.curvature_counts(H) == (2, 1, 2)
+    assert hs.minimum_ratio(H) == 2 / 3
+    assert hs.curvature_counts(H, tol=0.0) == (3, 2, 0) and hs.minimum_ratio(H, tol=0.0) == 3 / 5
+    assert math.isnan(hs.minimum_ratio(torch.zeros(2, 2, dtype=torch.float64)))

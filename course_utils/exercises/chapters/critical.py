@@ -132,9 +132,15 @@ def _row_instead_of_column(H):
 
 
 def _ratio_case(rng):
+    """Eigenvalues of random signs, one of them positive, one negative, and zero to two flat (|λ| ~ 1e-9)."""
     n = integer(rng, 3, 6)
-    signs = [1 if coin(rng) else -1 for _ in range(n)]
+    signs = [1, -1] + [integer(rng, -1, 1) for _ in range(n - 2)]
     return Case((_symmetric(rng, signs),))
+
+
+def _curvature(H, tol=1e-6):
+    lam = torch.linalg.eigvalsh(H)
+    return (lam > tol).sum().item(), (lam < -tol).sum().item(), len(lam)
 
 
 def same_float(expected, got, rtol, atol):
@@ -142,7 +148,7 @@ def same_float(expected, got, rtol, atol):
     value = got.item() if isinstance(got, torch.Tensor) and got.numel() == 1 else got
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return Difference(f"expected the number {expected:.4g}, got {describe(got)}",
-                          "return one number: the fraction of eigenvalues that are positive")
+                          "return one number: the fraction of the curved eigenvalues that are positive")
     if math.isclose(value, expected, rel_tol=rtol, abs_tol=atol):
         return None
     return Difference(f"expected {expected:.4g}, got {value:.4g}")
@@ -188,14 +194,20 @@ EXERCISES = [
     Exercise(
         "critical.minimum_ratio", hs.minimum_ratio, draw=_ratio_case, compare=same_float,
         fixed=[Case((torch.tensor([[0.0, -2.0], [-2.0, 0.0]], dtype=torch.float64),)),
-               Case((torch.tensor([[1.0, 0.5, 0.0], [0.5, 1.0, 0.0], [0.0, 0.0, -1.0]], dtype=torch.float64),))],
+               Case((torch.tensor([[1.0, 0.5, 0.0], [0.5, 1.0, 0.0], [0.0, 0.0, -1.0]], dtype=torch.float64),)),
+               Case((torch.diag(torch.tensor([2.0, -1.0, 1e-12], dtype=torch.float64)),))],
         mistakes=[
-            Mistake("the minimum ratio is a fraction: divide the count of positive eigenvalues by their number",
-                    lambda H: float((torch.linalg.eigvalsh(H) > 0).sum())),
+            Mistake("an eigenvalue within tol of zero is flat: rounding decides its sign, so set it aside "
+                    "(count only λ > tol as positive and λ < −tol as negative)",
+                    lambda H: (torch.linalg.eigvalsh(H) > 0).double().mean().item()),
+            Mistake("divide by the number of curved eigenvalues (|λ| > tol), not by all of them: the flat ones "
+                    "are set aside", lambda H: _curvature(H)[0] / _curvature(H)[2]),
+            Mistake("the minimum ratio is a fraction: divide the count of positive eigenvalues by the count of "
+                    "curved ones", lambda H: float(_curvature(H)[0])),
             Mistake("that counts the negative eigenvalues: the minimum ratio counts the positive ones",
-                    lambda H: (torch.linalg.eigvalsh(H) < 0).double().mean().item()),
+                    lambda H: _curvature(H)[1] / (_curvature(H)[0] + _curvature(H)[1])),
             Mistake("the signs of the diagonal entries are not the signs of the eigenvalues: use "
-                    "torch.linalg.eigvalsh(H)", lambda H: (torch.diagonal(H) > 0).double().mean().item()),
+                    "torch.linalg.eigvalsh(H)", lambda H: (torch.diagonal(H) > 1e-6).double().mean().item()),
         ],
     ),
 ]
