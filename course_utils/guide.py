@@ -8,12 +8,15 @@ validation set drawn from the same distribution. What the two losses do tells th
 - **model bias**: :math:`L_\text{train}` is large, and even the best parameters of the model
   cannot make it small (the model is too simple);
 - **optimisation failure**: :math:`L_\text{train}` is large although the model could do better
-  (a deeper network, which contains the shallower one, ends with a *larger* training loss);
+  (a deeper network, which contains the shallower one, ends with a *larger* training loss;
+  here because under PyTorch's default initialisation the gradient shrinks layer by layer,
+  and He's initialisation fixes it);
 - **overfitting**: :math:`L_\text{train}` is small, :math:`L_\text{val}` large; more data helps;
 - **mismatch**: training and test data come from different distributions; :math:`L_\text{val}`
   (same distribution as training) is small, the test loss large, and more data does not help.
 
-All computations are in float64 and seeded, so the numbers repeat run to run.
+All computations are in float64 and seeded, so the numbers repeat run to run on one machine
+(on another CPU the last digits may differ).
 """
 from dataclasses import dataclass
 
@@ -64,19 +67,69 @@ def model_bias(seed=0, n=200, epochs=30, batch_size=20, learning_rate=0.05):
     ]
 
 
-def optimisation_failure(seed=0, depths=(2, 10), width=16, n=200, epochs=40, batch_size=20, learning_rate=0.05):
-    """Plain ReLU networks of several depths (no normalisation, no shortcuts), same data, same budget."""
+def he_initialisation(model, seed=0):
+    r"""Re-draw every ``nn.Linear`` of ``model`` with He et al.'s initialisation for ReLU layers:
+    :math:`W_{ij} \sim U(-a, a)` with :math:`\operatorname{Var} W_{ij} = 2/\text{fan\_in}`
+    (``torch.nn.init.kaiming_uniform_``), biases 0. Returns the model.
+
+    PyTorch's default draws :math:`U(-1/\sqrt{\text{fan\_in}}, 1/\sqrt{\text{fan\_in}})`, variance
+    :math:`1/(3\,\text{fan\_in})`: through a ReLU layer the mean square of the signal, and of the
+    gradient on its way back, is multiplied by about :math:`\text{fan\_in}\cdot\operatorname{Var}W/2
+    = 1/6`, so its size shrinks by about :math:`\sqrt 6 \approx 2.45` per layer. He's variance
+    makes that factor 1.
+    """
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        for layer in model:
+            if isinstance(layer, torch.nn.Linear):
+                torch.nn.init.kaiming_uniform_(layer.weight, nonlinearity="relu")
+                torch.nn.init.zeros_(layer.bias)
+    return model
+
+
+def deep_network(depth, width=16, init="default", seed=0):
+    """A plain ReLU network of ``depth`` hidden layers, with PyTorch's default initialisation or He's."""
+    model = network(depth, width, seed=seed)
+    return he_initialisation(model, seed) if init == "he" else model
+
+
+def optimisation_failure(seed=0, depths=(2, 10), width=16, n=200, epochs=40, batch_size=20, learning_rate=0.02,
+                         init="default"):
+    """Plain ReLU networks of several depths (no normalisation, no shortcuts), same data, same budget.
+
+    ``init`` is "default" (PyTorch's) or "he" (:func:`he_initialisation`).
+    """
+    suffix = ", He init" if init == "he" else ""
     return [
-        _run(f"{depth} hidden layers", network(depth, width, seed=seed), n, epochs, batch_size, learning_rate, seed=seed)
+        _run(f"{depth} hidden layers{suffix}", deep_network(depth, width, init, seed), n, epochs, batch_size,
+             learning_rate, seed=seed)
         for depth in depths
     ]
 
 
-def first_layer_gradient(model, x, y):
-    """The size ‖∂L/∂W₁‖ of the gradient that reaches the first layer's weights."""
+def layer_signals(model, x):
+    """How much each hidden layer's output still varies with the input: the standard deviation of
+    each ReLU unit's output over the examples x, root-mean-squared over the layer's units.
+    (What does not vary with x, such as a bias passed on, carries nothing about x.)"""
+    sizes = []
+    with torch.no_grad():
+        for layer in model:
+            x = layer(x)
+            if isinstance(layer, torch.nn.ReLU):
+                sizes.append(x.var(dim=0, unbiased=False).mean().sqrt().item())
+    return sizes
+
+
+def layer_gradients(model, x, y):
+    """The size ‖∂L/∂Wₗ‖ of the gradient that reaches each layer's weights, first layer first."""
     model.zero_grad()
     ((model(x).squeeze(-1) - y) ** 2).mean().backward()
-    return model[0].weight.grad.norm().item()
+    return [layer.weight.grad.norm().item() for layer in model if isinstance(layer, torch.nn.Linear)]
+
+
+def first_layer_gradient(model, x, y):
+    """The size ‖∂L/∂W₁‖ of the gradient that reaches the first layer's weights."""
+    return layer_gradients(model, x, y)[0]
 
 
 def overfitting(seed=0, sizes=(10, 200), noise=0.3, updates=600, batch_size=20, learning_rate=0.1):

@@ -246,3 +246,22 @@ def test_mismatch_is_not_cured_by_more_data(seed):
     runs, test_losses = guide.mismatch(seed)
     for run, test_loss in zip(runs, test_losses):
         assert run.validation_loss < 0.3 and test_loss > 10 * run.validation_loss
+
+
+def test_he_initialisation_draws_weights_of_variance_2_over_fan_in_and_zero_biases():
+    model = guide.deep_network(3, width=400, init="he", seed=0)
+    hidden = model[2]
+    assert hidden.weight.var().item() == pytest.approx(2 / 400, rel=0.05)
+    assert all((layer.bias == 0).all() for layer in model if isinstance(layer, torch.nn.Linear))
+    default = guide.deep_network(3, width=400, seed=0)[2]
+    assert default.weight.var().item() == pytest.approx(1 / (3 * 400), rel=0.05)  # PyTorch's U(±1/√fan_in)
+
+
+def test_layer_signals_and_gradients_have_one_entry_per_layer_and_match_autograd():
+    x, y = recipe.make_curve_data(50, seed=3)
+    model = guide.deep_network(4, seed=3)
+    assert len(guide.layer_signals(model, x)) == 4
+    gradients = guide.layer_gradients(model, x, y)
+    assert len(gradients) == 5 and gradients[0] == guide.first_layer_gradient(model, x, y)
+    h = torch.relu(model[0](x))
+    assert guide.layer_signals(model, x)[0] == pytest.approx(h.var(dim=0, unbiased=False).mean().sqrt().item())
