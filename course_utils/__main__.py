@@ -119,9 +119,15 @@ def _release(args, parser):
 
 
 def _grade(args, parser):
+    from .exercises.sandbox import SandboxUnavailable, resolve_isolation
+
+    try:   # first, and quickly: without a sandbox nothing is read, graded or written
+        isolation = resolve_isolation(args.sandbox)
+    except SandboxUnavailable as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     from .exercises.grade import find_submissions, grade, grading_key
     from .exercises.registry import chapter_names
-    from .exercises.sandbox import SandboxUnavailable, resolve_isolation
     from .exercises.session import Limits
 
     if args.jobs < 1:
@@ -141,11 +147,6 @@ def _grade(args, parser):
         parser.error(str(error))
     if args.chapter is not None and args.chapter not in chapter_names():
         parser.error(f"--chapter {args.chapter}: no such chapter (known: {', '.join(chapter_names())})")
-    try:
-        isolation = resolve_isolation(args.sandbox)
-    except SandboxUnavailable as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
     try:
         key = grading_key(args.key_file)
     except (OSError, ValueError) as error:

@@ -9,6 +9,7 @@ import ast
 import json
 
 MAX_NOTEBOOK_BYTES = 50 * 2**20
+MAX_CELLS = 10_000
 
 
 class Unreadable(Exception):
@@ -23,7 +24,7 @@ def check_ids(source):
     """The exercise ids of the ``check("…", …)`` calls in a cell's source (empty if it does not parse)."""
     try:
         tree = ast.parse(source)
-    except SyntaxError:
+    except (SyntaxError, ValueError):
         return []
     return [node.args[0].value for node in ast.walk(tree)
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "check"
@@ -38,7 +39,7 @@ def is_check_cell(cell):
         return True
     try:
         body = ast.parse(cell["source"]).body
-    except SyntaxError:
+    except (SyntaxError, ValueError):
         return False
     return bool(body) and all(
         isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call)
@@ -49,7 +50,7 @@ def defined_names(source):
     """The names a cell defines at top level (functions, classes, assignments)."""
     try:
         tree = ast.parse(source)
-    except SyntaxError:
+    except (SyntaxError, ValueError):
         return set()
     names = set()
     for node in tree.body:
@@ -84,6 +85,8 @@ def read_submission(data):
         raise Unreadable("the file is not text (UTF-8): it is not a notebook") from None
     except ValueError as error:
         raise Unreadable(f"the file is not a notebook (not valid JSON: {_short(error)})") from None
+    except RecursionError:
+        raise Unreadable("the file is JSON nested too deeply to be a notebook") from None
     if not isinstance(notebook, dict) or not isinstance(notebook.get("nbformat"), int):
         raise Unreadable("the file is JSON but not a notebook (it has no nbformat version)")
     notes = []
@@ -96,6 +99,8 @@ def read_submission(data):
     for cell in notebook["cells"]:
         if isinstance(cell["source"], list):
             cell["source"] = "".join(cell["source"])
+        # JSON may hold lone surrogates (\ud800), which no UTF-8 text can: they become U+FFFD
+        cell["source"] = cell["source"].encode("utf-8", "surrogatepass").decode("utf-8", "replace")
     return notebook, notes
 
 
@@ -113,6 +118,8 @@ def _structure_problem(notebook):
     """What makes this nbformat-4 dict unusable for grading, or '' (a light check of the schema)."""
     if not isinstance(notebook.get("cells"), list) or not isinstance(notebook.get("metadata", {}), dict):
         return "it has no list of cells"
+    if len(notebook["cells"]) > MAX_CELLS:
+        return f"it has {len(notebook['cells'])} cells, more than the {MAX_CELLS} a notebook may have"
     for number, cell in enumerate(notebook["cells"], start=1):
         if not isinstance(cell, dict) or cell.get("cell_type") not in ("code", "markdown", "raw"):
             return f"cell {number} has no valid cell_type"

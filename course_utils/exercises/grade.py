@@ -25,6 +25,7 @@ import json
 import os
 import secrets
 import shutil
+import stat
 import tempfile
 import time
 import traceback
@@ -33,7 +34,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from . import report
-from .cells import Unreadable, cells_to_run, read_submission
+from .cells import MAX_NOTEBOOK_BYTES, Unreadable, cells_to_run, read_submission
 from .registry import chapter_exercises, chapter_names, chapter_notebooks, chapter_of_notebook
 from .sandbox import resolve_isolation
 from .session import Limits, Session, prepare_workdir
@@ -228,21 +229,37 @@ def grade_submission(submission_id, path, workdir, limits, isolation, chapter=No
               "hidden_cases_key": key_fingerprint(bytes(key)),
               "graded_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     try:
-        data = Path(path).read_bytes()
+        data = _read_plain_file(path)
         graded["sha256"] = _sha256(data)
         _grade_into(graded, Path(path), data, workdir, limits, isolation, chapter, key)
-        if _sha256(Path(path).read_bytes()) != graded["sha256"]:
+        if _sha256(_read_plain_file(path)) != graded["sha256"]:
             graded["notes"].append("the file changed while it was being graded (not by the grader); the version "
                                    "read at the start was graded")
             graded["status"] = "graded-with-issues"
-    except Unreadable as problem:
-        graded.update(status="unreadable", notes=[str(problem)], total=0.0)
+    except Unreadable as problem:   # no points; the chapter still from the file name, for the LMS export
+        chapter = graded["chapter"] or chapter or chapter_of_notebook(Path(path).name)
+        graded.update(status="unreadable", notes=[str(problem)], total=0.0, chapter=chapter, exercises={},
+                      max_total=sum(exercise.points for exercise in chapter_exercises(chapter)) if chapter else 0.0)
     except Exception as error:   # our own bug: keep grading the class, report it, exit non-zero at the end
         graded = _failed(graded, error)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     graded["timings"] = dict(graded.get("timings", {}), total_seconds=round(time.monotonic() - started, 3))
     return graded
+
+
+def _read_plain_file(path):
+    """The bytes of a submitted file; Unreadable for a symbolic link (it may point anywhere) or not a file."""
+    if os.path.islink(path):
+        raise Unreadable("the file is a symbolic link, not a notebook: submit the notebook itself")
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as error:
+        raise Unreadable(f"the file cannot be opened ({error.strerror})") from None
+    with os.fdopen(descriptor, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise Unreadable("it is not a regular file")
+        return handle.read(MAX_NOTEBOOK_BYTES + 1)   # more is refused as too large
 
 
 def _failed(graded, error):

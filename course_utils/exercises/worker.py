@@ -64,7 +64,11 @@ def call(shell, header, buffers):
         value = answer(*args, **kwargs)
     except BaseException as error:   # SystemExit and KeyboardInterrupt from student code are answers too
         return {"raised": _error(error)}, []
-    tree, reply_buffers = encode((value, tuple(args)))
+    try:
+        tree, reply_buffers = encode((value, tuple(args)))
+    except Exception as error:   # e.g. an int too long to write out: a failed answer, not a dead process
+        return {"raised": {"type": "UnsendableAnswer", "message": f"the answer cannot be sent to the grader "
+                                                                  f"({type(error).__name__})", "where": ""}}, []
     return {"value": tree}, reply_buffers
 
 

@@ -1,0 +1,99 @@
+"""The grader fails closed: without a working sandbox it grades nothing, unless asked by name for none.
+
+"No bubblewrap" is simulated twice, as a new user meets it: a PATH on which there is no ``bwrap``, and
+the setting the sandbox module reads (``COURSE_GRADER_BWRAP``) naming a command that does not exist.
+The run with ``--sandbox none`` grades a submission that writes a ``resource.py`` and a ``course_utils/``
+package into its working folder, then crashes: the restarted process must import neither.
+"""
+import csv
+import os
+import subprocess
+import sys
+
+import pytest
+
+from course_utils.exercises import check
+from course_utils.exercises.sandbox import BWRAP_ENVIRONMENT
+from grading_fixtures import SOLUTIONS, correct, submission, write
+
+pytestmark = pytest.mark.grading
+
+SHADOWS = (
+    "import os\n"
+    "open('resource.py', 'w').write('RLIMIT_AS = RLIMIT_CORE = RLIMIT_NPROC = RLIMIT_FSIZE = 0\\n'\n"
+    "                               'def setrlimit(*args):\\n    pass\\n')\n"
+    "os.makedirs('course_utils/exercises', exist_ok=True)\n"
+    "for name in ('course_utils/__init__.py', 'course_utils/exercises/__init__.py'):\n"
+    "    open(name, 'w').write('import os\\nos._exit(7)\\n')"
+)
+
+
+@pytest.fixture(scope="module")
+def no_bwrap(tmp_path_factory):
+    """A class of two, a canary file outside, and environments in which bubblewrap is missing."""
+    root = tmp_path_factory.mktemp("closed")
+    canary = root / "outside" / "keep.txt"
+    canary.parent.mkdir()
+    canary.write_text("do not delete")
+    write(submission(correct(), before=[f"import os\nos.remove(r'{canary}')"]),
+          root / "class" / "vandal" / "00_training_recipe.ipynb")
+    write(submission(correct(), before=[SHADOWS, "import os\nos._exit(1)", "hog = b'x' * (2560 << 20)"]),
+          root / "class" / "shadow" / "00_training_recipe.ipynb")
+    (root / "empty_bin").mkdir()
+    without_bwrap_on_path = dict(os.environ, PATH=str(root / "empty_bin"))
+    without_bwrap_on_path.pop(BWRAP_ENVIRONMENT, None)
+    missing_command = dict(os.environ, **{BWRAP_ENVIRONMENT: str(root / "no-such-bwrap")})
+    return root, canary, {"empty PATH": without_bwrap_on_path, "setting": missing_command}
+
+
+def _grade(root, out, environment, *options):
+    return subprocess.run(
+        [sys.executable, "-m", "course_utils", "grade", str(root / "class"), "--out", str(root / out / "grades.csv"),
+         "--feedback-dir", str(root / out / "feedback"), "--jobs", "2", "--memory-gib", "2", "--cell-timeout", "20",
+         *options], cwd=root, env=environment, capture_output=True, text=True, timeout=600)
+
+
+@pytest.mark.parametrize("how, sandbox", [("empty PATH", []), ("setting", ["--sandbox", "auto"]),
+                                          ("empty PATH", ["--sandbox", "bwrap"])])
+def test_without_bubblewrap_grade_refuses_names_the_fix_and_changes_nothing(no_bwrap, how, sandbox):
+    root, canary, environments = no_bwrap
+    out = f"refused-{how.replace(' ', '-')}-{len(sandbox)}-{sandbox[-1] if sandbox else ''}"
+    done = _grade(root, out, environments[how], *sandbox)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "refusing to grade" in done.stderr and "make grade" in done.stderr
+    assert "apt-get install -y bubblewrap" in done.stderr and "--sandbox none" in done.stderr
+    assert not (root / out).exists() and not (root / ".grading-key").exists()
+    assert canary.read_text() == "do not delete" and done.stdout == ""
+
+
+@pytest.fixture(scope="module")
+def unisolated(no_bwrap):
+    root, canary, environments = no_bwrap
+    done = _grade(root, "none", environments["empty PATH"], "--sandbox", "none")
+    rows = {row["student"]: row for row in csv.DictReader(open(root / "none" / "grades.csv"))} \
+        if (root / "none" / "grades.csv").exists() else {}
+    return done, rows, canary
+
+
+def test_sandbox_none_grades_only_when_asked_and_every_row_says_so(unisolated):
+    done, rows, canary = unisolated
+    assert done.returncode == 0, done.stderr
+    assert "WITHOUT isolation" in done.stderr
+    assert set(rows) == {"vandal", "shadow"} and {row["isolation"] for row in rows.values()} == {"none"}
+    assert rows["vandal"]["total"] == "4" and not canary.exists()   # what --sandbox none means
+
+
+def test_a_restarted_worker_imports_nothing_from_its_working_folder_and_keeps_its_limits(unisolated):
+    _, rows, _ = unisolated
+    row = rows["shadow"]
+    assert row["total"] == "4", row["notes"]   # a course_utils/ of the cell's would have killed every restart
+    assert "exit code 1" in row["notes"] and "MemoryError" in row["notes"], row["notes"]
+
+
+def test_check_in_a_students_notebook_needs_no_sandbox(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setenv(BWRAP_ENVIRONMENT, str(tmp_path / "no-such-bwrap"))
+    namespace = {}
+    exec(SOLUTIONS["updates_per_epoch"], namespace)
+    assert check("recipe.updates_per_epoch", namespace["updates_per_epoch"]).passed
+    assert "✔" in capsys.readouterr().out
