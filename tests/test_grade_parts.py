@@ -108,7 +108,7 @@ def test_the_submission_time_limit_stops_a_slow_notebook_and_says_so(tmp_path):
     assert not (tmp_path / "work").exists()
 
 
-def test_without_bubblewrap_the_grader_still_grades_and_reports_no_isolation(tmp_path):
+def test_sandbox_none_grades_one_submission_and_reports_no_isolation(tmp_path):
     path = write(submission(correct("updates_per_epoch")), tmp_path / "00_training_recipe.ipynb")
     report = grade_submission("plain", path, tmp_path / "work", Limits(memory_bytes=2 * 2**30), isolation="none")
     assert (report["total"], report["isolation"], report["status"]) == (1, "none", "graded")
