@@ -19,7 +19,7 @@ r"""Chapter 5's experiments: why normalising helps, and where batch normalisatio
 
 Everything is seeded and runs in a few seconds on one CPU thread. A seed fixes the digits on one
 machine only: another CPU rounds differently, and training amplifies that, so the chapter's
-claims are tested over several seeds and CPU code paths (tests/test_claims_ch5.py).
+claims are tested over several seeds and CPU code paths.
 """
 from dataclasses import dataclass, field
 from functools import lru_cache
