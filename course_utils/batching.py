@@ -21,7 +21,6 @@ momentum (:func:`gradient_descent_rate`, :func:`momentum_eigenvalues`, :func:`mo
 """
 import cmath
 import math
-import statistics
 import time
 from dataclasses import dataclass, field
 
@@ -48,12 +47,13 @@ def classifier(n_features, n_classes, width=256, seed=0):
 
 
 def time_updates(model, x, y, batch_sizes, device="cpu", repeats=15):
-    """The median time of one update, and of one epoch, for each batch size.
+    """The time of one update, and of one epoch, for each batch size: the fastest of ``repeats`` timed updates.
 
     One update is what training repeats: forward, cross-entropy loss, backward and an SGD
     step, on a batch of B rows of ``x`` (B ≤ N). An epoch is ⌈N/B⌉ updates. On a GPU every
     timing waits for the device to finish (``torch.cuda.synchronize``). The model is trained
-    a little while it is timed; pass a copy if that matters.
+    a little while it is timed; pass a copy if that matters. Other programs on the machine can only
+    slow an update down, so the fastest of the repeats is the closest to the update's own cost.
     Returns a list of dicts with keys batch_size, seconds_per_update, seconds_per_epoch.
     """
     n = len(x)
@@ -82,7 +82,7 @@ def time_updates(model, x, y, batch_sizes, device="cpu", repeats=15):
             update(batch_x, batch_y)
             sync()
             seconds.append(time.perf_counter() - start)
-        t = statistics.median(seconds)
+        t = min(seconds)
         table.append({"batch_size": b, "seconds_per_update": t, "seconds_per_epoch": t * math.ceil(n / b)})
     return table
 

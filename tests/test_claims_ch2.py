@@ -68,7 +68,7 @@ def test_ch2_in_ten_epochs_single_examples_get_near_the_minimum_and_the_full_bat
 
 @lru_cache(maxsize=None)
 def timing(seed, tables=5):
-    """The chapter's timing table (median of 15 updates per batch size), taken ``tables`` times; for each
+    """The chapter's timing table (the fastest of 15 updates per batch size), taken ``tables`` times; for each
     batch size the fastest of them, so that another process briefly taking the core does not decide."""
     s = split()
     n = len(s.x_train)
