@@ -19,7 +19,7 @@ from course_utils.exercises.cells import Unreadable, cells_to_run, read_submissi
 from course_utils.exercises.evaluate import Missing, Raised, Returned, judge
 from course_utils.exercises.protocol import to_plain
 from course_utils.exercises.registry import all_exercises, get_exercise
-from course_utils.exercises.report import feedback_markdown, write_lms_export
+from course_utils.exercises.report import feedback_markdown, file_stem, write_lms_export
 from grading_fixtures import STUBS, correct, submission, write
 
 pytestmark = pytest.mark.grading
@@ -237,3 +237,11 @@ def test_reading_a_mutated_notebook_gives_a_notebook_or_a_reason_never_a_crash()
                   "graded_at": "", "notes": ["\ud800"], "exercises": {"recipe.x": {
                       "points": 0, "max_points": 1, "status": "failed", "message": "\ud800```"}}}
         assert "\ud800" in feedback_markdown(graded)   # written later through report.clean
+
+
+def test_feedback_names_are_plain_for_a_file_and_never_shared():
+    ids = ["00_training_recipe", "alice/00_training_recipe", "a__b/x", "a/b__x", "a__b__x", "x-0123abcd",
+           "x-0123abcd-6324b7ee", "a b", "a_b", ".hidden", "hidden", "\ud800/x"]
+    stems = [file_stem(submission_id) for submission_id in ids]
+    assert stems[0] == "00_training_recipe" and len(set(stems)) == len(ids)
+    assert stems == [file_stem(submission_id) for submission_id in ids]

@@ -29,8 +29,16 @@ STUDENT_STATUSES = {"passed": "passed", "failed": "wrong answer", "error": "rais
 
 
 def file_stem(submission_id):
-    """The file name (without suffix) of a submission's feedback, unique and the same on every run:
-    ``alice/00_x`` → ``alice__00_x-<8 hex digits of the id's SHA-256>``."""
+    """The file name (without suffix) of a submission's feedback, unique and the same on every run.
+
+    A plain file name is its own stem (``00_training_recipe``); any other id is written readably and
+    followed by 8 hex digits of its SHA-256 (``alice/00_x`` → ``alice__00_x-<hash>``), so two ids never
+    share a file (``a__b/x`` and ``a/b__x`` would both read ``a__b__x``). A plain name that looks like
+    ``<name>-<8 hex digits>`` gets a hash of its own too, so the two kinds never meet.
+    """
+    if re.fullmatch(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,120}", submission_id) and \
+            not re.search(r"-[0-9a-f]{8}$", submission_id):
+        return submission_id
     readable = re.sub(r"[^A-Za-z0-9._-]+", "_", submission_id.replace("/", "__")).strip(".")[:120] or "submission"
     return f"{readable}-{hashlib.sha256(submission_id.encode('utf-8', 'surrogatepass')).hexdigest()[:8]}"
 

@@ -130,8 +130,11 @@ def bwrap_arguments(workdir, user_namespace=True, disk_bytes=None, bound=()):
         if not root.startswith(SYSTEM_DIRS):
             args += ["--ro-bind", root, root]
     size = ["--size", str(int(disk_bytes))] if disk_bytes else []
-    args += ["--proc", "/proc", "--ro-bind", "/dev/null", "/proc/keys", "--ro-bind", "/dev/null", "/proc/key-users",
-             "--dev", "/dev", *size, "--tmpfs", "/dev/shm", *size, "--tmpfs", "/tmp"]
+    args += ["--proc", "/proc"]
+    for hidden in ("/proc/keys", "/proc/key-users"):   # the kernel's keys, and whose they are
+        if os.path.exists(hidden):
+            args += ["--ro-bind", "/dev/null", hidden]
+    args += ["--dev", "/dev", *size, "--tmpfs", "/dev/shm", *size, "--tmpfs", "/tmp"]
     if disk_bytes:
         args += [*size, "--tmpfs", workdir]
         for name in bound:
