@@ -16,8 +16,7 @@ axes' spine, or a legend drawn in the backdrop, the frame draws the line on top 
 draws the spine or legend on top (matplotlib's z-order), and thin lines of a backdrop (the
 hw02 label boundaries) go under the frame's window instead of over it. At most 0.042 % of a
 frame's pixels (the optimiser race: curves over the loss panel's spine), 0.031 % (schedules),
-0.011 % (the context window), 0.009 % (the bound), 0.003 % (the surfaces), 0 for the rest
-(but the feature-scale demo, whose one-pass drawing loses tick labels: see NEEDS_A_DEMO_CHANGE). A
+0.011 % (the context window), 0.009 % (the bound), 0.003 % (the surfaces), 0 for the rest. A
 frame cropped to a tight box differs in size (and every frame must have the figure's size,
 ``figsize × dpi``); a backdrop pasted two pixels to the right differs in 1.9 to 3.7 % of the
 pixels, and missing tick labels in 0.8 %.
@@ -48,12 +47,6 @@ ALL_FRAMES_UP_TO = 16
 COURSE_DEMOS = find_demos()
 
 #: Demos whose one-pass drawing cannot match until the demo itself changes (see the reason).
-NEEDS_A_DEMO_CHANGE = {
-    "batchnorm.FEATURE_SCALE_DEMO": (
-        "scale_draw turns off the y tick labels and _scale_static colours the x tick labels 'none' and hides "
-        "two spines on the axes they share: right for a pasted backdrop, wrong when drawn in one pass "
-        "(guard those three lines with backdrop.one_pass(), and use without_spines)"),
-}
 
 
 def sample_frames(demo):
@@ -104,10 +97,7 @@ def mismatches(demo, frames, pasted_png=None):
     return found
 
 
-@pytest.mark.parametrize("name", [
-    pytest.param(name, marks=pytest.mark.xfail(reason=NEEDS_A_DEMO_CHANGE[name], strict=True))
-    if name in NEEDS_A_DEMO_CHANGE else name
-    for name in COURSE_DEMOS])
+@pytest.mark.parametrize("name", list(COURSE_DEMOS))
 def test_each_frame_matches_its_one_pass_drawing(name, book_style):
     demo = COURSE_DEMOS[name]
     found = mismatches(demo, sample_frames(demo))

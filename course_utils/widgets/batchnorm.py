@@ -21,7 +21,7 @@ from .. import bn_experiments as bx
 from ..plotting import OPTIMISER_COLORS, ROLE_COLORS
 from ..surfaces import draw_path
 from . import Control, Demo
-from .backdrop import paste_backdrop
+from .backdrop import one_pass, paste_backdrop, without_spines
 
 # --- The scale of x₁ and the error surface ----------------------------------------------------------
 
@@ -129,10 +129,11 @@ def _scale_static(ax, features):
     ax.set_xlim(*surface.xlim)
     ax.set_ylim(*surface.ylim)
     _scale_axes(ax)
-    ax.tick_params(axis="x", colors="none")     # unseen, but the w₁ label sits below them as below the frame's
+    if not one_pass():
+        ax.tick_params(axis="x", colors="none")     # unseen, but the w₁ label sits below them as below the frame's
     ax.set_xlabel(surface.labels[0])
     ax.set_ylabel(surface.labels[1])
-    ax.spines[["left", "bottom"]].set_visible(False)     # each frame draws them, over its surface
+    without_spines(ax)                                   # each frame draws them, over its surface
 
 
 def _scale_axes(ax):
@@ -143,8 +144,9 @@ def _scale_axes(ax):
 def scale_draw(data, ax):
     surface = data["surface"]
     paste_backdrop([ax], _scale_static, data["features"])
-    ax.set_axis_on()                                      # the w₁ axis, the grid and the frame, over the surface
-    ax.tick_params(axis="y", left=False, labelleft=False)   # the w₂ ticks are in the backdrop
+    if not one_pass():
+        ax.set_axis_on()                                      # the w₁ axis, the grid and the frame, over the surface
+        ax.tick_params(axis="y", left=False, labelleft=False)   # the w₂ ticks are in the backdrop
     ax.set_xlim(*surface.xlim)
     _scale_axes(ax)
     ax.imshow(_surface_picture(data["scale_x1"], data["features"] == "z-scored"), origin="lower",
