@@ -149,23 +149,31 @@ def test_nbgrader_flat_and_per_student_layouts_name_the_student_and_the_chapter(
 # ----------------------------------------------------------------------------- one submission's failure stays its own
 
 
-def test_a_failure_while_writing_one_feedback_costs_that_submission_only(tmp_path, monkeypatch):
-    for student in ("first", "second"):
+def test_a_failure_in_any_step_of_one_submission_costs_that_submission_only(tmp_path, monkeypatch):
+    for student in ("first", "second", "third"):
         (tmp_path / "class" / student).mkdir(parents=True)
         (tmp_path / "class" / student / "00_training_recipe.ipynb").write_text("")
-    real = grading.report.write_feedback
+    real_write, real_grade = grading.report.write_feedback, grading.grade_submission
 
-    def broken(graded, folder):
+    def broken_write(graded, folder):
         if graded["submission"].startswith("first"):
             raise UnicodeEncodeError("utf-8", "\ud800", 0, 1, "surrogates not allowed")
-        return real(graded, folder)
+        return real_write(graded, folder)
 
-    monkeypatch.setattr(grading.report, "write_feedback", broken)
+    def broken_grade(submission_id, *args):
+        if submission_id.startswith("second"):
+            raise RecursionError("maximum recursion depth exceeded")
+        return real_grade(submission_id, *args)
+
+    monkeypatch.setattr(grading.report, "write_feedback", broken_write)
+    monkeypatch.setattr(grading, "grade_submission", broken_grade)
     reports = grading.grade([tmp_path / "class"], tmp_path / "grades.csv", tmp_path / "feedback", jobs=2,
                             isolation="none", on_graded=lambda graded: 1 / 0)
-    assert [graded["status"] for graded in reports] == ["grader-error", "unreadable"]
-    assert "UnicodeEncodeError" in reports[0]["notes"][0]
-    assert len(list(csv.DictReader(open(tmp_path / "grades.csv")))) == 2
+    assert [graded["status"] for graded in reports] == ["grader-error", "grader-error", "unreadable"]
+    assert "UnicodeEncodeError" in reports[0]["notes"][0] and "RecursionError" in reports[1]["notes"][0]
+    rows = list(csv.DictReader(open(tmp_path / "grades.csv")))
+    assert [row["student"] for row in rows] == ["first", "second", "third"]
+    assert len(list((tmp_path / "feedback").glob("*.md"))) == 2   # second's and third's
 
 
 # ----------------------------------------------------------------------------- fuzzing what the grader reads

@@ -202,7 +202,12 @@ def grade(paths, out, feedback_dir, jobs=1, limits=Limits(), isolation="auto", c
 def grade_and_write(submission_id, path, workdir, limits, isolation, chapter, key, student, feedback_dir,
                     on_graded=None):
     """Grade one submission and write its feedback; never raises: any failure is this submission's status."""
-    graded = grade_submission(submission_id, path, workdir, limits, isolation, chapter, key, student)
+    try:
+        graded = grade_submission(submission_id, path, workdir, limits, isolation, chapter, key, student)
+    except Exception as error:   # grade_submission guards itself; this is the guard's guard
+        graded = _failed({"submission": submission_id, "student": student or submission_id, "path": str(path),
+                          "chapter": chapter, "max_total": 0.0, "exercises": {}, "cells": [], "isolation": isolation,
+                          "output": {"bytes": 0, "excerpt": ""}}, error)
     try:
         report.write_feedback(graded, feedback_dir)
     except Exception as error:   # our own bug: the report says it, the class goes on
