@@ -61,10 +61,11 @@ def _grade_parser(commands):
     command.add_argument("--shard", metavar="K/N",
                          help="grade only part K of N (round robin over the submissions sorted by id); merge the "
                               "parts' feedback folders with `python -m course_utils merge`")
-    command.add_argument("--key-file", type=Path, default=Path(".grading-key"),
+    command.add_argument("--key-file", type=Path, default=None,
                          help="the grading key that seeds the hidden cases, created if missing; the same key "
                               "gives the same grade on every run; shards must share it; keep it from students "
-                              "(default: .grading-key)")
+                              "(default: $XDG_CONFIG_HOME/course_utils/grading-key, i.e. "
+                              "~/.config/course_utils/grading-key)")
     command.add_argument("--jobs", type=int, default=1, help="submissions graded at once (default: 1)")
     command.add_argument("--chapter", help="grade every submission as this chapter (default: from the file name, "
                                            "e.g. 00_training_recipe → recipe, or the notebook's metadata)")
@@ -126,7 +127,7 @@ def _grade(args, parser):
     except SandboxUnavailable as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    from .exercises.grade import find_submissions, grade, grading_key
+    from .exercises.grade import default_key_file, find_submissions, grade, grading_key
     from .exercises.registry import chapter_names
     from .exercises.session import Limits
 
@@ -148,7 +149,7 @@ def _grade(args, parser):
     if args.chapter is not None and args.chapter not in chapter_names():
         parser.error(f"--chapter {args.chapter}: no such chapter (known: {', '.join(chapter_names())})")
     try:
-        key = grading_key(args.key_file)
+        key = grading_key(args.key_file or default_key_file())
     except (OSError, ValueError) as error:
         parser.error(f"--key-file: {error}")
     _say_isolation(isolation)

@@ -116,7 +116,8 @@ def graded(tmp_path_factory):
     before = _snapshot(submissions_dir, canary_dir, EXERCISES_SOURCE)
     done = subprocess.run(
         [sys.executable, "-m", "course_utils", "grade", str(submissions_dir), "--out", str(root / "grades.csv"),
-         "--feedback-dir", str(root / "feedback"), "--jobs", "2", "--sandbox", "bwrap", *LIMITS],
+         "--feedback-dir", str(root / "feedback"), "--jobs", "2", "--sandbox", "bwrap", *LIMITS,
+         "--key-file", str(root / "grading-key")],
         cwd=root, capture_output=True, text=True, timeout=600)
     rows = {row["submission"].split("/")[0]: row for row in csv.DictReader(open(root / "grades.csv"))} \
         if (root / "grades.csv").exists() else {}

@@ -24,7 +24,7 @@ from grading_fixtures import STUBS, correct, submission, write
 
 pytestmark = pytest.mark.grading
 
-LIMITS = ["--cell-timeout", "20", "--exercise-timeout", "20", "--memory-gib", "2"]
+LIMITS = ["--cell-timeout", "20", "--exercise-timeout", "20", "--memory-gib", "2", "--key-file", "grading-key"]
 VOLATILE = ("timings", "graded_at", "seconds")
 
 

@@ -40,9 +40,10 @@ def no_bwrap(tmp_path_factory):
     write(submission(correct(), before=[SHADOWS, "import os\nos._exit(1)", "hog = b'x' * (2560 << 20)"]),
           root / "class" / "shadow" / "00_training_recipe.ipynb")
     (root / "empty_bin").mkdir()
-    without_bwrap_on_path = dict(os.environ, PATH=str(root / "empty_bin"))
+    without_bwrap_on_path = dict(os.environ, PATH=str(root / "empty_bin"), XDG_CONFIG_HOME=str(root / "config"))
     without_bwrap_on_path.pop(BWRAP_ENVIRONMENT, None)
-    missing_command = dict(os.environ, **{BWRAP_ENVIRONMENT: str(root / "no-such-bwrap")})
+    missing_command = dict(os.environ, XDG_CONFIG_HOME=str(root / "config"),
+                           **{BWRAP_ENVIRONMENT: str(root / "no-such-bwrap")})
     return root, canary, {"empty PATH": without_bwrap_on_path, "setting": missing_command}
 
 
@@ -62,7 +63,7 @@ def test_without_bubblewrap_grade_refuses_names_the_fix_and_changes_nothing(no_b
     assert done.returncode == 1, done.stdout + done.stderr
     assert "refusing to grade" in done.stderr and "make grade" in done.stderr
     assert "apt-get install -y bubblewrap" in done.stderr and "--sandbox none" in done.stderr
-    assert not (root / out).exists() and not (root / ".grading-key").exists()
+    assert not (root / out).exists() and not (root / "config").exists()   # not even the grading key
     assert canary.read_text() == "do not delete" and done.stdout == ""
 
 

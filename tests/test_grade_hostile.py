@@ -166,7 +166,8 @@ def hostile(tmp_path_factory):
     before = _snapshot(submissions_dir, outside)
     done = subprocess.run(
         [sys.executable, "-m", "course_utils", "grade", str(submissions_dir), "--out", str(root / "grades.csv"),
-         "--feedback-dir", str(root / "feedback"), "--jobs", "2", "--sandbox", "bwrap", *LIMITS],
+         "--feedback-dir", str(root / "feedback"), "--jobs", "2", "--sandbox", "bwrap", *LIMITS,
+         "--key-file", str(root / "grading-key")],
         cwd=root, capture_output=True, text=True, timeout=900,
         env=dict(os.environ, COURSE_TEST_SECRET=ENVIRONMENT_SECRET))
     try:

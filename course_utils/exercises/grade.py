@@ -136,7 +136,7 @@ def grading_key(path):
     """
     path = Path(path)
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         temporary = path.with_name(f"{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "w") as handle:
@@ -155,6 +155,13 @@ def grading_key(path):
     if len(key) < 16:
         raise ValueError(f"{path} does not hold a grading key (64 hex digits): delete it to make a new one")
     return key
+
+
+def default_key_file():
+    """Where the grading key lives unless told otherwise: the instructor's own configuration folder, outside
+    any repository (``$XDG_CONFIG_HOME/course_utils/grading-key``, by default under ``~/.config``)."""
+    config = os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config"
+    return Path(config) / "course_utils" / "grading-key"
 
 
 def key_fingerprint(key):
