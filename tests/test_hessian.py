@@ -179,3 +179,33 @@ def test_minimum_ratio_sets_flat_eigenvalues_aside_and_counts_them():
     assert hs.minimum_ratio(H) == 2 / 3
     assert hs.curvature_counts(H, tol=0.0) == (3, 2, 0) and hs.minimum_ratio(H, tol=0.0) == 3 / 5
     assert math.isnan(hs.minimum_ratio(torch.zeros(2, 2, dtype=torch.float64)))
+
+
+# --- chapter 1's study helpers (course_utils.critical), which rely on the Hessian -----------------
+
+def test_adam_snapshots_hold_each_network_as_it_was_after_its_own_number_of_updates():
+    from course_utils import critical
+
+    loss = critical.sinc_network_loss(hidden=2, n_points=8)
+    start = torch.randn(3, critical.n_parameters(2), generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    updates = torch.tensor([0, 3, 7])
+    snapshots = critical.adam_snapshots(loss, start, updates, learning_rate=0.05)
+    for k in range(3):
+        theta = start[k].clone().requires_grad_()
+        optimizer = torch.optim.Adam([theta], lr=0.05)
+        for _ in range(int(updates[k])):
+            optimizer.zero_grad()
+            loss(theta).backward()
+            optimizer.step()
+        assert torch.allclose(snapshots[k], theta.detach(), rtol=0, atol=1e-12)
+
+
+def test_gradient_norm_descent_leaves_a_point_alone_once_its_gradient_is_below_tol():
+    from course_utils import critical
+
+    H = torch.tensor([[2.0, 0.0], [0.0, -1.0]], dtype=torch.float64)
+    loss = lambda t: 0.5 * (t - 1) @ H @ (t - 1)  # noqa: E731
+    starts = torch.tensor([[1.0 + 1e-9, 1.0], [3.0, -2.0]], dtype=torch.float64)
+    found = critical.gradient_norm_descent(loss, starts, steps=30, tol=1e-6)
+    assert torch.equal(found[0], starts[0])
+    assert torch.allclose(found[1], torch.ones(2, dtype=torch.float64), atol=1e-8)
