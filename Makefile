@@ -14,6 +14,9 @@ SUBMISSIONS ?= submissions
 PYTEST_ARGS ?=
 # The chapter notebooks run under nbval on this many workers (each notebook is one kernel on one thread).
 TEST_WORKERS ?= 2
+# PyTorch's oldest CPU code path, with MKL and oneDNN held to the same instructions: what a
+# training run computes on a CPU without AVX. `make test` runs the notebooks and claims under it too.
+CPU_PATH_DEFAULT := ATEN_CPU_CAPABILITY=default MKL_ENABLE_INSTRUCTIONS=SSE4_2 ONEDNN_MAX_CPU_ISA=SSE41
 
 .PHONY: help book lab test bench release grade assets venv clean check-python chromium bubblewrap
 
@@ -86,12 +89,18 @@ bubblewrap:
 	fi
 
 test: $(ASSETS)/.stamp chromium bubblewrap
-	@# Two runs, both always: the notebooks (nbval), a whole notebook per worker, then tests/
-	@# (unit, book, browser, grading) in one process, since they share one build of the book.
+	@# Three runs, all always: the notebooks (nbval, a whole notebook per worker) with the claims
+	@# tests (one chapter's claims per worker) on this CPU's own code path, the same again on the
+	@# oldest code path (SSE4.2, as on a CPU without AVX), then tests/ (unit, book, browser,
+	@# grading) in one process, since they share one build of the book.
 	@# The status is the first failure's (pytest's 5, "no test collected", included).
 	@status=0; \
-	  $(PY) -m pytest -p tests.conftest -n $(TEST_WORKERS) --dist loadfile notebooks $(PYTEST_ARGS) || status=$$?; \
-	  $(PY) -m pytest tests $(PYTEST_ARGS) || { s=$$?; [ $$status -ne 0 ] || status=$$s; }; \
+	  echo "== notebooks and claims, this CPU's code path ($$($(PY) -c 'import torch; print(torch.backends.cpu.get_cpu_capability())'))"; \
+	  $(PY) -m pytest -p tests.conftest -n $(TEST_WORKERS) --dist loadscope notebooks tests/test_claims.py $(PYTEST_ARGS) || status=$$?; \
+	  echo "== notebooks and claims, code path DEFAULT (SSE4.2)"; \
+	  env $(CPU_PATH_DEFAULT) $(PY) -m pytest -p tests.conftest -n $(TEST_WORKERS) --dist loadscope notebooks tests/test_claims.py $(PYTEST_ARGS) || { s=$$?; [ $$status -ne 0 ] || status=$$s; }; \
+	  echo "== tests/"; \
+	  $(PY) -m pytest tests --ignore=tests/test_claims.py $(PYTEST_ARGS) || { s=$$?; [ $$status -ne 0 ] || status=$$s; }; \
 	exit $$status
 
 bench: $(ASSETS)/.stamp
