@@ -165,7 +165,7 @@ class Session:
         self.workdir, self.cells, self.limits, self.isolation = Path(workdir), cells, limits, isolation
         self.key, self.bound = key, tuple(bound)
         self.containment = Containment(f"{self.workdir.name}-{secrets.token_hex(4)}", limits.memory_bytes,
-                                       limits.processes) if isolation != "none" else None
+                                       limits.processes)   # cgroups hold without bubblewrap too
         self.deadline = time.monotonic() + limits.submission_seconds
         self.output = Output(limits.output_bytes)
         self.worker, self.skipped, self.reports = None, set(), {}
