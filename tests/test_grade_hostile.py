@@ -67,6 +67,8 @@ for pid in sorted(name for name in os.listdir('/proc') if name.isdigit()):
             print(pid, part, error)
 print('pids', len([name for name in os.listdir('/proc') if name.isdigit()]))"""
 
+FORK_BOMB = "import os, time\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        time.sleep(0.01)"
+
 CHILDREN_CELL = """import subprocess, sys
 hold = "import time; b = b'x' * (900 << 20); time.sleep(2)"
 children = [subprocess.Popen([sys.executable, '-c', hold]) for _ in range(3)]
@@ -82,7 +84,6 @@ FILL_CELLS = [
 
 def crafted(outside, port, key):
     """{student folder: notebook, raw bytes, or ('symlink', target)}: the hostile class."""
-    all_but = lambda name, answer: dict(correct(), **{name: answer})   # noqa: E731
     good = nbformat.writes(submission(correct()))
     odd = submission(correct())
     odd.metadata["course"] = {"chapter": ["not", "a", "name"]}
@@ -101,9 +102,9 @@ def crafted(outside, port, key):
         "a__b": submission(correct()),
         "a/b__": submission(correct("hard_sigmoid")),
         "keyring": submission(correct(), before=[KEYRING_CELL.format(key=key or 0)]),
-        **({} if not cgroups_available() else {"fork_bomb": submission(correct(), before=[
-            "import os, time\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        time.sleep(0.01)"]),
-            "children_memory": submission(correct(), before=[CHILDREN_CELL])}),   # as root, only cgroups hold these
+        **({} if not cgroups_available() else {   # as root, only cgroups hold these two
+            "fork_bomb": submission(correct(), before=[FORK_BOMB]),
+            "children_memory": submission(correct(), before=[CHILDREN_CELL])}),
         "network": submission(correct(), before=[
             f"import socket\ntry:\n    socket.create_connection(('127.0.0.1', {port}), timeout=2)\n"
             f"    print('CONN' + 'ECTED')\nexcept OSError as error:\n    print('no connection:', error)\n    raise"]),
