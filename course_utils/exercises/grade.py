@@ -354,9 +354,12 @@ def merge(feedback_dirs, out, feedback_dir, lms=None):
     reports, keys = {}, set()
     for folder in map(Path, feedback_dirs):
         for path in sorted(folder.glob("*.json")):
-            graded = json.loads(path.read_text(encoding="utf-8"))
-            if not isinstance(graded, dict) or "submission" not in graded:
-                continue
+            try:
+                graded = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as error:
+                raise ValueError(f"{path} cannot be read as a grading report ({error})") from None
+            if not isinstance(graded, dict) or not {"submission", "exercises", "total"} <= set(graded):
+                continue   # not a report of ours
             earlier = reports.get(graded["submission"])
             if earlier is not None and earlier[0] != graded:
                 raise ValueError(f"{graded['submission']} was graded in two shards, with different results")
