@@ -8,8 +8,10 @@ compared, known mistakes worth naming, and the points.
 
 ``check()`` in a notebook draws the *visible* cases: the fixed ones and a few
 random ones from a seed derived from the id, so a student sees the same cases
-every time. The grader draws *hidden* cases from seeds made by :mod:`secrets`
-in its own process, which the submission cannot know.
+every time. The grader draws *hidden* cases with
+:func:`course_utils.exercises.cases.hidden_cases`, from a seed made of the instructor's
+grading key and the id (the same cases on every run, unknown without the key);
+:meth:`Exercise.hidden_cases` draws unseen cases from a fresh :mod:`secrets` seed.
 """
 import importlib
 import inspect
@@ -95,7 +97,8 @@ class Exercise:
         return self._cases(zlib.crc32(self.id.encode()), self.visible_random_cases)
 
     def hidden_cases(self):
-        """The cases the grader runs: fixed ones, then random ones from a fresh secret seed."""
+        """Fixed cases, then random ones from a fresh secret seed: cases nobody has seen (the grader's
+        own, repeatable cases come from :func:`course_utils.exercises.cases.hidden_cases`)."""
         return self._cases(secrets.randbits(63), self.hidden_random_cases)
 
     def _cases(self, seed, count):
