@@ -41,6 +41,16 @@ def _release_parser(commands):
     command.set_defaults(run=_release, parser=command)
 
 
+def _add_gradebook_outputs(command, feedback_help):
+    """The outputs grade and merge share: the gradebook, the feedback folder and the LMS export."""
+    command.add_argument("--out", type=Path, default=Path("grades.csv"), help="the gradebook (default: grades.csv)")
+    command.add_argument("--feedback-dir", type=Path, default=Path("feedback"),
+                         help=f"{feedback_help} (default: feedback/)")
+    command.add_argument("--lms", type=Path, metavar="CSV",
+                         help="also write the gradebook as an LMS imports it (Canvas's CSV: a row per student, "
+                              "a column per chapter, the total)")
+
+
 def _grade_parser(commands):
     command = commands.add_parser(
         "grade", help="grade submitted notebooks into a gradebook",
@@ -48,12 +58,7 @@ def _grade_parser(commands):
                     "gradebook (CSV), a Markdown feedback file and a JSON report per submission.")
     command.add_argument("paths", nargs="+", type=Path, metavar="FILE_OR_DIR",
                          help="submitted notebooks, or folders searched for *.ipynb")
-    command.add_argument("--out", type=Path, default=Path("grades.csv"), help="the gradebook (default: grades.csv)")
-    command.add_argument("--feedback-dir", type=Path, default=Path("feedback"),
-                         help="folder for <submission>-<hash>.md and .json (default: feedback/)")
-    command.add_argument("--lms", type=Path, metavar="CSV",
-                         help="also write the gradebook as an LMS imports it (Canvas's CSV: a row per student, "
-                              "a column per chapter, the total)")
+    _add_gradebook_outputs(command, "folder for <submission>-<hash>.md and .json")
     command.add_argument("--layout", choices=("auto", "per-student", "nbgrader", "flat"), default="auto",
                          help="how a folder names students: per-student (<student>/<notebook>.ipynb), nbgrader "
                               "(submitted/<student>/<assignment>/<notebook>.ipynb), flat (<student>_<notebook>"
@@ -96,10 +101,7 @@ def _merge_parser(commands):
                     "folder one run over the whole class would have written.")
     command.add_argument("feedback_dirs", nargs="+", type=Path, metavar="FEEDBACK_DIR",
                          help="the shards' feedback folders (their JSON reports are read)")
-    command.add_argument("--out", type=Path, default=Path("grades.csv"), help="the gradebook (default: grades.csv)")
-    command.add_argument("--feedback-dir", type=Path, default=Path("feedback"),
-                         help="folder the feedback files are gathered in (default: feedback/)")
-    command.add_argument("--lms", type=Path, metavar="CSV", help="also write the LMS export (as grade --lms)")
+    _add_gradebook_outputs(command, "folder the feedback files are gathered in")
     command.set_defaults(run=_merge, parser=command)
 
 
