@@ -7,12 +7,16 @@ package into its working folder, then crashes: the restarted process must import
 """
 import csv
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 import pytest
 
-from course_utils.exercises import check
+import course_utils
+from course_utils.exercises import check, sandbox
 from course_utils.exercises.sandbox import BWRAP_ENVIRONMENT
 from grading_fixtures import SOLUTIONS, correct, submission, write
 
@@ -98,3 +102,34 @@ def test_check_in_a_students_notebook_needs_no_sandbox(monkeypatch, tmp_path, ca
     exec(SOLUTIONS["updates_per_epoch"], namespace)
     assert check("recipe.updates_per_epoch", namespace["updates_per_epoch"]).passed
     assert "✔" in capsys.readouterr().out
+
+
+def test_pythons_folders_are_bound_over_every_ram_disk(monkeypatch):
+    """A checkout or virtual environment under /tmp (a CI clone) stays visible inside the sandbox."""
+    monkeypatch.setattr(sandbox, "python_roots", lambda: ["/tmp/clone/.venv", "/tmp/clone/course_utils"])
+    for disk_bytes in (None, 2**20):
+        arguments = sandbox.bwrap_arguments("/tmp/grading-work", disk_bytes=disk_bytes)
+        last_ram_disk = max(i for i, word in enumerate(arguments) if word in ("--tmpfs", "--bind"))
+        binds = [i for i, word in enumerate(arguments)
+                 if word == "--ro-bind" and arguments[i + 1].startswith("/tmp/clone")]
+        assert len(binds) == 2 and min(binds) > last_ram_disk, arguments
+
+
+def test_a_course_copied_under_tmp_grades_inside_the_sandbox(tmp_path):
+    """The course's own package under /tmp, as in a fresh clone there: the sandbox must still find it."""
+    if sandbox.available_isolation() == "none":
+        pytest.fail("bubblewrap cannot create a sandbox here; `make test` installs it (apt-get install -y bubblewrap)")
+    with tempfile.TemporaryDirectory(dir="/tmp", prefix="course-under-tmp-") as copy:
+        shutil.copytree(Path(course_utils.__file__).parent, Path(copy) / "course_utils",
+                        ignore=shutil.ignore_patterns("__pycache__"))
+        write(submission(correct()), tmp_path / "class" / "ada" / "00_training_recipe.ipynb")
+        environment = dict(os.environ, PYTHONPATH=copy, XDG_CONFIG_HOME=str(tmp_path / "config"))
+        environment.pop(BWRAP_ENVIRONMENT, None)
+        where = subprocess.run([sys.executable, "-c", "import course_utils; print(course_utils.__file__)"],
+                               cwd=tmp_path, env=environment, capture_output=True, text=True, check=True).stdout
+        assert where.startswith(copy), where
+        done = _grade(tmp_path, "under-tmp", environment, "--sandbox", "auto")
+    assert done.returncode == 0, done.stderr
+    rows = list(csv.DictReader(open(tmp_path / "under-tmp" / "grades.csv")))
+    assert [row["student"] for row in rows] == ["ada"]
+    assert rows[0]["isolation"].startswith("bubblewrap") and rows[0]["total"] == "4", rows[0]["notes"]

@@ -39,6 +39,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -126,9 +127,6 @@ def bwrap_arguments(workdir, user_namespace=True, disk_bytes=None, bound=()):
     for name in ETC_FILES:
         if os.path.exists(f"/etc/{name}"):
             args += ["--ro-bind", f"/etc/{name}", f"/etc/{name}"]
-    for root in python_roots():
-        if not root.startswith(SYSTEM_DIRS):
-            args += ["--ro-bind", root, root]
     size = ["--size", str(int(disk_bytes))] if disk_bytes else []
     args += ["--proc", "/proc"]
     for hidden in ("/proc/keys", "/proc/key-users"):   # the kernel's keys, and whose they are
@@ -141,21 +139,26 @@ def bwrap_arguments(workdir, user_namespace=True, disk_bytes=None, bound=()):
             args += ["--ro-bind", os.path.join(workdir, name), os.path.join(workdir, name)]
     else:
         args += ["--bind", workdir, workdir]
+    # Python's own folders come last, over the RAM disks: a checkout or virtual environment under
+    # /tmp (a CI clone, say) would otherwise be hidden by the private /tmp and Python would not start.
+    for root in python_roots():
+        if not root.startswith(SYSTEM_DIRS):
+            args += ["--ro-bind", root, root]
     return args + ["--chdir", workdir]
 
 
 @functools.lru_cache(maxsize=None)
 def _probe(command):
-    probe = Path(os.environ.get("TMPDIR", "/tmp"))
-    for user_namespace, name in ((True, "bubblewrap"), (False, "bubblewrap-root")):
-        arguments = bwrap_arguments(probe, user_namespace, disk_bytes=2**20)
-        try:
-            done = subprocess.run(arguments + [sys.executable, "-I", "-c", "pass"], stdin=subprocess.DEVNULL,
-                                  capture_output=True, timeout=60)
-        except (OSError, subprocess.TimeoutExpired):
-            return "none"
-        if done.returncode == 0:
-            return name
+    with tempfile.TemporaryDirectory(prefix="course-grading-probe-") as probe:
+        for user_namespace, name in ((True, "bubblewrap"), (False, "bubblewrap-root")):
+            arguments = bwrap_arguments(probe, user_namespace, disk_bytes=2**20)
+            try:
+                done = subprocess.run(arguments + [sys.executable, "-I", "-c", "pass"], stdin=subprocess.DEVNULL,
+                                      capture_output=True, timeout=60)
+            except (OSError, subprocess.TimeoutExpired):
+                return "none"
+            if done.returncode == 0:
+                return name
     return "none"
 
 
