@@ -11,6 +11,9 @@ HTML_MANAGER := 1.0.15
 REQUIREJS := 2.3.8
 JOBS ?= 2
 SUBMISSIONS ?= submissions
+# The student's own notebook folder that `make lab` fills and opens: outside the repository, so
+# that git pull, git clean, make clean and a new release never touch the student's work.
+LAB_DIR ?= $(HOME)/why-training-fails-notebooks
 PYTEST_ARGS ?=
 # The chapter notebooks run under nbval on this many workers (each notebook is one kernel on one thread).
 TEST_WORKERS ?= 2
@@ -18,12 +21,15 @@ TEST_WORKERS ?= 2
 # training run computes on a CPU without AVX. `make test` runs the notebooks and claims under it too.
 CPU_PATH_DEFAULT := ATEN_CPU_CAPABILITY=default MKL_ENABLE_INSTRUCTIONS=SSE4_2 ONEDNN_MAX_CPU_ISA=SSE41
 
-.PHONY: help book lab test bench release grade assets venv clean check-python chromium bubblewrap
+.PHONY: help book lab lab-instructor test bench release grade assets venv clean check-python chromium bubblewrap
 
 help:
 	@echo "make book     set up .venv and build the HTML book into $(BUILD)/html"
 	@echo "make test     run the whole test suite (sets up .venv and chromium if missing)"
-	@echo "make lab      open the chapter notebooks in JupyterLab (http://127.0.0.1:8888)"
+	@echo "make lab      open your own copies of the chapter notebooks (no solutions) in JupyterLab"
+	@echo "              (http://127.0.0.1:8888); they live in LAB_DIR=$(LAB_DIR),"
+	@echo "              made on the first run; a later run adds missing chapters and changes none"
+	@echo "make lab-instructor   open the instructor notebooks (with solutions) in notebooks/"
 	@echo "make bench    speed measurements, printed as tables"
 	@echo "make release  write the student notebooks (solutions removed) into release/"
 	@echo "make grade SUBMISSIONS=dir   grade a folder of submitted notebooks"
@@ -70,7 +76,15 @@ book: $(ASSETS)/.stamp
 	COURSE_BOOK_BUILD=1 $(VENV)/bin/jupyter-book build . --path-output . -W -n --keep-going --quiet
 	@echo "The book is in $(BUILD)/html/index.html"
 
+# A student's JupyterLab: the student copies (solutions removed, as `make release` writes them)
+# in LAB_DIR. The workspace step writes only the chapters LAB_DIR lacks and never changes a
+# notebook that is there; it says which chapters it added and which it left as they are.
 lab: $(VENV)/.installed
+	$(PY) -m course_utils workspace "$(LAB_DIR)"
+	cd "$(LAB_DIR)" && "$(abspath $(VENV))/bin/jupyter" lab --ip=127.0.0.1 --port=8888 --no-browser
+
+# The instructor's JupyterLab: the notebooks in notebooks/, solutions and all.
+lab-instructor: $(VENV)/.installed
 	cd notebooks && ../$(VENV)/bin/jupyter lab --ip=127.0.0.1 --port=8888 --no-browser
 
 chromium:

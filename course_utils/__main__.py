@@ -1,14 +1,17 @@
-"""The course's command line: release the student notebooks, grade submitted ones, merge graded shards.
+"""The course's command line: release the student notebooks, grade submitted ones, merge graded shards,
+fill a student's own notebook folder.
 
     python -m course_utils release --out release/
     python -m course_utils grade submissions/ --out grades.csv --feedback-dir feedback/ --jobs 2
     python -m course_utils merge shard-*/feedback --out grades.csv --feedback-dir feedback/
+    python -m course_utils workspace ~/why-training-fails-notebooks
 
 Run any with ``--help`` for every option. Exit status: 0 when everything
 given was released or graded (a failing submission is still graded: it gets a
 status in the gradebook), 1 when release refused, when grading refused to run
 (no working sandbox: nothing is graded or written), when shards cannot be
-merged, or when the grader failed on a submission (a bug: see its JSON
+merged, when a student's notebook folder cannot be made or filled (nothing
+is written), or when the grader failed on a submission (a bug: see its JSON
 report), 2 for a mistake on the command line.
 """
 import argparse
@@ -20,10 +23,11 @@ from pathlib import Path
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m course_utils", description=__doc__.split("\n\n")[0])
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{release,grade,merge}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{release,grade,merge,workspace}")
     _release_parser(commands)
     _grade_parser(commands)
     _merge_parser(commands)
+    _workspace_parser(commands)
     args = parser.parse_args(argv)
     return args.run(args, args.parser)
 
@@ -103,6 +107,37 @@ def _merge_parser(commands):
                          help="the shards' feedback folders (their JSON reports are read)")
     _add_gradebook_outputs(command, "folder the feedback files are gathered in")
     command.set_defaults(run=_merge, parser=command)
+
+
+def _workspace_parser(commands):
+    command = commands.add_parser(
+        "workspace", help="make or fill a student's own notebook folder (what make lab opens)",
+        description="Write the student copy (solutions removed, as release writes it) of every chapter that FOLDER "
+                    "lacks, making FOLDER if needed. A notebook already in FOLDER is never changed: delete or "
+                    "rename one to get a fresh copy of its chapter on the next run.")
+    command.add_argument("folder", type=Path, metavar="FOLDER", help="the student's notebook folder")
+    command.add_argument("--source", type=Path, default=Path("notebooks"),
+                         help="folder of the instructor notebooks (default: notebooks/)")
+    command.set_defaults(run=_workspace, parser=command)
+
+
+def _workspace(args, parser):
+    from .exercises.workspace import WorkspaceError, report, workspace
+
+    notebooks = sorted(args.source.glob("*.ipynb"))
+    if not notebooks:
+        parser.error(f"no notebooks in {args.source}/ (run from the repository root, or give --source)")
+    try:
+        result = workspace(args.folder, notebooks)
+    except WorkspaceError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print("\n".join(report(result)))
+    repository = args.source.resolve().parent
+    if result.folder.resolve().is_relative_to(repository):
+        print(f"note: {result.folder} is inside the course repository, where `git clean -x` would delete it; a "
+              f"folder outside it (the default of make lab) is safer")
+    return 0
 
 
 def _release(args, parser):

@@ -1,0 +1,147 @@
+"""A student's own notebook folder: the student copies of every chapter, never overwritten.
+
+``make lab`` calls :func:`workspace` (``python -m course_utils workspace DIR``) before it
+opens JupyterLab in ``DIR``. The first run makes the folder and writes the student copy of
+every chapter, exactly as ``python -m course_utils release`` writes it (solutions removed).
+A later run writes only the chapters that are missing and leaves every notebook already
+there as it is, whatever it holds: that is the student's work. So a student gets a fresh
+copy of one chapter by renaming or deleting it and running ``make lab`` again.
+
+Each notebook is written whole or not at all (a temporary file in the same folder, then a
+hard link to its name, which fails rather than replace a file that appeared meanwhile).
+A target that cannot hold the notebooks (a file, a folder without write permission, the
+instructor's own ``notebooks/``) is refused before anything is written, with the reason
+and the fix.
+"""
+import errno
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .release import ReleaseError, release
+
+#: What the errors suggest: the two ways of naming another folder.
+OTHER_FOLDER = "choose another folder: make lab LAB_DIR=/path/to/folder (or python -m course_utils workspace FOLDER)"
+
+
+class WorkspaceError(Exception):
+    """The student's folder cannot be made or filled; the message names the problem and the fix."""
+
+
+@dataclass
+class Workspace:
+    """What :func:`workspace` did: the folder, whether it was made now, the chapters added and kept."""
+
+    folder: Path
+    created: bool
+    added: list = field(default_factory=list)
+    kept: list = field(default_factory=list)
+
+
+def workspace(target, notebooks):
+    """Fill the folder ``target`` with the student copies of ``notebooks`` that it lacks.
+
+    Returns a :class:`Workspace`. Raises :class:`WorkspaceError`, having changed nothing, when
+    ``target`` cannot be used or a notebook cannot be released.
+    """
+    folder = Path(os.path.abspath(Path(target).expanduser()))
+    notebooks = [Path(path) for path in notebooks]
+    _refuse_unusable(folder, notebooks)
+    created = not folder.exists()
+    missing = [path for path in notebooks if created or not os.path.lexists(folder / path.name)]
+    result = Workspace(folder, created, kept=[path.name for path in notebooks if path not in missing])
+    if not missing:
+        return result
+    with tempfile.TemporaryDirectory(prefix="course-workspace-") as scratch:
+        try:
+            released = release(missing, scratch)
+        except ReleaseError as error:
+            raise WorkspaceError(f"{error}\n(nothing was written to {folder})") from None
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise WorkspaceError(f"cannot make the folder {folder}: {error.strerror}; {OTHER_FOLDER}") from None
+        for path in released:
+            try:
+                written = write_new(folder / path.name, path.read_bytes())
+            except OSError as error:
+                added = ", ".join(result.added) or "nothing"
+                raise WorkspaceError(f"cannot write {folder / path.name}: {error.strerror}. Added before that: "
+                                     f"{added}; no existing notebook was changed. Free some space or fix the "
+                                     f"folder's permissions and run again, or {OTHER_FOLDER}") from None
+            (result.added if written else result.kept).append(path.name)
+    result.kept.sort()
+    return result
+
+
+def _refuse_unusable(folder, notebooks):
+    """Raise WorkspaceError when ``folder`` is not, or cannot become, a writable folder of student copies."""
+    sources = {path.parent.resolve() for path in notebooks}
+    if folder.resolve() in sources:
+        raise WorkspaceError(f"{folder} holds the instructor notebooks (with solutions), not a student's copies; "
+                             f"{OTHER_FOLDER}")
+    if os.path.lexists(folder) and not folder.is_dir():
+        what = "a link to nothing" if folder.is_symlink() and not folder.exists() else "a file"
+        raise WorkspaceError(f"{folder} is {what}, not a folder, so the notebooks cannot go there; move or rename "
+                             f"it, or {OTHER_FOLDER}")
+    existing = folder
+    while not existing.exists():   # the nearest folder that exists: the one a new folder is made in
+        existing = existing.parent
+    if not existing.is_dir():
+        raise WorkspaceError(f"{existing} is a file, so the folder {folder} cannot be made; {OTHER_FOLDER}")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        doing = "write in" if existing == folder else f"make the folder {folder} in"
+        raise WorkspaceError(f"no permission to {doing} {existing}; give yourself write permission there "
+                             f"(chmod u+w {existing}), or {OTHER_FOLDER}")
+
+
+def write_new(path, data):
+    """Write ``data`` (bytes) to a new file ``path``, whole or not at all; never replace a file.
+
+    Returns False, writing nothing, when ``path`` already exists (a file, a folder or a link).
+    """
+    path = Path(path)
+    handle, scratch = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.chmod(scratch, 0o666 & ~_umask())
+        try:
+            os.link(scratch, path)   # atomic, and fails if path exists
+        except FileExistsError:
+            return False
+        except OSError as error:
+            if error.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
+                raise
+            if os.path.lexists(path):   # a file system without hard links: look, then rename
+                return False
+            os.rename(scratch, path)
+        return True
+    finally:
+        try:
+            os.unlink(scratch)
+        except FileNotFoundError:
+            pass
+
+
+def _umask():
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def report(result):
+    """What a run did, in lines for the student: the folder, the chapters added, those left as they are."""
+    lines = [f"{'Made your' if result.created else 'Your'} notebook folder: {result.folder} (student copies: "
+             f"exercises without their solutions)"]
+    if result.added:
+        lines.append(f"added {len(result.added)} chapter{'s' * (len(result.added) != 1)}: {', '.join(result.added)}")
+    else:
+        lines.append("added nothing: every chapter is already there")
+    if result.kept:
+        lines.append(f"left as they are (your work): {', '.join(result.kept)}")
+        lines.append("For a fresh copy of a chapter, rename or delete its notebook and run make lab again.")
+    return lines
