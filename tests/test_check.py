@@ -29,11 +29,21 @@ def test_chapter_0_declares_its_four_exercises_at_one_point_each():
     assert all(get_exercise(exercise_id).points == 1 for exercise_id in IDS)
 
 
+def answer_from(exercise, function):
+    """What a student passes to check(): the function itself, or, for a value exercise, its value for the
+    notebook's problem (``function(problem)``, or ``function()`` for a question without a problem)."""
+    if not exercise.is_value:
+        return function
+    case = exercise.visible_cases()[0]
+    return function(*case.args, **case.kwargs)
+
+
 @pytest.mark.parametrize("exercise_id", list(all_exercises()))
 def test_every_reference_passes_its_visible_and_hidden_cases(capsys, exercise_id):
     exercise = get_exercise(exercise_id)
-    result, printed = verdict(capsys, exercise_id, exercise.reference)
-    assert result.passed and result.points == exercise.points and printed.startswith(f"✔ {exercise_id}: correct on all")
+    result, printed = verdict(capsys, exercise_id, answer_from(exercise, exercise.reference))
+    correct = "correct (" if exercise.is_value else "correct on all"
+    assert result.passed and result.points == exercise.points and printed.startswith(f"✔ {exercise_id}: {correct}")
     for _ in range(5):
         hidden = run_cases(exercise, exercise.hidden_cases(), lambda case: Returned(
             exercise.reference(*case.args, **case.kwargs), case.args))
@@ -44,13 +54,16 @@ def test_every_reference_passes_its_visible_and_hidden_cases(capsys, exercise_id
 def test_visible_cases_repeat_and_hidden_cases_are_fresh(exercise_id):
     exercise = get_exercise(exercise_id)
     assert repr(exercise.visible_cases()) == repr(exercise.visible_cases())
-    assert repr(exercise.hidden_cases()) != repr(exercise.hidden_cases())
+    if exercise.is_value and exercise.draw is None:   # one fixed question: the same for everyone
+        assert exercise.hidden_cases() == exercise.visible_cases() == list(exercise.fixed)
+    else:
+        assert repr(exercise.hidden_cases()) != repr(exercise.hidden_cases())
 
 
 @pytest.mark.parametrize("exercise_id, mistake", [
     (exercise.id, mistake) for exercise in all_exercises().values() for mistake in exercise.mistakes])
 def test_every_declared_mistake_is_caught_and_named_by_the_visible_cases(capsys, exercise_id, mistake):
-    result, printed = verdict(capsys, exercise_id, mistake.answer)
+    result, printed = verdict(capsys, exercise_id, answer_from(get_exercise(exercise_id), mistake.answer))
     assert not result.passed and f"hint: {mistake.hint}" in printed
 
 

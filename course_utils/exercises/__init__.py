@@ -2,8 +2,11 @@
 
 In a notebook::
 
-    from course_utils.exercises import check
-    check("recipe.hard_sigmoid", hard_sigmoid)
+    from course_utils.exercises import check, problem
+    check("recipe.hard_sigmoid", hard_sigmoid)          # a function exercise: pass the function
+    stable = problem("critical.largest_stable_lr")      # a value exercise: its problem, then
+    largest_stable_lr = 2 / ...                         # the answer computed from the problem's numbers
+    check("critical.largest_stable_lr", largest_stable_lr)
 
 From the command line (``python -m course_utils --help``)::
 
@@ -13,6 +16,7 @@ From the command line (``python -m course_utils --help``)::
 Modules:
 
 - :mod:`.registry`, :mod:`.chapters`, :mod:`.cases`: every exercise, declared once per chapter;
+- :mod:`.problems`: the problem a value exercise is about (the notebook's, or the grader's own);
 - :mod:`.check`, :mod:`.evaluate`, :mod:`.compare`, :mod:`.feedback`: judging an answer and wording
   the verdict (shared by ``check()`` and the grader);
 - :mod:`.cells`, :mod:`.release`: reading exercise cells; writing the student notebooks;
@@ -21,7 +25,8 @@ Modules:
 """
 from .check import check
 from .evaluate import ExerciseResult
+from .problems import problem
 from .registry import Case, Exercise, Mistake, all_exercises, chapter_exercises, get_exercise
 
-__all__ = ["check", "ExerciseResult", "Case", "Exercise", "Mistake", "all_exercises", "chapter_exercises",
-           "get_exercise"]
+__all__ = ["check", "problem", "ExerciseResult", "Case", "Exercise", "Mistake", "all_exercises",
+           "chapter_exercises", "get_exercise"]

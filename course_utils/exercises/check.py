@@ -12,6 +12,7 @@ import difflib
 import inspect
 
 from .evaluate import ExerciseResult, Raised, Returned, run_cases
+from . import feedback
 from .feedback import student_line
 from .protocol import to_plain
 from .registry import all_exercises, get_exercise
@@ -38,6 +39,8 @@ def _check(exercise_id, answer):
     if exercise is None:
         return _problem(str(exercise_id), _unknown_id_message(exercise_id))
     example = f'check("{exercise.id}", {exercise.name})'
+    if exercise.is_value:
+        return _check_value(exercise, answer, example)
     if answer is _NO_ANSWER:
         return _problem(exercise.id, f"{exercise.id}: check() got no answer. Pass your function as the second "
                                      f"argument: {example}.", exercise.points)
@@ -46,6 +49,24 @@ def _check(exercise_id, answer):
         return _problem(exercise.id, f"{exercise.id}: the answer is {what}, not a function. Pass the function "
                                      f"itself, without calling it: {example}.", exercise.points)
     return run_cases(exercise, exercise.visible_cases(), _in_process(exercise, answer))
+
+
+def _check_value(exercise, answer, example):
+    """A value exercise: the answer is the value itself (a number, a choice), about the visible problem."""
+    if answer is _NO_ANSWER:
+        return _problem(exercise.id, f"{exercise.id}: check() got no answer. Pass your {exercise.name} as the "
+                                     f"second argument: {example}.", exercise.points)
+    if answer is Ellipsis:
+        return ExerciseResult(exercise.id, "not attempted", 0.0, exercise.points, [], feedback.headline(
+            exercise, "not attempted", 0, "not attempted yet") + "\n" + feedback.indent(
+            [f"{exercise.name} is still `...`: replace it with your answer ({exercise.answer_kind}), run that "
+             f"cell, then this check again."]))
+    if callable(answer):
+        return _problem(exercise.id, f"{exercise.id}: the answer is a function, but this exercise asks for "
+                                     f"{exercise.answer_kind}: {example} with {exercise.name} = your answer.",
+                        exercise.points)
+    value = to_plain(answer)
+    return run_cases(exercise, exercise.visible_cases(), lambda case: Returned(value), label="cases")
 
 
 def _in_process(exercise, answer):

@@ -224,3 +224,68 @@ def same_int(expected, got, rtol, atol):
     if got is None:
         return Difference(what, "your function returned None: did you forget `return`?")
     return Difference(what, "return a Python int")
+
+
+# ----------------------------------------------------------------------------- values: predictions and choices
+
+
+def close_number(expected, got, rtol, atol):
+    """A predicted number: within the tolerance of the expected one. The verdict says whether the answer is
+    too high or too low, never the expected value (the check must not hand out the answer)."""
+    number = _as_number(got)
+    if number is None:
+        what = f"expected a number, got {kind_of(got)}" + (f": {describe(got)}" if got is not None else "")
+        if got is None:
+            return Difference(what, "the answer is None: did you assign a function's result that has no `return`?")
+        if isinstance(got, str):
+            return Difference(what, "write the number itself, not text: 0.25 rather than '0.25'")
+        return Difference(what, "give one number: a Python float, or a tensor holding one value")
+    if not math.isfinite(number):
+        return Difference(f"your answer is {number}", "a prediction is a finite number: look for a division by "
+                                                      "zero or a log of 0")
+    if math.isclose(number, float(expected), rel_tol=rtol, abs_tol=atol):
+        return None
+    side = "too high" if number > float(expected) else "too low"
+    tolerance = f"within {rtol:.0%}" if rtol >= 1e-3 else "to the digits asked"
+    return Difference(f"your answer {_number(number)} is {side}: it must be right {tolerance}")
+
+
+def _normal_choice(value):
+    """'b', ' (B) ', 'B)' all read as 'b'; anything else is returned unchanged."""
+    if isinstance(value, str):
+        text = value.strip().strip("()").strip().lower()
+        return text if text else value
+    return value
+
+
+def same_choice(choices):
+    """A comparison for a multiple-choice answer: one of ``choices`` (letters), in any case, with or without
+    brackets. A wrong choice is explained by the exercise's mistakes (see :func:`choice_mistakes`)."""
+    letters = ", ".join(f"'{letter}'" for letter in choices)
+
+    def compare(expected, got, rtol, atol):
+        choice = _normal_choice(got)
+        if choice not in choices:
+            return Difference(f"expected one of {letters}, got {describe(got)}",
+                              f"answer with the letter of your choice as a string, e.g. '{choices[0]}'")
+        return None if choice == expected else Difference(f"({choice}) is not the right choice")
+
+    compare.__name__ = f"same_choice({letters})"
+    return compare
+
+
+def same_label(labels):
+    """A comparison for a function that names one of ``labels`` (e.g. a diagnosis). The verdict names what it
+    said and what the case was; why it is wrong comes from the exercise's mistakes."""
+    known = ", ".join(repr(label) for label in labels)
+
+    def compare(expected, got, rtol, atol):
+        label = got.strip().lower() if isinstance(got, str) else got
+        if label not in labels:
+            hint = ("your function returned None: did you forget `return`?" if got is None
+                    else f"return one of {known}, spelled exactly so")
+            return Difference(f"expected one of {known}, got {describe(got)}", hint)
+        return None if label == expected else Difference(f"you said {label!r}, but this is {expected!r}")
+
+    compare.__name__ = f"same_label({known})"
+    return compare

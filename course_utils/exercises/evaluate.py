@@ -108,16 +108,16 @@ def run_cases(exercise, cases, call, label="cases"):
         verdicts.append(CaseVerdict(index, status == "passed", "\n".join(lines), case))
         if status != "passed":
             return _result(exercise, status, verdicts, lines, len(cases))
-    detail = f"correct on all {len(cases)} {label}"
+    detail = "correct" if exercise.is_value else f"correct on all {len(cases)} {label}"
     return ExerciseResult(exercise.id, "passed", exercise.points, exercise.points, verdicts,
                           feedback.headline(exercise, "passed", exercise.points, detail))
 
 
 def _result(exercise, status, verdicts, lines, total):
     details = {
-        "failed": f"wrong on case {len(verdicts)} of {total}",
+        "failed": "wrong" if exercise.is_value else f"wrong on case {len(verdicts)} of {total}",
         "error": f"raised an error on case {len(verdicts)} of {total}",
-        "not attempted": "not attempted yet", "missing": f"no function named {exercise.name}",
+        "not attempted": "not attempted yet", "missing": f"no {'answer' if exercise.is_value else 'function'} named {exercise.name}",
         "timeout": "stopped: too slow", "memory": "stopped: out of memory", "crashed": "stopped: the process died",
     }
     detail = details[status]
@@ -133,6 +133,9 @@ def judge(exercise, index, total, case, outcome):
         call = [f"case {index + 1} of {total}: {feedback.call_text(exercise, case)}"] if outcome.during_case else []
         return outcome.status, call + [outcome.message]
     if isinstance(outcome, Raised):
+        if outcome.type_name == "NotImplementedError" and exercise.is_value:
+            return "not attempted", [f"{exercise.name} is still `...`: replace it with your answer "
+                                     f"({exercise.answer_kind}), run that cell, then this check again."]
         if outcome.type_name == "NotImplementedError":
             return "not attempted", [f"{exercise.name} still raises NotImplementedError: replace the `raise` "
                                      f"with your answer, run that cell, then this check again."]
@@ -161,6 +164,8 @@ def _difference(exercise, case, got):
     except Exception as error:   # a value the comparison does not expect is a wrong answer, never a grader crash
         return _incomparable(expected, got, error)
     if difference is not None:
+        if exercise.hint and not difference.hint:
+            difference.hint = exercise.hint
         for mistake in exercise.mistakes:
             args, kwargs = copy.deepcopy((case.args, case.kwargs))
             try:
@@ -171,7 +176,24 @@ def _difference(exercise, case, got):
             if matches:
                 difference.hint = mistake.hint
                 break
+        if _fits_the_notebooks_problem(exercise, case, expected, got):
+            difference.hint = (f"your answer is right for the problem shown in the notebook, but the grader gave "
+                               f"your notebook a problem of its own: compute {exercise.name} from the numbers of "
+                               f"problem(\"{exercise.id}\") in code, rather than typing a number in")
     return difference
+
+
+def _fits_the_notebooks_problem(exercise, case, expected, got):
+    """True when a value answer is right for the visible problem, and this (the grader's) problem is another."""
+    if not exercise.is_value or exercise.draw is None:
+        return False
+    visible = exercise.visible_cases()[0]
+    try:
+        seen = expected_value(exercise, visible)
+        return (exercise.compare(seen, got, exercise.rtol, exercise.atol) is None
+                and exercise.compare(seen, expected, exercise.rtol, exercise.atol) is not None)
+    except Exception:
+        return False
 
 
 def _incomparable(expected, got, error):
@@ -186,7 +208,7 @@ def _incomparable(expected, got, error):
 
 
 def _missing_lines(exercise, outcome):
-    if outcome.found is not None:
+    if outcome.found is not None and not exercise.is_value:
         return [f"{exercise.name} is {outcome.found}, not a function: define it with `def {exercise.signature}:`"]
     lines = [f"your notebook defines no {exercise.name}: the grader looks the answer up by this exact name"]
     close = difflib.get_close_matches(exercise.name, outcome.names, n=3, cutoff=0.6)

@@ -37,7 +37,7 @@ def call_text(exercise, case, limit=8):
 
 def case_failure(exercise, index, total, case, difference: Difference):
     """The lines under the headline for a case whose result differs."""
-    lines = [f"case {index + 1} of {total}: {call_text(exercise, case)}"]
+    lines = [] if exercise.is_value else [f"case {index + 1} of {total}: {call_text(exercise, case)}"]
     lines += difference.what.splitlines()
     if difference.hint:
         lines.append(f"hint: {difference.hint}")

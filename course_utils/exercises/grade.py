@@ -302,7 +302,7 @@ def _grade_into(graded, path, data, workdir, limits, isolation, chapter, key):
     graded.update(chapter=chapter, max_total=sum(exercise.points for exercise in exercises))
     cells = cells_to_run(notebook)
     workdir, files = prepare_workdir(workdir, path.name, data)
-    session = Session(workdir, cells, limits, isolation, key=key, bound=files)
+    session = Session(workdir, cells, limits, isolation, key=key, bound=files, exercises=exercises)
     graded["containment"] = session.containment_kind
     try:
         for exercise in exercises:

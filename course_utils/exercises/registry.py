@@ -51,12 +51,23 @@ class Exercise:
     ``fixed`` cases (edge cases) always run first. ``compare`` is one of the
     comparisons in :mod:`course_utils.exercises.compare`. ``error_hints`` maps a
     piece of an error message to a hint, e.g. ``{"mat1 and mat2": "check the
-    orientation of W"}``.
+    orientation of W"}``. ``hint`` is said when a result is wrong and no mistake
+    or comparison names the reason.
+
+    ``kind`` is ``"function"`` (the answer is a function, called on every case)
+    or ``"value"`` (the answer is a value: a number worked out, or a choice).
+    A value exercise has one case, ``Case((problem,))``: ``problem`` is what the
+    student works from (a dict of plain values; see :func:`.problems.problem`),
+    or ``Case(())`` for a question without one. ``reference(problem)`` is the
+    right answer, and each mistake's ``answer(problem)`` a wrong one. The notebook
+    shows the visible problem; the grader hands the notebook a problem of its
+    own, so the answer must be computed from ``problem``, not typed in.
+    ``answer_kind`` names what a value answer is ("a number", "one letter").
     """
 
     id: str
     reference: Callable
-    draw: Callable[[torch.Generator], Case]
+    draw: Optional[Callable[[torch.Generator], Case]] = None
     fixed: Tuple[Case, ...] = ()
     compare: Callable = comparisons.same_tensor
     mistakes: Tuple[Mistake, ...] = ()
@@ -66,13 +77,30 @@ class Exercise:
     points: float = 1.0
     visible_random_cases: int = 4
     hidden_random_cases: int = 12
+    kind: str = "function"
+    hint: str = ""
+    answer_kind: str = "a number"
 
     def __post_init__(self):
         chapter, _, name = self.id.partition(".")
         if not chapter or not name.isidentifier():
             raise ValueError(f"exercise id {self.id!r} must read '<chapter>.<python name>', e.g. 'recipe.hard_sigmoid'")
+        if self.kind not in ("function", "value"):
+            raise ValueError(f"{self.id}: kind must be 'function' or 'value', not {self.kind!r}")
         object.__setattr__(self, "fixed", tuple(self.fixed))
         object.__setattr__(self, "mistakes", tuple(self.mistakes))
+        if self.kind == "value":
+            if (self.draw is None) == (len(self.fixed) != 1):
+                raise ValueError(f"{self.id}: a value exercise has either draw (a problem drawn per seed) or "
+                                 f"exactly one fixed case (a question without a problem)")
+            if self.draw is not None:   # one problem: the notebook's, or the grader's
+                object.__setattr__(self, "visible_random_cases", 1)
+                object.__setattr__(self, "hidden_random_cases", 1)
+            else:
+                object.__setattr__(self, "visible_random_cases", 0)
+                object.__setattr__(self, "hidden_random_cases", 0)
+        elif self.draw is None:
+            raise ValueError(f"{self.id}: a function exercise needs draw(rng) for its random cases")
 
     @property
     def chapter(self):
@@ -82,6 +110,10 @@ class Exercise:
     def name(self):
         """The name the answer must have in the notebook (the grader looks it up by this name)."""
         return self.id.partition(".")[2]
+
+    @property
+    def is_value(self):
+        return self.kind == "value"
 
     @property
     def parameters(self):
@@ -103,6 +135,8 @@ class Exercise:
 
     def _cases(self, seed, count):
         rng = torch.Generator().manual_seed(seed)
+        if self.is_value:   # one problem: the fixed question, or the one drawn from this seed
+            return list(self.fixed) if self.draw is None else [self.draw(rng)]
         return list(self.fixed) + [self.draw(rng) for _ in range(count)]
 
 
@@ -153,3 +187,17 @@ def chapter_of_notebook(filename):
 
 def chapter_names():
     return list(_chapters())
+
+
+def choice_mistakes(explanations):
+    """One :class:`Mistake` per wrong choice: ``{"a": "why (a) is wrong", ...}`` for a multiple-choice exercise."""
+    return [Mistake(why, (lambda letter: lambda *problem: letter)(letter)) for letter, why in explanations.items()]
+
+
+def label_mistakes(reference, reasons):
+    """Mistakes for a diagnosis: ``{(true label, said label): why it is not that}``. Each matches when the
+    answer said ``said`` on a case whose reference label is ``true``."""
+    def wrong(true, said):
+        return lambda *args, **kwargs: said if reference(*args, **kwargs) == true else None
+
+    return [Mistake(why, wrong(true, said)) for (true, said), why in reasons.items()]

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from .cases import hidden_cases
 from .evaluate import Missing, Raised, Returned, Stopped, run_cases
-from .protocol import FrameReader, ProtocolError, decode, encode, write_frame
+from .protocol import FrameReader, Opaque, ProtocolError, decode, encode, write_frame
 from .sandbox import Containment, worker_command, worker_environment
 
 STARTUP_SECONDS = 120
@@ -161,9 +161,12 @@ class CellReport:
 class Session:
     """Grades one submission's cells and exercises in one working directory, within the limits."""
 
-    def __init__(self, workdir, cells, limits, isolation, key=b"", bound=()):
+    def __init__(self, workdir, cells, limits, isolation, key=b"", bound=(), exercises=()):
         self.workdir, self.cells, self.limits, self.isolation = Path(workdir), cells, limits, isolation
         self.key, self.bound = key, tuple(bound)
+        # The grader's problems for the value exercises: the same for every student with this key.
+        self.problems = {exercise.id: hidden_cases(exercise, key)[0].args[0] for exercise in exercises
+                         if exercise.is_value and exercise.draw is not None}
         self.containment = Containment(f"{self.workdir.name}-{secrets.token_hex(4)}", limits.memory_bytes,
                                        limits.processes)   # cgroups hold without bubblewrap too
         self.deadline = time.monotonic() + limits.submission_seconds
@@ -187,8 +190,22 @@ class Session:
                 self.close()
                 raise WorkerGone("crashed", "the student's Python process did not start") from None
             self.startups.append(time.monotonic() - started)
+            if self.problems:
+                self._send_problems()
             self._run_cells()
         return self.worker
+
+    def _send_problems(self):
+        """Hand the value exercises' problems to the fresh process, before its cells run."""
+        tree, buffers = encode(self.problems)
+        try:
+            self.worker.request({"op": "problems", "problems": tree}, buffers,
+                                deadline=min(self.deadline, time.monotonic() + STARTUP_SECONDS))
+        except WorkerGone:
+            self.close()
+            if time.monotonic() >= self.deadline:
+                raise
+            raise WorkerGone("crashed", "the student's Python process did not start") from None
 
     def _run_cells(self):
         for index, source in self.cells:
@@ -258,10 +275,13 @@ class Session:
         try:
             if self.worker is None:
                 raise WorkerGone("crashed", "the process is gone")
-            args, buffers = encode((tuple(case.args), dict(case.kwargs)))
-            reply, reply_buffers = self.worker.request(
-                {"op": "call", "name": exercise.name, "args": args["items"][0], "kwargs": args["items"][1]},
-                buffers, deadline)
+            if exercise.is_value:
+                reply, reply_buffers = self.worker.request({"op": "value", "name": exercise.name}, (), deadline)
+            else:
+                args, buffers = encode((tuple(case.args), dict(case.kwargs)))
+                reply, reply_buffers = self.worker.request(
+                    {"op": "call", "name": exercise.name, "args": args["items"][0], "kwargs": args["items"][1]},
+                    buffers, deadline)
         except WorkerGone as gone:
             self.close()
             return Stopped(gone.status, self._exercise_problem(gone, deadline))
@@ -271,6 +291,11 @@ class Session:
             raised = reply["raised"] if isinstance(reply["raised"], dict) else {}
             return Raised(*(str(raised.get(key, ""))[:2000] for key in ("type", "message", "where")))
         try:
+            if exercise.is_value:
+                value = decode(reply["value"], reply_buffers)
+                if value is Ellipsis or (isinstance(value, Opaque) and "ellipsis" in value.description):
+                    return Raised("NotImplementedError", "still `...`")
+                return Returned(value)
             value, args_after = decode(reply["value"], reply_buffers)
         except (KeyError, TypeError, ValueError, ProtocolError) as error:
             self.close()

@@ -13,7 +13,10 @@ read from ``FD_IN`` with replies written to ``FD_OUT`` (frames of
 - ``run_cell`` (source): run one code cell in an IPython shell; reply ok or the error;
 - ``names``: the public names the cells defined;
 - ``call`` (name, args, kwargs): call the answer; reply its value and its
-  arguments afterwards, as plain data, or the exception it raised.
+  arguments afterwards, as plain data, or the exception it raised;
+- ``value`` (name): the value a name holds (the answer of a value exercise);
+- ``problems`` ({id: problem}): the grader's problems for the value exercises,
+  sent before the cells run (see :mod:`.problems`).
 
 Everything here runs alongside the student's code and may be tampered with by
 it; that is why the grader computes every expected value and every comparison
@@ -72,6 +75,28 @@ def call(shell, header, buffers):
     return {"value": tree}, reply_buffers
 
 
+def value(shell, header):
+    """The value a name holds (a value exercise's answer), as plain data; missing if the cells defined no such name."""
+    name = header["name"]
+    if name not in shell.user_ns:
+        return {"missing": True, "names": names(shell)[0]["names"]}, []
+    try:
+        tree, reply_buffers = encode(shell.user_ns[name])
+    except Exception as error:
+        return {"raised": {"type": "UnsendableAnswer", "message": f"the answer cannot be sent to the grader "
+                                                                  f"({type(error).__name__})", "where": ""}}, []
+    return {"value": tree}, reply_buffers
+
+
+def problems(header, buffers):
+    """Hand the grader's problems to :func:`course_utils.exercises.problem` before the cells run."""
+    from .problems import use_problems
+
+    found = decode(header["problems"], buffers)
+    use_problems(found if isinstance(found, dict) else {})
+    return {"ok": True}, []
+
+
 def _flush_output():
     """Push what the cell printed to the grader now: the process may be stopped before its buffers fill."""
     for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
@@ -100,6 +125,10 @@ def serve(fd_in, fd_out, shell):
             reply, reply_buffers = names(shell)
         elif op == "call":
             reply, reply_buffers = call(shell, header, buffers)
+        elif op == "value":
+            reply, reply_buffers = value(shell, header)
+        elif op == "problems":
+            reply, reply_buffers = problems(header, buffers)
         else:
             reply, reply_buffers = {"error": {"type": "ProtocolError", "message": f"unknown op {op!r}"}}, []
         reply["seq"] = header.get("seq")

@@ -9,7 +9,7 @@ import torch
 
 from ... import schedules
 from ..cases import coin, integer, normal, uniform
-from ..compare import Difference, describe, same_tensor
+from ..compare import Difference, close_number, describe, same_tensor
 from ..registry import Case, Exercise, Mistake
 
 NOTEBOOK = "03_adaptive_learning_rate"
@@ -33,6 +33,23 @@ def adam_direction(m, v, t, beta1, beta2, eps):
 def warmup_cosine(step, lr, total, warmup, lr_min=0.0):
     """ηᵗ: linear warm-up lr·(t + 1)/warmup for t < warmup, then a cosine from lr down to lr_min at t = total."""
     return schedules.warmup_cosine(step, lr, total, warmup, lr_min)
+
+
+def largest_stable_lr(problem):
+    """The largest learning rate at which plain gradient descent on L(θ) = ½ θᵀHθ still converges: 2/λ_max."""
+    return 2.0 / float(torch.linalg.eigvalsh(problem["hessian"]).max())
+
+
+def _quadratic_problem(rng):
+    """A 2×2 Hessian with a steep and a flat direction, tilted (so its diagonal is not its eigenvalues)."""
+    while True:
+        a, c, b = uniform(rng, 1.0, 12.0), uniform(rng, 0.2, 3.0), uniform(rng, -2.0, 2.0)
+        if a * c - b * b > 0.05 and abs(b) > 0.3:
+            return Case(({"hessian": torch.tensor([[a, b], [b, c]], dtype=torch.float64)},))
+
+
+def _eigenvalues(problem):
+    return torch.linalg.eigvalsh(problem["hessian"]).tolist()
 
 
 # --- comparisons ----------------------------------------------------------------------------
@@ -189,6 +206,24 @@ EXERCISES = [
             Mistake("the cosine ends at lr_min: lr_min + ½·(lr − lr_min)·(1 + cos(π·t/T))", _schedule_ignores_minimum),
             Mistake("after the run (step ≥ total) the learning rate stays at lr_min: clamp the step at total",
                     _schedule_keeps_going),
+        ],
+    ),
+    Exercise(
+        "adaptive.largest_stable_lr", largest_stable_lr, draw=_quadratic_problem, kind="value",
+        compare=close_number, rtol=0.01, atol=0.0,
+        hint="along each eigenvector of H, one step multiplies the distance to the minimum by (1 − η·λ); "
+             "which λ decides whether every such factor stays inside (−1, 1)?",
+        mistakes=[
+            Mistake("that is 2/λ for the flat direction: the steep direction (the largest λ) is the one that "
+                    "overshoots first", lambda p: 2.0 / min(_eigenvalues(p))),
+            Mistake("1/λ_max is the rate at which the steep direction is reached in one step; descent still "
+                    "converges, zig-zagging, up to the point where the factor (1 − η·λ) reaches −1",
+                    lambda p: 1.0 / max(_eigenvalues(p))),
+            Mistake("the diagonal entries of H are its curvatures along the axes, not its eigenvalues: "
+                    "this H is tilted, so use its eigenvalues (torch.linalg.eigvalsh)",
+                    lambda p: 2.0 / float(p["hessian"].diagonal().max())),
+            Mistake("the trace is the sum of the eigenvalues, not the largest one",
+                    lambda p: 2.0 / float(p["hessian"].trace())),
         ],
     ),
 ]
