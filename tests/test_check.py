@@ -9,7 +9,8 @@ from course_utils.exercises import all_exercises, check, get_exercise
 from course_utils.exercises.compare import Difference, same_tensor
 from course_utils.exercises.evaluate import Returned, run_cases
 
-IDS = ["recipe.hard_sigmoid", "recipe.sigmoid_model", "recipe.linear_regression_step", "recipe.updates_per_epoch"]
+IDS = ["recipe.hard_sigmoid", "recipe.sigmoid_model", "recipe.linear_regression_step", "recipe.updates_per_epoch",
+       "recipe.parameter_count", "recipe.diagnose_training"]
 
 
 def verdict(capsys, *args):
@@ -24,7 +25,7 @@ def verdict(capsys, *args):
 # ---------------------------------------------------------------------------- the registry
 
 
-def test_chapter_0_declares_its_four_exercises_at_one_point_each():
+def test_chapter_0_declares_its_six_exercises_at_one_point_each():
     assert [exercise_id for exercise_id in all_exercises() if exercise_id.startswith("recipe.")] == IDS
     assert all(get_exercise(exercise_id).points == 1 for exercise_id in IDS)
 
@@ -204,3 +205,86 @@ def test_the_result_object_shows_nothing_more_in_a_notebook_and_reads_well_in_te
     assert result._ipython_display_() is None and capsys.readouterr().out == ""
     assert repr(result) == "<ExerciseResult recipe.updates_per_epoch: passed, 1/1 points>"
     assert result.to_dict()["cases_passed"] == len(result.cases)
+
+
+# ---------------------------------------------------------------------------- a struggling student's answers
+
+
+@pytest.fixture
+def short_budget(monkeypatch):
+    import sys
+
+    monkeypatch.setattr(sys.modules["course_utils.exercises.check"], "CASE_SECONDS", 0.5)
+
+
+def test_an_answer_that_loops_is_stopped_and_the_case_is_named(capsys, short_budget):
+    def hard_sigmoid(x, c, b, w):
+        while True:
+            pass
+
+    result, printed = verdict(capsys, "recipe.hard_sigmoid", hard_sigmoid)
+    assert result.status == "timeout" and "case 1 of" in printed and "endless loop" in printed
+
+
+def test_an_answer_that_sleeps_is_stopped_and_a_later_check_still_works(capsys, short_budget):
+    import time
+
+    def hard_sigmoid(x, c, b, w):
+        time.sleep(60)
+
+    result, printed = verdict(capsys, "recipe.hard_sigmoid", hard_sigmoid)
+    assert result.status == "timeout" and "no answer within 0.5 s" in printed
+    assert verdict(capsys, "recipe.hard_sigmoid", recipe.hard_sigmoid)[0].passed   # the alarm is off again
+
+
+def test_an_answer_that_calls_check_on_itself_gets_one_verdict_and_the_reason(capsys):
+    def hard_sigmoid(x, c, b, w):
+        return check("recipe.hard_sigmoid", hard_sigmoid)
+
+    result, printed = verdict(capsys, "recipe.hard_sigmoid", hard_sigmoid)
+    assert result.status == "error" and printed.count("\n") < 8
+    assert "calls check() on itself" in printed and "never inside it" in printed and "bug in course_utils" not in printed
+
+
+def test_check_passed_as_the_answer_prints_no_stray_line(capsys):
+    result, printed = verdict(capsys, "recipe.hard_sigmoid", check)
+    assert not result.passed and "There is no exercise" not in printed and "bug in course_utils" not in printed
+
+
+@pytest.mark.parametrize("name", ["hard_sigmoid", "hard_sigmod"])
+def test_check_without_an_id_suggests_the_id_of_the_functions_name(capsys, name):
+    def answer(x, c, b, w):
+        return c * torch.clamp(b + w * x, 0, 1)
+
+    answer.__name__ = name   # the student's function, spelled right or nearly
+    result, printed = verdict(capsys, answer)
+    assert result.status == "invalid" and f'check("recipe.hard_sigmoid", {name})' in printed
+
+
+def test_a_callable_class_whose_call_forgot_self_gets_a_hint(capsys):
+    class HardSigmoid:
+        def __call__(x, c, b, w):   # noqa: N805 - the mistake under test
+            return c * torch.clamp(b + w * x, 0, 1)
+
+    result, printed = verdict(capsys, "recipe.hard_sigmoid", HardSigmoid())
+    assert result.status == "error" and "def __call__(self, x, c, b, w):" in printed
+
+
+def test_an_answer_returning_none_is_asked_whether_it_forgot_return(capsys):
+    def updates_per_epoch(n_examples, batch_size, drop_last=False):
+        math.ceil(n_examples / batch_size)
+
+    _, printed = verdict(capsys, "recipe.updates_per_epoch", updates_per_epoch)
+    assert "did you forget `return`?" in printed
+
+
+def test_a_list_argument_changed_in_place_is_named():
+    from course_utils.exercises import Case
+    from course_utils.exercises.feedback import in_place_difference
+
+    exercise = type("FakeExercise", (), {"parameters": ["sizes", "budget"]})()
+    case = Case(([8, 16, 32], 2.0))
+    assert in_place_difference(exercise, case, ([8, 16, 32], 2.0)) is None
+    difference = in_place_difference(exercise, case, ([32, 16, 8], 2.0))
+    assert "changed its input sizes in place" in difference.what and "sorted(xs)" in difference.hint
+    assert in_place_difference(exercise, Case(({"a": 1},)), ({"a": 2},)) is not None

@@ -164,6 +164,9 @@ def _difference(exercise, case, got):
     except Exception as error:   # a value the comparison does not expect is a wrong answer, never a grader crash
         return _incomparable(expected, got, error)
     if difference is not None:
+        if got is None and not difference.hint:
+            difference.hint = ("the answer is None: did you assign the result of a function without `return`?"
+                               if exercise.is_value else "your function returned None: did you forget `return`?")
         if exercise.hint and not difference.hint:
             difference.hint = exercise.hint
         for mistake in exercise.mistakes:

@@ -45,8 +45,15 @@ def case_failure(exercise, index, total, case, difference: Difference):
 
 
 def in_place_difference(exercise, case, args_after):
-    """A Difference naming the first tensor argument the answer changed in place, or None."""
+    """A Difference naming the first tensor, list or dict argument the answer changed in place, or None."""
     for name, before, after in zip(exercise.parameters, case.args, args_after):
+        if isinstance(before, (list, dict)) and not _same_plain(before, after):
+            making = "sorted(xs) or xs[::-1]" if isinstance(before, list) else "dict(d) or {**d}"
+            changing = "xs.sort(), xs.reverse() or xs.append(...)" if isinstance(before, list) else "d[k] = ..."
+            return Difference(
+                f"your function changed its input {name} in place (it was {describe(before)}, and afterwards "
+                f"{describe(after)})",
+                f"leave the inputs untouched: {making} make a new one, while {changing} change the caller's own")
         if isinstance(before, torch.Tensor) and isinstance(after, torch.Tensor):
             same = before.shape == after.shape and before.dtype == after.dtype and torch.equal(
                 torch.nan_to_num(before), torch.nan_to_num(after))
@@ -59,11 +66,32 @@ def in_place_difference(exercise, case, args_after):
     return None
 
 
+def _same_plain(before, after):
+    """Plain values (lists, dicts, tensors, numbers) equal item by item; NaN equals NaN."""
+    if isinstance(before, torch.Tensor) or isinstance(after, torch.Tensor):
+        return (isinstance(before, torch.Tensor) and isinstance(after, torch.Tensor) and before.shape == after.shape
+                and before.dtype == after.dtype and torch.equal(torch.nan_to_num(before), torch.nan_to_num(after)))
+    if isinstance(before, (list, tuple)) or isinstance(after, (list, tuple)):
+        return (type(before) is type(after) and len(before) == len(after)
+                and all(_same_plain(a, b) for a, b in zip(before, after)))
+    if isinstance(before, dict) or isinstance(after, dict):
+        return (isinstance(before, dict) and isinstance(after, dict) and list(before) == list(after)
+                and all(_same_plain(before[key], after[key]) for key in before))
+    if isinstance(before, float) and isinstance(after, float) and before != before and after != after:
+        return True
+    return type(before) is type(after) and before == after
+
+
 def error_hint(exercise, type_name, message):
     """A hint for an exception raised by the answer: the exercise's own hints first, then generic ones."""
     for fragment, hint in exercise.error_hints.items():
         if fragment in message:
             return hint
+    if "calls check() on itself" in message:
+        return "call check() in its own cell, after your function, never inside it"
+    if "__call__ has no self parameter" in message:
+        return f"write `def __call__(self, {', '.join(exercise.parameters)}):` (or simply a function, " \
+               f"`def {exercise.signature}:`)"
     if type_name == "TypeError" and re.search(r"positional argument|unexpected keyword|required", message):
         return f"the check calls {exercise.signature}: your function must take exactly these arguments"
     if type_name == "NameError":
