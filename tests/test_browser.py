@@ -1,11 +1,13 @@
 """Every page of the built book in a real browser (Debian's chromium): it works offline,
-throws no JavaScript error, typesets its maths, loads every picture, and every demo
-slider changes the figure with no kernel behind the page.
+throws no JavaScript error, typesets its maths, loads every picture, every demo
+slider changes the figure with no kernel behind the page, and under every exercise the
+check shows what a student sees before answering, never a ✔ the stub did not earn.
 
 Each page is opened once (``visit``); the tests below assert on what that visit saw.
 A full-page screenshot of every page, as the reader first sees it, is written to
 ``$TMPDIR/course-book-screenshots/`` (e.g. ``notebooks__00_training_recipe.png``) for a
-person to look at.
+person to look at, and one of each chapter's first exercise with its check
+(``notebooks__00_training_recipe__exercise.png``).
 """
 import json
 import re
@@ -64,6 +66,8 @@ class Visit:
     expected_sliders: int = 0
     sliders: list = field(default_factory=list)
     screenshot: str = ""
+    checks: list = field(default_factory=list)  # every cell tagged `check`: its code and what it shows
+    marks: list = field(default_factory=list)  # every "✔|✘|… <id>:" on the page, and the example box it is in
 
 
 # Text a reader sees: visible text nodes, minus code and already-typeset maths.
@@ -117,6 +121,45 @@ FIGURE_JS = """(id) => {
   return {srcs: imgs.map(i => i.src), loaded: imgs.every(i => i.complete && i.naturalWidth > 0),
           readout: readout ? readout.textContent : null, index: handle.getAttribute('aria-valuenow')};
 }"""
+
+
+# The cells MyST-NB renders carry their tags as classes (`tag_check`).
+CHECKS_JS = """() => [...document.querySelectorAll('div.cell.tag_check')].map(cell => ({
+  code: (cell.querySelector('.cell_input') || {}).textContent || '',
+  shown: [...cell.querySelectorAll('.cell_output')].map(o => o.innerText).join('\\n').trim(),
+  visible: cell.checkVisibility(),
+}))"""
+EXAMPLE_TITLE = "Example of the feedback"
+# Every "✔|✘|… <id>:" in the page's text, code included, with the title of the admonition around it.
+MARKS_JS = """() => {
+  const walker = document.createTreeWalker(document.querySelector('main') || document.body, NodeFilter.SHOW_TEXT);
+  const out = [];
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    for (const m of n.textContent.matchAll(/[✔✘…]\\s+[\\w]+\\.[\\w]+:/g)) {
+      const box = n.parentElement.closest('.admonition');
+      const title = box && box.querySelector('.admonition-title');
+      out.push({verdict: m[0], example: title ? title.textContent.trim() : null});
+    }
+  }
+  return out;
+}"""
+CHECK_CALL = re.compile(r"""\bcheck\(\s*["']([\w.]+)["']""")
+
+
+def _screenshot_first_exercise(page, path):
+    """The first exercise's stub and its check, as one picture (for a person to look at)."""
+    box = page.evaluate("""() => {
+      const stub = document.querySelector('div.cell.tag_exercise');
+      if (!stub) return null;
+      let check = stub.nextElementSibling;
+      while (check && !check.matches('div.cell.tag_check')) check = check.nextElementSibling;
+      stub.scrollIntoView();
+      const a = stub.getBoundingClientRect(), b = (check || stub).getBoundingClientRect();
+      return {x: a.left + window.scrollX, y: a.top + window.scrollY,
+              width: Math.max(a.right, b.right) - a.left, height: b.bottom - a.top};
+    }""")
+    if box and box["width"] > 0 and box["height"] > 0:
+        page.screenshot(path=str(path), full_page=True, clip={k: max(0, v) for k, v in box.items()})
 
 
 def _expected_sliders(page):
@@ -194,6 +237,13 @@ def _visit(browser, url, screenshot_path):
             report.screenshot = str(screenshot_path)
         except PlaywrightTimeoutError:
             report.screenshot = "no screenshot: taking it timed out"
+        report.checks = page.evaluate(CHECKS_JS)
+        report.marks = page.evaluate(MARKS_JS)
+        if report.checks:
+            try:
+                _screenshot_first_exercise(page, screenshot_path.with_name(screenshot_path.stem + "__exercise.png"))
+            except PlaywrightTimeoutError:
+                pass  # only a picture for people, as above
         _move_sliders(page, report)
     except Exception as exc:  # a timeout: say where, and keep what was seen so far
         report.problems.append(f"{type(exc).__name__}: {exc}".splitlines()[0])
@@ -264,3 +314,43 @@ def test_every_demo_slider_changes_the_figure(visit, docname):
     stuck = [f"demo {s['demo']} slider {s['label']!r}: {s.get('before')} -> {s.get('after')}"
              for s in report.sliders if not (s["changed"] and s["loaded"])]
     assert not stuck, f"{report.url}: moving these sliders did not change the figure (or it did not load): {stuck} (see {report.screenshot})"
+
+
+def _source_checks(docname):
+    """The exercise ids of the chapter's cells tagged `check`, in order."""
+    cells = json.loads(page_source(docname).read_text(encoding="utf-8"))["cells"]
+    return [m.group(1) for c in cells if "check" in (c.get("metadata", {}).get("tags") or [])
+            for m in [CHECK_CALL.search("".join(c["source"]))] if m]
+
+
+@pytest.mark.parametrize("docname", [d for d in PAGES if d.startswith("notebooks/")])
+def test_every_check_shows_the_verdict_before_an_answer(visit, docname):
+    """The book runs a chapter without its hidden solution cells, so under each exercise's stub
+    the reader sees what a student sees before answering, never "✔ correct" for a stub that
+    still raises NotImplementedError."""
+    report = visit(docname)
+    expected = _source_checks(docname)
+    assert expected, f"{docname}: the notebook has no check cells; is this test looking at the right pages?"
+    found = [m.group(1) for c in report.checks for m in [CHECK_CALL.search(c["code"])] if m]
+    assert found == expected, f"{report.url}: the page shows the check cells {found}, the notebook has {expected}"
+    wrong = [f"{exercise}: {check['shown'][:200]!r}" for exercise, check in zip(found, report.checks)
+             if not (check["visible"] and check["shown"].startswith(f"… {exercise}: not attempted yet"))]
+    assert not wrong, (f"{report.url}: these checks do not show the verdict before an answer "
+                       f"('… <id>: not attempted yet'): {wrong} (see {report.screenshot})")
+
+
+@pytest.mark.parametrize("docname", PAGES)
+def test_a_tick_appears_only_in_a_labelled_example(visit, docname):
+    """A "✔ correct" is shown only as an example of the feedback, in a box that says so."""
+    report = visit(docname)
+    bare = [m["verdict"] for m in report.marks
+            if m["verdict"].startswith("✔") and not (m["example"] or "").startswith(EXAMPLE_TITLE)]
+    assert not bare, f"{report.url}: ✔ verdicts outside an '{EXAMPLE_TITLE}' box: {bare} (see {report.screenshot})"
+
+
+def test_the_exercises_page_shows_an_example_of_each_verdict(visit):
+    report = visit("book/exercises")
+    examples = [m["verdict"] for m in report.marks if (m["example"] or "").startswith(EXAMPLE_TITLE)]
+    assert examples == ["… recipe.sigmoid_model:", "✔ recipe.sigmoid_model:", "✘ recipe.sigmoid_model:"], (
+        f"{report.url}: the example box should show the verdict before an answer, a correct one and a wrong one, "
+        f"not {examples} (see {report.screenshot})")

@@ -9,6 +9,12 @@ working directory, timeout and error policy as ``_config.yml``), so the build th
 every notebook cached. A notebook that fails here is not cached: the book build then runs it
 itself and reports the error in its usual way.
 
+What runs, here and in the book build, is the notebook without its ``solution`` cells
+(``student_view.without_solutions``; ``_config.yml`` makes it MyST-NB's reader), so a check
+cell shows what a student sees before answering. The cache is keyed on that notebook: an
+edit of any cell that runs re-executes the notebook, while an edit of a solution cell,
+which runs nowhere in the book, does not.
+
 Usage: python book/_ext/execute_parallel.py CACHE_DIR NOTEBOOK...
 """
 import os
@@ -22,6 +28,8 @@ import nbformat
 from jupyter_cache import get_cache
 from jupyter_cache.base import CacheBundleIn
 from jupyter_cache.executors.utils import single_nb_execution
+
+from student_view import without_solutions
 
 TIMEOUT_S = 300  # execute.timeout in _config.yml
 
@@ -39,9 +47,14 @@ def stored_seconds(path):
     return (last - first).total_seconds()
 
 
+def book_notebook(path):
+    """The notebook at ``path`` as the book executes and renders it: without its solutions."""
+    return without_solutions(nbformat.read(path, as_version=4))
+
+
 def execute(path):
-    """(path, executed notebook or None, seconds, error text) for one notebook."""
-    notebook = nbformat.read(path, as_version=4)
+    """(path, executed notebook or None, seconds, error text) for one notebook, as the book runs it."""
+    notebook = book_notebook(path)
     result = single_nb_execution(notebook, cwd=str(Path(path).resolve().parent), timeout=TIMEOUT_S,
                                  allow_errors=False, meta_override=True)
     if result.err is not None:
@@ -54,7 +67,7 @@ def main(cache_dir, paths):
     todo = []
     for path in paths:
         try:
-            cache.match_cache_notebook(nbformat.read(path, as_version=4))
+            cache.match_cache_notebook(book_notebook(path))
         except KeyError:
             todo.append(path)
     if not todo:
