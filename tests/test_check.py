@@ -288,3 +288,14 @@ def test_a_list_argument_changed_in_place_is_named():
     difference = in_place_difference(exercise, case, ([32, 16, 8], 2.0))
     assert "changed its input sizes in place" in difference.what and "sorted(xs)" in difference.hint
     assert in_place_difference(exercise, Case(({"a": 1},)), ({"a": 2},)) is not None
+
+
+@pytest.mark.parametrize("exercise_id", [e.id for e in all_exercises().values() if e.is_value and e.draw is not None])
+def test_a_value_exercises_hidden_problem_never_has_the_visible_answer(exercise_id):
+    from course_utils.exercises.evaluate import expected_value
+
+    exercise = get_exercise(exercise_id)
+    seen = expected_value(exercise, exercise.visible_cases()[0])
+    for _ in range(10):
+        hidden = expected_value(exercise, exercise.hidden_cases()[0])
+        assert exercise.compare(seen, hidden, exercise.rtol, exercise.atol) is not None

@@ -126,18 +126,34 @@ class Exercise:
 
     def visible_cases(self):
         """The cases check() runs: fixed ones, then random ones from a seed that depends on the id only."""
-        return self._cases(zlib.crc32(self.id.encode()), self.visible_random_cases)
+        return self._cases(zlib.crc32(self.id.encode()), self.visible_random_cases, hidden=False)
 
     def hidden_cases(self):
         """Fixed cases, then random ones from a fresh secret seed: cases nobody has seen (the grader's
         own, repeatable cases come from :func:`course_utils.exercises.cases.hidden_cases`)."""
         return self._cases(secrets.randbits(63), self.hidden_random_cases)
 
-    def _cases(self, seed, count):
+    def _cases(self, seed, count, hidden=True):
         rng = torch.Generator().manual_seed(seed)
         if self.is_value:   # one problem: the fixed question, or the one drawn from this seed
-            return list(self.fixed) if self.draw is None else [self.draw(rng)]
+            return list(self.fixed) if self.draw is None else [self._problem_case(rng, hidden)]
         return list(self.fixed) + [self.draw(rng) for _ in range(count)]
+
+    def _problem_case(self, rng, hidden):
+        """The value exercise's problem; a hidden one is drawn again (up to 50 times) until its answer differs
+        from the visible problem's, so that the notebook's answer, typed in, cannot pass the grader."""
+        case = self.draw(rng)
+        if not hidden:
+            return case
+        from .evaluate import expected_value
+
+        visible = expected_value(self, self.visible_cases()[0])
+        for _ in range(50):
+            if self.compare(visible, expected_value(self, case), self.rtol, self.atol) is not None:
+                return case
+            case = self.draw(rng)
+        raise ValueError(f"{self.id}: 50 problems in a row have the visible problem's answer; draw problems "
+                         f"whose answers differ")
 
 
 @lru_cache(maxsize=None)
