@@ -11,9 +11,11 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -52,9 +54,10 @@ def _api(base, token, path, method="GET", timeout=10):
 class Lab:
     """A JupyterLab server in a temporary folder, stopped cleanly by ``stop()``."""
 
-    def __init__(self, home):
-        self.root = home / "notebooks"
-        shutil.copytree(REPO / "notebooks", self.root, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    def __init__(self, home, root=None):
+        self.root = root or home / "notebooks"
+        if root is None:
+            shutil.copytree(REPO / "notebooks", self.root, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
         for name, values in SETTINGS.items():
             path = home / "settings" / name
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -217,3 +220,86 @@ def _wait_for_kernel_idle(page, lab, timeout_ms, when):
         page.wait_for_timeout(500)
     pytest.fail(f"the kernel was not idle {when} within {timeout_ms // 1000} s (states {states}):\n{lab.log()}",
                 pytrace=False)
+
+
+# ---------------------------------------------------------------------------- a student answers a value exercise
+
+VALUE_CHAPTER = "03_adaptive_learning_rate.ipynb"
+VALUE_EXERCISE = "adaptive.largest_stable_lr"
+ANSWERS = {   # typed into the exercise cell, as a student would: first wrong (the flat direction), then right
+    "wrong": "import torch\nfrom course_utils.exercises import problem\n"
+             "largest_stable_lr = 2 / float(torch.linalg.eigvalsh(problem('adaptive.largest_stable_lr')['hessian']).min())",
+    "right": "import torch\nfrom course_utils.exercises import problem\n"
+             "largest_stable_lr = 2 / float(torch.linalg.eigvalsh(problem('adaptive.largest_stable_lr')['hessian']).max())",
+}
+
+
+@pytest.fixture
+def student_lab(tmp_path):
+    """JupyterLab on the student's own folder, made by `make lab`'s workspace step; chapter 3 is cut down to its
+    exercises (and the cells before them that define what they use), so that Run All is quick."""
+    import nbformat
+
+    from course_utils.exercises.workspace import workspace
+
+    folder = tmp_path / "my-notebooks"
+    workspace(folder, [REPO / "notebooks" / VALUE_CHAPTER])
+    notebook = nbformat.read(folder / VALUE_CHAPTER, as_version=4)
+    first_exercise = next(i for i, cell in enumerate(notebook.cells) if "## " in cell.source
+                          and "Exercises" in cell.source and cell.cell_type == "markdown")
+    imports = [cell for cell in notebook.cells[:first_exercise] if cell.cell_type == "code" and "import" in cell.source
+               and "course_utils" in cell.source][:1]
+    notebook.cells = imports + notebook.cells[first_exercise:]
+    nbformat.write(notebook, folder / VALUE_CHAPTER)
+    server = Lab(tmp_path, root=folder)
+    try:
+        server.wait_until_up()
+        yield server
+    finally:
+        server.stop()
+
+
+CHECK_OUTPUT_JS = """(id) => {
+  const cells = [...document.querySelectorAll('.jp-Notebook .jp-CodeCell')];
+  const cell = cells.find(c => (c.querySelector('.jp-InputArea-editor') || {}).textContent
+                               .includes('check("' + id + '"'));
+  return cell ? (cell.querySelector('.jp-OutputArea') || {}).textContent || '' : null;
+}"""
+
+
+def test_a_student_answers_a_value_exercise_and_reads_its_verdict(student_lab, browser):
+    lab = student_lab
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.route(lambda url: not url.startswith(("http://127.0.0.1", "ws://127.0.0.1", "blob:", "data:")),
+                  lambda route: route.abort())
+    page = context.new_page()
+    try:
+        page.goto(f"{lab.base}/lab/tree/{VALUE_CHAPTER}?token={lab.token}", timeout=PAGE_TIMEOUT_MS)
+        page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=PAGE_TIMEOUT_MS)
+        _wait_for_kernel_idle(page, lab, PAGE_TIMEOUT_MS, "after opening the notebook")
+        _menu(page, "Run", "runmenu:run-all")
+        page.wait_for_function(CELLS_DONE_JS, timeout=RUN_ALL_TIMEOUT_MS, polling=500)
+        _wait_for_kernel_idle(page, lab, RUN_ALL_TIMEOUT_MS, "after Run All")
+        assert "not attempted yet" in page.evaluate(CHECK_OUTPUT_JS, VALUE_EXERCISE)
+
+        verdicts = {}
+        for kind, answer in ANSWERS.items():
+            stub = page.locator(".jp-Notebook .jp-CodeCell .jp-InputArea-editor",
+                                has_text="largest_stable_lr =").first
+            stub.scroll_into_view_if_needed()
+            stub.click()
+            page.keyboard.press("Control+A")
+            page.keyboard.insert_text(answer)
+            page.keyboard.press("Shift+Enter")    # runs the answer and selects the check cell below it
+            page.keyboard.press("Shift+Enter")    # runs the check
+            mark = "✘" if kind == "wrong" else "✔"
+            page.wait_for_function(f"(id) => ({CHECK_OUTPUT_JS})(id).includes('{mark} ' + id)",
+                                   arg=VALUE_EXERCISE, timeout=PAGE_TIMEOUT_MS)
+            verdicts[kind] = page.evaluate(CHECK_OUTPUT_JS, VALUE_EXERCISE)
+        assert "too high" in verdicts["wrong"] and "hint:" in verdicts["wrong"], verdicts["wrong"]
+        assert f"✔ {VALUE_EXERCISE}: correct" in verdicts["right"], verdicts["right"]
+        shots = Path(tempfile.gettempdir()) / "course-book-screenshots"
+        shots.mkdir(exist_ok=True)
+        page.screenshot(path=str(shots / "lab__value_exercise.png"))
+    finally:
+        context.close()
