@@ -9,7 +9,8 @@ the eigenvalues :math:`\lambda` of the Hessian :math:`H` (:mod:`course_utils.hes
 
 **Escaping.** At a saddle point :math:`\theta'` with an eigenvector :math:`u` of a negative
 eigenvalue :math:`\lambda`, the Taylor expansion predicts
-:math:`L(\theta' + u) - L(\theta') \approx \tfrac12 \lambda \lVert u \rVert^2 < 0`.
+:math:`L(\theta' + u) - L(\theta') \approx \tfrac12 \lambda \lVert u \rVert^2 < 0`;
+:func:`saddle_loss` makes a loss with a given Hessian at a saddle point, to test such a prediction.
 
 **Minimum ratio.** Many small networks :math:`1 \to h \to 1` (tanh) fit
 :math:`\hat y = \operatorname{sinc}(5x)`, each trained for a different number of Adam updates
@@ -112,6 +113,19 @@ def escape_table(loss_fn, theta, step_sizes):
     rows = [(alpha, 0.5 * lam * alpha ** 2, loss_fn(theta.detach() + alpha * u).item() - base)
             for alpha in step_sizes]
     return lam, u, rows
+
+
+def saddle_loss(H):
+    r"""A loss with a critical point at :math:`\theta' = 0` whose Hessian there is ``H``:
+    :math:`L(\theta) = \tfrac12 \theta^\top H \theta + \tfrac14 \lVert\theta\rVert^4`.
+
+    The quartic term has a zero gradient and a zero Hessian at 0, so there the quadratic
+    approximation is :math:`\tfrac12 v^\top H v`; farther out it bends the loss back up, and the
+    true change of the loss departs from the approximation's. Takes a 1-D float64 θ."""
+    def loss(theta):
+        return 0.5 * theta @ H @ theta + 0.25 * (theta @ theta) ** 2
+
+    return loss
 
 
 # --- How common are local minima? The minimum-ratio study -------------------------------------

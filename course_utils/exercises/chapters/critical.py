@@ -1,5 +1,6 @@
 """Chapter 1, critical points: a 2×2 Hessian by autograd, the kind of a critical point, the
-escape direction, the minimum ratio.
+escape direction, the minimum ratio; then a prediction (how much a step along a negative
+curvature lowers the loss) and a choice (what a small gradient tells you).
 
 References are in :mod:`course_utils.hessian` (and one here, for the notes' loss).
 Each :class:`Mistake` is a wrong answer students commonly write; when a result matches
@@ -11,8 +12,8 @@ import torch
 
 from ... import hessian as hs
 from ..cases import coin, integer, uniform
-from ..compare import Difference, describe, same_tensor
-from ..registry import Case, Exercise, Mistake
+from ..compare import Difference, close_number, describe, same_choice, same_tensor
+from ..registry import Case, Exercise, Mistake, choice_mistakes
 
 NOTEBOOK = "01_critical_points"
 
@@ -32,6 +33,19 @@ def _gauss_newton(w1, w2, x, y_hat):
     """Only the term 2·JᵀJ (the Gauss–Newton part): what HW02-2 used, without the residual term."""
     J = torch.tensor([w2 * x, w1 * x], dtype=torch.float64)
     return 2 * torch.outer(J, J)
+
+
+def same_hessian(expected, got, rtol, atol):
+    """:func:`same_tensor`, with the right dtype hint: the inputs are Python numbers, not tensors, so "keep
+    the inputs' dtype" would not help; a tensor made from Python floats is float32 unless asked for float64."""
+    if (isinstance(got, torch.Tensor) and got.shape == expected.shape and got.is_floating_point()
+            and got.dtype != expected.dtype):
+        return Difference(f"expected dtype float64, got {str(got.dtype).removeprefix('torch.')}",
+                          "the inputs are Python numbers, and a tensor made from Python floats is float32 unless "
+                          "you ask for another dtype: create the tensor that holds (w₁, w₂) with "
+                          "dtype=torch.float64, as the exercise asks (second derivatives need the extra digits, "
+                          "and the chapter's Hessians are all float64)")
+    return same_tensor(expected, got, rtol, atol)
 
 
 def _product_case(rng):
@@ -64,6 +78,9 @@ def same_string(expected, got, rtol, atol):
     """The answer must be exactly the expected string."""
     if got == expected:
         return None
+    if got is None:
+        return Difference(f"expected the string {expected!r}, got None",
+                          "your function returned None: did you forget `return`?")
     if not isinstance(got, str):
         return Difference(f"expected the string {expected!r}, got {describe(got)}",
                           f"return one of the strings {', '.join(repr(k) for k in hs.KINDS)}")
@@ -154,9 +171,106 @@ def same_float(expected, got, rtol, atol):
     return Difference(f"expected {expected:.4g}, got {value:.4g}")
 
 
+# --- 5. Predict: how much a step along a negative curvature lowers the loss ---------------------
+
+
+def saddle_escape_change(problem):
+    """The change of the loss that the quadratic approximation predicts for the step θ' → θ' + α·u at a
+    critical point θ': ½·(αu)ᵀH(αu) = ½·α²·λ·‖u‖² for an eigenvector u of eigenvalue λ."""
+    H, u, alpha = problem["hessian"], problem["u"], problem["alpha"]
+    return 0.5 * alpha ** 2 * float(u @ H @ u)
+
+
+def _u_eigenvalue(p):
+    return float(p["u"] @ p["hessian"] @ p["u"] / (p["u"] @ p["u"]))
+
+
+def _u_norm(p):
+    return float(p["u"].norm())
+
+
+#: Wrong predictions students make, each with the misconception behind it (hint, answer(problem)).
+_ESCAPE_MISTAKES = [
+    ("the loss falls along u: its eigenvalue λ is negative, so ½·α²·λ·‖u‖² is a negative change "
+     "(you gave the size of the drop with the sign of a rise)",
+     lambda p: -saddle_escape_change(p)),
+    ("the quadratic approximation has a ½: L(θ' + v) − L(θ') ≈ ½·vᵀHv",
+     lambda p: 2 * saddle_escape_change(p)),
+    ("u is not a unit vector here: with v = α·u, vᵀHv = α²·λ·‖u‖², so ‖u‖² counts",
+     lambda p: 0.5 * p["alpha"] ** 2 * _u_eigenvalue(p)),
+    ("‖u‖ enters squared, as α does: v = α·u gives vᵀHv = α²·λ·‖u‖²",
+     lambda p: 0.5 * p["alpha"] ** 2 * _u_eigenvalue(p) * _u_norm(p)),
+    ("α enters squared: the change is quadratic in the step v = α·u, so half the step gives a quarter of the "
+     "change", lambda p: 0.5 * p["alpha"] * _u_eigenvalue(p) * _u_norm(p) ** 2),
+    ("the step is α·u, not u: scale it by α (the change then scales by α²)",
+     lambda p: 0.5 * _u_eigenvalue(p) * _u_norm(p) ** 2),
+    ("λ must be u's own eigenvalue (Hu = λu), not the most negative one: this H has two negative "
+     "eigenvalues, and u belongs to the other one",
+     lambda p: 0.5 * p["alpha"] ** 2 * float(torch.linalg.eigvalsh(p["hessian"])[0]) * _u_norm(p) ** 2),
+    ("the diagonal entries of H are its curvatures along the axes, not along u: this H is tilted, so use u's "
+     "eigenvalue (Hu = λu)",
+     lambda p: 0.5 * p["alpha"] ** 2 * float(p["hessian"].diagonal().min()) * _u_norm(p) ** 2),
+    ("that includes the loss's higher-order terms (it is what the experiment below measures): the question "
+     "asks what the quadratic approximation predicts",
+     lambda p: saddle_escape_change(p) + 0.25 * (p["alpha"] * _u_norm(p)) ** 4),
+]
+
+
+def _escape_step_problem(rng):
+    """H (3×3, tilted) with one positive and two negative eigenvalues of clearly different sizes; u an
+    eigenvector of one of the negative ones, not of unit length; a step α. The loss of the experiment,
+    :func:`course_utils.critical.saddle_loss`, adds ¼‖θ‖⁴ to the quadratic, which changes the loss by
+    3 % to 20 % of the prediction: visible in the experiment, too much to pass for the prediction.
+    Redrawn until every mistake gives a value of its own."""
+    while True:
+        q, _ = torch.linalg.qr(torch.randn(3, 3, generator=rng, dtype=torch.float64))
+        lam = torch.tensor([1.0, -1.0, -1.0], dtype=torch.float64) * (0.5 + 2.5 * torch.rand(
+            3, generator=rng, dtype=torch.float64))
+        H = (q @ torch.diag(lam) @ q.T).round(decimals=4)
+        H = (H + H.T) / 2
+        which = 1 if coin(rng) else 2
+        sign = 1.0 if coin(rng) else -1.0
+        length = uniform(rng, 0.5, 0.8) if coin(rng) else uniform(rng, 1.3, 2.5)
+        u = (sign * length * q[:, which]).round(decimals=4)
+        p = {"hessian": H, "u": u, "alpha": uniform(rng, 0.1, 0.6)}
+        if _escape_problem_is_clear(p, lam):
+            return Case((p,))
+
+
+def _escape_problem_is_clear(p, lam):
+    negative = sorted(lam[1:].tolist())
+    quartic = (p["alpha"] * _u_norm(p)) ** 2 / (2 * abs(_u_eigenvalue(p)))
+    if not (negative[0] < 1.3 * negative[1] and 0.03 <= quartic <= 0.2):
+        return False
+    right = saddle_escape_change(p)
+    values = [right] + [wrong(p) for _, wrong in _ESCAPE_MISTAKES]
+    distinct = [v for v in values[1:] if not math.isclose(v, right, rel_tol=0.05)]
+    # the "most negative eigenvalue" mistake coincides with the answer when u belongs to it: allowed
+    if len(distinct) < len(values) - 2:
+        return False
+    return all(not math.isclose(a, b, rel_tol=0.03) for i, a in enumerate([right] + distinct)
+               for b in ([right] + distinct)[i + 1:])
+
+
+# --- 6. Choose and explain: what a small gradient tells you -------------------------------------
+
+SMALL_GRADIENT_ANSWER = "c"
+
+SMALL_GRADIENT_WHY_NOT = {
+    "a": "a small gradient says only that the slope is small, not which way the loss curves: at a saddle point "
+         "the gradient is zero too, and a way down remains. Which kind of point it is, the second derivatives "
+         "decide (the signs of H's eigenvalues)",
+    "b": "the chapter's study found mostly saddle points, at the loss of a constant prediction: a tendency of one "
+         "experiment, not a fact about this point. Whether a way down exists here, the eigenvalues of H here say",
+    "d": "small is not zero: in section 7 many networks stalled with a small, slowly shrinking gradient while "
+         "their weights kept growing, with no critical point in reach, and a threshold such as ‖g‖ < 10⁻³ accepts "
+         "points far from every critical point. Whether one is near is itself to be checked",
+}
+
+
 EXERCISES = [
     Exercise(
-        "critical.product_hessian", product_hessian, draw=_product_case,
+        "critical.product_hessian", product_hessian, draw=_product_case, compare=same_hessian,
         fixed=[Case((1.0, 2.0, 1.0, 0.0)), Case((0.0, 0.0, 1.0, 1.0)), Case((2.0, 0.5, 1.0, 1.0))],
         mistakes=[
             Mistake("that is only 2·JᵀJ, the Gauss–Newton part: differentiate the gradient itself "
@@ -209,5 +323,17 @@ EXERCISES = [
             Mistake("the signs of the diagonal entries are not the signs of the eigenvalues: use "
                     "torch.linalg.eigvalsh(H)", lambda H: (torch.diagonal(H) > 1e-6).double().mean().item()),
         ],
+    ),
+    Exercise(
+        "critical.saddle_escape_change", saddle_escape_change, draw=_escape_step_problem, kind="value",
+        compare=close_number, rtol=0.01, atol=0.0,
+        hint="near a critical point θ' the loss changes by about ½·vᵀHv for a step v; here v = α·u, and u is an "
+             "eigenvector of H: what is Hu?",
+        mistakes=[Mistake(hint, wrong) for hint, wrong in _ESCAPE_MISTAKES],
+    ),
+    Exercise(
+        "critical.small_gradient_meaning", lambda: SMALL_GRADIENT_ANSWER, kind="value", fixed=[Case(())],
+        compare=same_choice("abcd"), answer_kind="one letter",
+        mistakes=choice_mistakes(SMALL_GRADIENT_WHY_NOT),
     ),
 ]
