@@ -1,7 +1,9 @@
-"""Chapter 0, the training recipe: hard sigmoids, the sigmoid model, one gradient step, updates per epoch.
+"""Chapter 0, the training recipe: hard sigmoids, the sigmoid model, one gradient step, updates per epoch,
+the parameter count of a network (a prediction) and the practical guide's diagnosis of a training record.
 
-References are in :mod:`course_utils.recipe`. Each :class:`Mistake` is a wrong
-answer students commonly write; when a result matches it, the verdict names it.
+References are in :mod:`course_utils.recipe`, except the two written out here (the parameter count and
+the diagnosis, whose rules are section 5's). Each :class:`Mistake` is a wrong answer students commonly
+write; when a result matches it, the verdict names it.
 """
 import math
 
@@ -9,7 +11,7 @@ import torch
 
 from ... import recipe
 from ..cases import coin, integer, normal, uniform
-from ..compare import same_int, same_numbers
+from ..compare import close_number, same_int, same_label, same_numbers
 from ..registry import Case, Exercise, Mistake
 
 NOTEBOOK = "00_training_recipe"
@@ -26,8 +28,8 @@ def _sigmoid_model_case(rng, n=None, d=None, k=None):
     return Case((normal(rng, n, d), normal(rng, k, d), normal(rng, k), normal(rng, k), uniform(rng, -1, 1)))
 
 
-def _regression_case(rng, as_tensors=False):
-    x = normal(rng, integer(rng, 4, 10), scale=2.0)
+def _regression_case(rng, as_tensors=False, n=None):
+    x = normal(rng, n or integer(rng, 4, 10), scale=2.0)
     y = (2 * x + 1 + normal(rng, len(x), scale=0.5)).round(decimals=2)
     w, b = uniform(rng, -1, 1), uniform(rng, -1, 1)
     if as_tensors:
@@ -38,6 +40,172 @@ def _regression_case(rng, as_tensors=False):
 def _updates_case(rng):
     n, batch_size = integer(rng, 1, 1000), integer(rng, 1, 64)
     return Case((n, batch_size), {"drop_last": coin(rng)} if coin(rng) else {})
+
+
+# --- a prediction: how many parameters a network has -----------------------------------------
+
+def parameter_count(problem):
+    """The unknowns of a network with d features, L hidden layers of k sigmoids and one output:
+    the first layer's W (k × d) and b (k), each later layer's W (k × k) and b (k), then c (k) and b."""
+    d, k, layers = problem["d"], problem["k"], problem["layers"]
+    return (d + 1) * k + (layers - 1) * (k + 1) * k + k + 1
+
+
+def _network_sizes(rng):
+    """d ≠ k, so that a count that gives every layer d inputs differs from the right one."""
+    while True:
+        sizes = {"d": integer(rng, 2, 12), "k": integer(rng, 3, 32), "layers": integer(rng, 2, 4)}
+        if sizes["d"] != sizes["k"]:
+            return Case((sizes,))
+
+
+def _without_biases(p):
+    return p["d"] * p["k"] + (p["layers"] - 1) * p["k"] ** 2 + p["k"]
+
+
+def _every_layer_reads_x(p):
+    return p["layers"] * (p["d"] + 1) * p["k"] + p["k"] + 1
+
+
+def _one_hidden_layer(p):
+    return (p["d"] + 1) * p["k"] + p["k"] + 1
+
+
+# --- a diagnosis: the practical guide of section 5 -------------------------------------------
+
+LABELS = ("model bias", "optimization", "overfitting", "mismatch")
+
+
+def diagnose_training(record):
+    """Section 5's guide, read in its order: the training loss first (large means several times the noise's
+    own loss), then, if it is large, whether a smaller model did clearly better on the same training data;
+    if it is small, whether the validation loss (same distribution) is large too, or only the test loss."""
+    noise = record["noise_loss"]
+    if record["train_loss"] > 2 * noise:
+        if record["smaller_model_train_loss"] < 0.75 * record["train_loss"]:
+            return "optimization"
+        return "model bias"
+    if record["validation_loss"] > 2 * noise:
+        return "overfitting"
+    return "mismatch"
+
+
+def _significant(value):
+    """4 significant digits, so that a record printed in a verdict reads well and can be typed back in."""
+    return float(f"{value:.4g}")
+
+
+def training_record(rng, cause):
+    """A training record whose cause is ``cause`` (one of LABELS), its numbers scattered as measured losses are.
+
+    The losses are in units of the noise's own loss ``noise_loss`` (σ² of the label noise: the loss a perfect
+    model reaches on new data), drawn over three decades, so only comparisons tell "large" from "small".
+    The bands leave gaps, so that any rule in the spirit of the guide (large = a few times the noise's loss;
+    a smaller model "clearly" better = by a quarter or more) names every record's cause.
+    """
+    def u(low, high):
+        return low + (high - low) * float(torch.rand((), generator=rng))
+
+    noise = 10 ** u(-3, 0)
+    if cause in ("model bias", "optimization"):
+        train = noise * u(3.0, 20.0)
+        validation = train * u(1.0, 1.2)
+        test = validation * u(0.95, 1.1)
+        smaller = train * (u(0.92, 2.0) if cause == "model bias" else u(0.1, 0.55))
+        more_data_test = test * u(0.85, 1.05)
+    elif cause == "overfitting":
+        train = noise * u(0.1, 1.0)
+        validation = noise * u(4.0, 20.0)
+        test = validation * u(0.9, 1.15)
+        smaller = train * u(1.5, 8.0)
+        more_data_test = noise * u(1.1, 2.0)
+    elif cause == "mismatch":
+        train = noise * u(0.7, 1.25)
+        validation = train * u(1.0, 1.15)
+        test = noise * u(5.0, 30.0)
+        smaller = train * u(1.0, 2.5)
+        more_data_test = test * u(0.8, 1.1)
+    else:
+        raise ValueError(f"cause must be one of {LABELS}, not {cause!r}")
+    values = {"noise_loss": noise, "train_loss": train, "validation_loss": validation, "test_loss": test,
+              "smaller_model_train_loss": smaller, "more_data_test_loss": more_data_test}
+    return {name: _significant(value) for name, value in values.items()}
+
+
+def _record_case(rng):
+    return Case((training_record(rng, LABELS[integer(rng, 0, len(LABELS) - 1)]),))
+
+
+def _fixed_record(cause, **losses):
+    """A hand-made record: the losses in units of noise_loss = 0.01."""
+    return Case(({"noise_loss": 0.01, **{name: _significant(0.01 * value) for name, value in losses.items()}},))
+
+
+#: One record per cause, each at a band's edge: a model-bias record whose smaller model is a few percent
+#: *better* (noise), a mismatch whose training loss is a little above the noise's loss.
+FIXED_RECORDS = [
+    _fixed_record("model bias", train_loss=6.0, validation_loss=6.4, test_loss=6.5, smaller_model_train_loss=5.7,
+                  more_data_test_loss=6.1),
+    _fixed_record("optimization", train_loss=9.5, validation_loss=10.2, test_loss=10.0,
+                  smaller_model_train_loss=2.8, more_data_test_loss=9.6),
+    _fixed_record("overfitting", train_loss=0.3, validation_loss=8.0, test_loss=8.4, smaller_model_train_loss=1.1,
+                  more_data_test_loss=1.6),
+    _fixed_record("mismatch", train_loss=1.25, validation_loss=1.4, test_loss=12.0, smaller_model_train_loss=1.9,
+                  more_data_test_loss=11.0),
+]
+
+_LARGE_TRAIN = ("the training loss is several times the noise's own loss: the model fails on the very data it "
+                "was trained on, so read the training loss first")
+_SMALL_TRAIN = ("the training loss is as small as the noise allows: the model and its optimisation can fit the "
+                "training data, so the trouble is not there")
+
+REASONS = {
+    ("model bias", "optimization"): "the smaller model is no better on the training data (a few percent either "
+                                    "way is the scatter of a measurement): nothing shows that better parameters "
+                                    "exist, so the model itself is too simple",
+    ("model bias", "overfitting"): _LARGE_TRAIN + "; overfitting means a small training loss and a large "
+                                                  "validation loss",
+    ("model bias", "mismatch"): _LARGE_TRAIN + "; a mismatch leaves the training and validation losses small. "
+                                               "With the training loss large and a smaller model no better, the "
+                                               "model itself is too simple",
+    ("optimization", "model bias"): "the smaller model reaches a clearly lower training loss on the same data, "
+                                    "and the bigger model could do everything the smaller one does: good "
+                                    "parameters exist, gradient descent did not find them",
+    ("optimization", "overfitting"): _LARGE_TRAIN + "; a model that overfits fits its training data well. A "
+                                                    "bigger model doing worse on the training data than a "
+                                                    "smaller one is an optimisation failure",
+    ("optimization", "mismatch"): _LARGE_TRAIN + "; a mismatch leaves the training and validation losses small. "
+                                                 "Here a smaller model did clearly better on the same training "
+                                                 "data: the optimisation failed",
+    ("overfitting", "model bias"): _SMALL_TRAIN + "; the validation loss is the large one",
+    ("overfitting", "optimization"): _SMALL_TRAIN + ": gradient descent found parameters that fit; they do not "
+                                                    "carry over to new examples",
+    ("overfitting", "mismatch"): "the validation loss, on examples drawn like the training examples, is large "
+                                 "too, and more data of the same kind lowered the test loss: that is "
+                                 "overfitting. A mismatch leaves the validation loss small and is not helped "
+                                 "by more data",
+    ("mismatch", "model bias"): _SMALL_TRAIN + "; model bias would leave the training loss large. Only the test "
+                                               "loss is large here: the test data are not like the training data",
+    ("mismatch", "optimization"): _SMALL_TRAIN + "; a failed optimisation would leave the training loss large. "
+                                                 "Only the test loss is large here: the test data are not like the "
+                                                 "training data",
+    ("mismatch", "overfitting"): "the validation loss is about as small as the training loss: on new examples "
+                                 "drawn like the training ones the model does well. Only the test data, from "
+                                 "elsewhere, are off, and more data of the same kind did not help",
+}
+
+
+def confusions(reference, reasons):
+    """One :class:`Mistake` per ``{(true label, said label): why it is not that}``: the answer of a student who
+    confuses just these two, saying ``said`` where the reference says ``true`` and the right label elsewhere
+    (so that each mistake, run as an answer, fails on its own kind of record and is named there)."""
+    def confused(true, said):
+        def answer(*args, **kwargs):
+            right = reference(*args, **kwargs)
+            return said if right == true else right
+        return answer
+
+    return [Mistake(why, confused(true, said)) for (true, said), why in reasons.items()]
 
 
 def _step(w, b, x, y, learning_rate, gradients):
@@ -77,7 +245,12 @@ EXERCISES = [
     ),
     Exercise(
         "recipe.linear_regression_step", recipe.linear_regression_step, draw=_regression_case,
-        fixed=[_regression_case(torch.Generator().manual_seed(0), as_tensors=True)],
+        # The visible cases cover the hidden ones' lengths 4 … 10: fixed ones of length 4, 9 and 10 (w, b as
+        # tensors and as numbers), and enough drawn ones that both ends of the range come up among them too.
+        fixed=[_regression_case(torch.Generator().manual_seed(0), as_tensors=True, n=10),
+               _regression_case(torch.Generator().manual_seed(1), n=9),
+               _regression_case(torch.Generator().manual_seed(2), as_tensors=True, n=4)],
+        visible_random_cases=8,
         compare=same_numbers("w_new", "b_new"), rtol=1e-4, atol=1e-5,
         mistakes=[
             Mistake("you moved uphill: gradient descent subtracts η·g (w − η·∂L/∂w), it does not add it",
@@ -102,5 +275,29 @@ EXERCISES = [
             Mistake("n // B + 1 counts one update too many when B divides n: use math.ceil(n / B)",
                     lambda n, batch_size, drop_last=False: n // batch_size + (0 if drop_last else 1)),
         ],
+    ),
+    Exercise(
+        "recipe.parameter_count", parameter_count, draw=_network_sizes, kind="value",
+        compare=close_number, rtol=0.0, atol=1e-9,
+        hint="count the unknowns layer by layer: each layer has one weight per input per unit, and one bias "
+             "per unit; the output y = b + cᵀa has its own weights c and bias b",
+        mistakes=[
+            Mistake("you left out the biases: every unit has its own bᵢ inside the sigmoid, and the output its b",
+                    _without_biases),
+            Mistake("only the first hidden layer reads the d features; each later one reads the k outputs a of "
+                    "the layer before it, so its W is k × k", _every_layer_reads_x),
+            Mistake("there are L hidden layers: after the first, each adds a k × k matrix W and k biases",
+                    _one_hidden_layer),
+            Mistake("the output y = b + cᵀa has its own bias b: count it too", lambda p: parameter_count(p) - 1),
+            Mistake("count the output layer too: its k weights c and its bias b",
+                    lambda p: parameter_count(p) - p["k"] - 1),
+        ],
+    ),
+    Exercise(
+        "recipe.diagnose_training", diagnose_training, draw=_record_case, fixed=FIXED_RECORDS,
+        compare=same_label(LABELS), visible_random_cases=12, hidden_random_cases=24,
+        hint="read the training loss first, measured against noise_loss; then the smaller model's training loss "
+             "or the validation and test losses, as section 5's table does",
+        mistakes=confusions(diagnose_training, REASONS),
     ),
 ]
