@@ -246,8 +246,8 @@ def close_number(expected, got, rtol, atol):
     if math.isclose(number, float(expected), rel_tol=rtol, abs_tol=atol):
         return None
     side = "too high" if number > float(expected) else "too low"
-    tolerance = f"within {rtol:.0%}" if rtol >= 1e-3 else "to the digits asked"
-    return Difference(f"your answer {_number(number)} is {side}: it must be right {tolerance}")
+    tolerance = f"right within {rtol:.0%}" if rtol >= 1e-3 else "exact"
+    return Difference(f"your answer {_number(number)} is {side}: it must be {tolerance}")
 
 
 def _normal_choice(value):

@@ -211,9 +211,13 @@ def choice_mistakes(explanations):
 
 
 def label_mistakes(reference, reasons):
-    """Mistakes for a diagnosis: ``{(true label, said label): why it is not that}``. Each matches when the
-    answer said ``said`` on a case whose reference label is ``true``."""
+    """Mistakes for a diagnosis: ``{(true label, said label): why it is not that}``. Each is the answer that
+    says ``said`` where the reference says ``true``, and is right everywhere else, so it matches exactly the
+    student's answer on such a case."""
     def wrong(true, said):
-        return lambda *args, **kwargs: said if reference(*args, **kwargs) == true else None
+        def answer(*args, **kwargs):
+            label = reference(*args, **kwargs)
+            return said if label == true else label
+        return answer
 
     return [Mistake(why, wrong(true, said)) for (true, said), why in reasons.items()]
