@@ -118,6 +118,12 @@ def steps_to_converge(surface, learning_rate, tol=1e-3, max_steps=5000):
     return None
 
 
+def batch_statistics(z, eps=0.0):
+    """(μ, σ) of each column of z (B, C) as BN takes them in training mode: the batch's mean and
+    σ = √(v + ε), v the *biased* variance (÷ B). With γ = σ and β = μ the layer gives back z."""
+    return z.mean(dim=0), torch.sqrt(z.var(dim=0, unbiased=False) + eps)
+
+
 # --- 2. Networks on the digits --------------------------------------------------------------------
 
 ACTIVATIONS = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid}
