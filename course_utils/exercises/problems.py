@@ -41,6 +41,9 @@ def _shown(value):
             return repr(value)
     except ImportError:   # pragma: no cover - torch is a dependency
         pass
+    if isinstance(value, (list, tuple)) and len(value) <= 32 and all(
+            isinstance(item, (bool, int, float, str)) for item in value):
+        return repr(value)   # every number the student works from, never abridged
     return describe(value, limit=16) if not isinstance(value, (int, float, str)) else repr(value)
 
 
