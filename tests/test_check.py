@@ -299,3 +299,41 @@ def test_a_value_exercises_hidden_problem_never_has_the_visible_answer(exercise_
     for _ in range(10):
         hidden = expected_value(exercise, exercise.hidden_cases()[0])
         assert exercise.compare(seen, hidden, exercise.rtol, exercise.atol) is not None
+
+
+# ---------------------------------------------------------------------------- problem(): what a prediction is about
+
+
+def test_a_problem_shows_every_number_and_names_its_fields():
+    from course_utils.exercises.problems import Problem
+
+    shown = Problem({"means": [0.5, 1.25, 2.0, 3.5, 4.0, 8.0], "k": 3, "hessian": torch.eye(2)})
+    assert "[0.5, 1.25, 2.0, 3.5, 4.0, 8.0]" in repr(shown) and "k       = 3" in repr(shown)
+    assert shown.k == 3 and shown["k"] == 3
+    with pytest.raises(AttributeError, match="it has means, k, hessian"):
+        shown.eta
+
+
+def test_problem_of_an_unknown_id_lists_the_exercises_that_have_one():
+    from course_utils.exercises import problem
+
+    with pytest.raises(ValueError, match="adaptive.largest_stable_lr"):
+        problem("recipe.hard_sigmoid")
+
+
+def test_the_graders_problem_replaces_the_visible_one_and_cannot_be_changed_through_a_copy():
+    from course_utils.exercises import problem
+    from course_utils.exercises.cases import hidden_cases
+    from course_utils.exercises.problems import use_problems
+
+    exercise = get_exercise("adaptive.largest_stable_lr")
+    graders = hidden_cases(exercise, b"k" * 32)[0].args[0]
+    try:
+        use_problems({exercise.id: graders})
+        seen = problem(exercise.id)
+        assert torch.equal(seen["hessian"], graders["hessian"])
+        seen["hessian"].zero_()
+        assert torch.equal(problem(exercise.id)["hessian"], graders["hessian"])
+    finally:
+        use_problems({})
+    assert not torch.equal(problem(exercise.id)["hessian"], graders["hessian"])
