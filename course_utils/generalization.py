@@ -136,3 +136,44 @@ def probability_bad(eps, h_size, n_values=N_VALUES, n_sets=N_SETS, seed=0):
 def best_loss_all(h_size, task=ThresholdTask()):
     """L(h_all, D_all): the population loss of the best member of H."""
     return task.loss_all(thresholds(h_size)).min().item()
+
+
+#: The most examples :func:`guarantee_report` simulates (a prediction far beyond it is reported, not run).
+_MOST_EXAMPLES = 100_000
+
+
+def guarantee_report(n, delta, confidence, h_size, n_sets=4_000, seed=1):
+    """A few lines that test a predicted N against the bound and against the simulation, for the wish
+    L(h_train, D_all) ≤ L(h_all, D_all) + δ with probability at least ``confidence``.
+
+    With ε = δ/2 and p = 1 − confidence, it gives the bound |H|·2·exp(−2Nε²) at N and at N − 1, and, over
+    ``n_sets`` training sets of N examples, the measured fractions of bad sets (some h off by more than ε)
+    and of sets on which training ends more than δ above the best in H. ``n`` is whatever was predicted:
+    ``...`` (not yet), something that is not a number, or a number out of range gets a sentence instead.
+    """
+    if n is Ellipsis:
+        return "Make your prediction first: set samples_for_guarantee above to a number, then run this cell."
+    try:
+        value = float(n)
+    except (TypeError, ValueError):
+        return f"Your prediction is {type(n).__name__}, not a number: set it to the N you worked out."
+    if not value >= 1:
+        return f"Your prediction N = {value:g} is not a size of a training set (at least 1 example)."
+    if value > _MOST_EXAMPLES:
+        return f"Your prediction N = {value:g} is more than {_MOST_EXAMPLES:,} examples: too many to simulate here."
+    n, eps, p_bad = round(value), delta / 2, 1 - confidence
+    run = simulate(n, h_sizes=(h_size,), n_sets=n_sets, seed=seed)[h_size]
+    bad = (run["gap"] > eps).double().mean().item()
+    worse = (run["loss_all_of_h_train"] - best_loss_all(h_size) > delta).double().mean().item()
+    bound = h_size * 2 * torch.exp(torch.tensor(-2 * n * eps ** 2, dtype=torch.float64)).item()
+    below = h_size * 2 * torch.exp(torch.tensor(-2 * (n - 1) * eps ** 2, dtype=torch.float64)).item()
+    sets = f"{n_sets:,}".replace(",", " ")
+    return "\n".join([
+        f"N = {n} examples, |H| = {h_size}, δ = {delta:g}, confidence {confidence:g}:",
+        f"  the bound |H|·2·exp(−2Nε²) at N:     {bound:.4g}   ({'≤' if bound <= p_bad else '>'} p = {p_bad:.2g})",
+        f"  the bound at N − 1 = {n - 1}:{' ' * max(1, 13 - len(str(n - 1)))}{below:.4g}   "
+        f"({'≤' if below <= p_bad else '>'} p)",
+        f"  measured over {sets} training sets of N examples:",
+        f"    bad (some h off by more than δ/2):              {bad:.2%}",
+        f"    training ends more than δ above the best in H: {worse:.2%}",
+    ])
