@@ -308,3 +308,68 @@ def pick_batch_size(batch_sizes, seconds_per_update, n_examples, seconds_per_epo
     fitting = [b for b, t in zip(batch_sizes, seconds_per_update)
                if math.ceil(n_examples / b) * t <= seconds_per_epoch]
     return min(fitting) if fitting else None
+
+
+def measured_rate(path, skip=60, window=30):
+    r"""The rate of a descent towards the minimum at 0, measured: how much :math:`\|\theta\|` shrinks per update.
+
+    The largest :math:`\|\theta^i\|` over the last ``window`` updates against the largest over the
+    ``window`` updates after the first ``skip`` (the maxima ride over the oscillations), as a factor
+    per update. After the first updates the slowest direction's error is all that is left, so this
+    approaches the largest rate of the directions (:func:`momentum_rate` of each).
+    """
+    norms = path.norm(dim=1)
+    if len(norms) < skip + 2 * window:
+        raise ValueError(f"a path of {len(norms)} points is too short: measure at least {skip + 2 * window}")
+    early, late = norms[skip:skip + window].max(), norms[-window:].max()
+    return float((late / early) ** (1.0 / (len(norms) - window - skip)))
+
+
+# ----------------------------------------------------------------------------- failing settings, as a record shows them
+
+#: The optimiser settings that fail, as :func:`failing_run` draws them.
+OPTIMISER_FAILURES = ("learning rate too large", "learning rate too small", "momentum too high", "batch too small")
+
+
+def failing_run(failure, generator, updates=120):
+    r"""The training record of a run with one failing setting: the loss after each update.
+
+    Momentum (:func:`momentum_step`) on a ravine :math:`L = a\,\theta_1^2 + b\,\theta_2^2`
+    (:math:`h = 2a` along the floor, :math:`2b` across), from a random start, with :math:`\eta`,
+    :math:`\lambda` and the batch noise drawn for ``failure`` (one of :data:`OPTIMISER_FAILURES`):
+
+    - *learning rate too large*: :math:`\eta h > 2(1 + \lambda)` across, so the error grows;
+    - *learning rate too small*: :math:`\eta h` of about a thousandth across, so the loss creeps down;
+    - *momentum too high*: :math:`\lambda \ge 0.93`, so the error spirals in at :math:`\sqrt\lambda`;
+    - *batch too small*: a good :math:`\eta, \lambda`, but each gradient and each recorded loss is that
+      of a small batch, the full one plus noise, so the loss falls to a level set by the noise and
+      jitters there.
+
+    Returns ``{"loss": [L⁰, L¹, …]}`` (Python floats, ``updates + 1`` of them).
+    """
+    def u(low, high):
+        return low + (high - low) * float(torch.rand((), generator=generator))
+
+    if failure not in OPTIMISER_FAILURES:
+        raise ValueError(f"failure must be one of {OPTIMISER_FAILURES}, not {failure!r}")
+    a = u(0.05, 0.2)
+    b = a * u(10.0, 30.0)
+    h = torch.tensor([2 * a, 2 * b], dtype=torch.float64)
+    momentum = u(0.93, 0.98) if failure == "momentum too high" else u(0.0, 0.5)
+    eta_h = {"learning rate too large": u(1.01, 1.06) * 2 * (1 + momentum), "learning rate too small": u(0.0005, 0.0015),
+             "momentum too high": u(0.03, 0.15), "batch too small": u(0.3, 0.8)}[failure]
+    learning_rate = eta_h / (2 * b)
+    theta = torch.tensor([u(-5.0, -3.0), u(1.5, 2.5)], dtype=torch.float64)
+    movement = torch.zeros(2, dtype=torch.float64)
+    noisy = failure == "batch too small"
+    loss_0 = float((h / 2 * theta ** 2).sum())
+    gradient_noise = u(0.2, 0.4) * math.sqrt(loss_0) if noisy else 0.0
+    losses = []
+    for i in range(updates + 1):
+        loss = float((h / 2 * theta ** 2).sum())
+        if noisy and i > 0:   # the loss of a small batch: the full loss, scattered
+            loss *= math.exp(0.4 * float(torch.randn((), generator=generator, dtype=torch.float64)))
+        losses.append(loss)
+        gradient = h * theta + gradient_noise * torch.randn(2, generator=generator, dtype=torch.float64)
+        theta, movement = momentum_step(theta, movement, gradient, learning_rate, momentum)
+    return {"loss": losses}
