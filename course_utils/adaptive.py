@@ -367,3 +367,43 @@ def results_table(runs: Dict[str, Run]):
         lines.append(f"{run.name:16s}{DIGITS_LEARNING_RATES[key]:7g}{run.train[-1]:12.3f}"
                      f"{run.validation[-1]:14.3f}{run.accuracy:10.1%}")
     return "\n".join(lines)
+
+
+# --- the exercises' experiments: gradient descent on a quadratic, Adam's first step ---------------
+
+def gd_on_quadratic(hessian, learning_rate, steps, start=(1.0, 1.0)):
+    """Plain gradient descent θ ← θ − η·Hθ on L(θ) = ½ θᵀHθ (minimum at θ = 0), run step by step;
+    returns the path, shape (steps + 1, n)."""
+    hessian = torch.as_tensor(hessian, dtype=torch.float64)
+    theta = torch.as_tensor(start, dtype=torch.float64).clone()
+    path = [theta]
+    for _ in range(steps):
+        theta = theta - learning_rate * (hessian @ theta)
+        path.append(theta)
+    return torch.stack(path)
+
+
+def stable_lr_by_trial(hessian, steps=1000, start=(1.0, 1.0), iterations=30):
+    """The largest η at which ``steps`` steps of gradient descent on ½ θᵀHθ end no farther from the minimum
+    than they started, found by trial (bisection over η), without looking at H's eigenvalues."""
+    start_distance = torch.as_tensor(start, dtype=torch.float64).norm()
+
+    def settles(learning_rate):
+        return bool(gd_on_quadratic(hessian, learning_rate, steps, start)[-1].norm() <= start_distance)
+
+    low, high = 0.0, 1.0
+    while settles(high):
+        low, high = high, 2 * high
+    for _ in range(iterations):
+        middle = (low + high) / 2
+        low, high = (middle, high) if settles(middle) else (low, middle)
+    return low
+
+
+def adam_first_step(gradient, learning_rate, beta1, beta2, eps):
+    """θ¹ − θ⁰: the first update of ``torch.optim.Adam`` from θ⁰ = 0, fed the gradient ``gradient``."""
+    theta = torch.zeros_like(torch.as_tensor(gradient, dtype=torch.float64), requires_grad=True)
+    adam = torch.optim.Adam([theta], lr=learning_rate, betas=(beta1, beta2), eps=eps)
+    theta.grad = torch.as_tensor(gradient, dtype=torch.float64).clone()
+    adam.step()
+    return theta.detach().clone()

@@ -1,4 +1,6 @@
-"""Chapter 3, adaptive learning rates: one RMSProp step, Adam's bias correction, a warm-up-then-cosine schedule.
+"""Chapter 3, adaptive learning rates: one RMSProp step, Adam's bias correction, a warm-up-then-cosine schedule;
+then three about understanding: predict the largest stable learning rate of a tilted quadratic, predict the
+length of Adam's first step, and choose (and explain) what warm-up is for.
 
 The references are written out here in the notes' symbols; :mod:`course_utils.optim` and
 :mod:`course_utils.schedules` implement the same formulas (the tests check that they agree).
@@ -9,8 +11,8 @@ import torch
 
 from ... import schedules
 from ..cases import coin, integer, normal, uniform
-from ..compare import Difference, close_number, describe, same_tensor
-from ..registry import Case, Exercise, Mistake
+from ..compare import Difference, close_number, describe, same_choice, same_tensor
+from ..registry import Case, Exercise, Mistake, choice_mistakes
 
 NOTEBOOK = "03_adaptive_learning_rate"
 
@@ -40,16 +42,115 @@ def largest_stable_lr(problem):
     return 2.0 / float(torch.linalg.eigvalsh(problem["hessian"]).max())
 
 
+def first_step_length(problem):
+    """‖θ¹ − θ⁰‖ for Adam's first update: m̂⁰ = g⁰ and √v̂⁰ = |g⁰|, so each parameter with a nonzero gradient
+    moves by η (up to ε) and one with a zero gradient stays put: η·√(number of nonzero gᵢ)."""
+    g = problem["gradient"]
+    return float((problem["lr"] * g.abs() / (g.abs() + problem["eps"])).norm())
+
+
+def why_warmup():
+    """What warm-up is for (section 4): the first steps are full-size steps resting on a σ (and m̂) built from
+    one or a few noisy gradients."""
+    return "c"
+
+
+def _distinct(values, apart=0.05):
+    """True when no two of these positive numbers lie within ``apart`` (relative) of each other."""
+    values = sorted(values)
+    return all(high > (1 + apart) * low for low, high in zip(values, values[1:]))
+
+
 def _quadratic_problem(rng):
-    """A 2×2 Hessian with a steep and a flat direction, tilted (so its diagonal is not its eigenvalues)."""
+    """A 2×2 Hessian with a steep and a flat direction, tilted enough that its diagonal is not its eigenvalues
+    (the largest diagonal entry is at least 5 % below λ_max), and every named mistake is 5 % away from the
+    answer and from one another. The steep eigenvector is not near-orthogonal to θ⁰ = (1, 1), where the
+    notebook's experiment starts."""
     while True:
         a, c, b = uniform(rng, 1.0, 12.0), uniform(rng, 0.2, 3.0), uniform(rng, -2.0, 2.0)
-        if a * c - b * b > 0.05 and abs(b) > 0.3:
-            return Case(({"hessian": torch.tensor([[a, b], [b, c]], dtype=torch.float64)},))
+        if a * c - b * b <= 0.05 or abs(b) <= 0.3:
+            continue
+        hessian = torch.tensor([[a, b], [b, c]], dtype=torch.float64)
+        problem = {"hessian": hessian}
+        _, eigenvectors = torch.linalg.eigh(hessian)
+        steep_share = abs(float(eigenvectors[:, -1].sum())) / math.sqrt(2)
+        answers = [largest_stable_lr(problem)] + [mistake.answer(problem) for mistake in _STABLE_LR_MISTAKES]
+        if _distinct(answers) and steep_share > 0.3:
+            return Case((problem,))
 
 
 def _eigenvalues(problem):
     return torch.linalg.eigvalsh(problem["hessian"]).tolist()
+
+
+_STABLE_LR_MISTAKES = [
+    Mistake("that is 2/λ for the flat direction: the steep direction (the largest λ) is the one that "
+            "overshoots first, and one diverging direction is enough to make the whole run diverge",
+            lambda p: 2.0 / min(_eigenvalues(p))),
+    Mistake("at 1/λ_max one step lands exactly on the minimum along the steepest direction (the factor "
+            "1 − ηλ_max is 0); descent still converges above it, zig-zagging, until that factor reaches −1. "
+            "(Section 2's factor 1 − 2aη is for L = aθ², whose curvature is 2a; here the curvatures are the "
+            "eigenvalues λ of H themselves.)",
+            lambda p: 1.0 / max(_eigenvalues(p))),
+    Mistake("the diagonal entries of H are its curvatures along the axes, not its eigenvalues: "
+            "this H is tilted, so use its eigenvalues (torch.linalg.eigvalsh)",
+            lambda p: 2.0 / float(p["hessian"].diagonal().max())),
+    Mistake("the trace is the sum of the eigenvalues, not the largest one",
+            lambda p: 2.0 / float(p["hessian"].trace())),
+]
+
+
+def _nonzero(problem):
+    return int((problem["gradient"] != 0).sum())
+
+
+_FIRST_STEP_MISTAKES = [
+    Mistake("that is gradient descent's first step, η‖g⁰‖. Adam divides each gᵢ by σᵢ = √v̂ᵢ, built from the "
+            "same gradient: at the first update √v̂ᵢ = |gᵢ⁰|, so the size of the gradient cancels",
+            lambda p: p["lr"] * float(p["gradient"].norm())),
+    Mistake("that is the step without the bias correction: m⁰ = (1 − β₁)g⁰ and v⁰ = (1 − β₂)(g⁰)² start "
+            "biased towards 0, and m̂⁰, v̂⁰ divide by 1 − β₁ and 1 − β₂, which undoes exactly that",
+            lambda p: p["lr"] * (1 - p["beta1"]) / math.sqrt(1 - p["beta2"]) * math.sqrt(_nonzero(p))),
+    Mistake("you corrected m but not v: v̂⁰ = v⁰/(1 − β₂) = (g⁰)², so √v̂⁰ = |g⁰|",
+            lambda p: p["lr"] / math.sqrt(1 - p["beta2"]) * math.sqrt(_nonzero(p))),
+    Mistake("you corrected v but not m: m̂⁰ = m⁰/(1 − β₁) = g⁰",
+            lambda p: p["lr"] * (1 - p["beta1"]) * math.sqrt(_nonzero(p))),
+    Mistake("a parameter whose gradient is exactly 0 has m̂ = 0 and does not move (ε keeps 0/0 away): "
+            "count only the parameters with a nonzero gradient",
+            lambda p: p["lr"] * math.sqrt(p["gradient"].numel())),
+    Mistake("each parameter moves by η, but the step is a vector with one such entry per moving parameter: "
+            "its length ‖θ¹ − θ⁰‖ is more than η",
+            lambda p: p["lr"]),
+    Mistake("that adds up the parameters' moves; the length of the step is the Euclidean norm "
+            "‖θ¹ − θ⁰‖ = √(Σᵢ (θᵢ¹ − θᵢ⁰)²)",
+            lambda p: p["lr"] * _nonzero(p)),
+]
+
+
+def _significant(value, digits=3):
+    return float(f"{value:.{digits}g}")
+
+
+def _adam_problem(rng):
+    """Adam's settings and a first gradient g⁰ whose nonzero entries span at least two of the five orders of
+    magnitude they are drawn from (1e-3 to 1e2), with one to three entries exactly 0; every named mistake is
+    5 % away from the answer and from one another."""
+    while True:
+        n = integer(rng, 5, 12)
+        sizes = 10.0 ** (torch.rand(n, generator=rng, dtype=torch.float64) * 5 - 3)   # 1e-3 to 1e2
+        signs = torch.where(torch.rand(n, generator=rng) < 0.5, -1.0, 1.0).double()
+        gradient = torch.tensor([_significant(v) for v in (signs * sizes).tolist()], dtype=torch.float64)
+        zeros = torch.randperm(n, generator=rng)[:integer(rng, 1, 3)]
+        gradient[zeros] = 0.0
+        problem = {"gradient": gradient,
+                   "lr": _significant(10.0 ** (torch.rand((), generator=rng).item() * 3 - 4), 2),
+                   "beta1": uniform(rng, 0.8, 0.95),
+                   "beta2": (0.99, 0.995, 0.998, 0.999, 0.9995, 0.9999)[integer(rng, 0, 5)],
+                   "eps": 1e-8}
+        answers = [first_step_length(problem)] + [mistake.answer(problem) for mistake in _FIRST_STEP_MISTAKES]
+        moving = gradient[gradient != 0].abs()
+        if len(moving) >= 3 and moving.max() >= 100 * moving.min() and _distinct(answers):
+            return Case((problem,))
 
 
 # --- comparisons ----------------------------------------------------------------------------
@@ -137,6 +238,10 @@ def _adam_power_t_minus_1(m, v, t, beta1, beta2, eps):
     return (m / (1 - beta1 ** (t - 1))) / (torch.sqrt(v / (1 - beta2 ** (t - 1))) + eps)
 
 
+def _adam_power_t_plus_1(m, v, t, beta1, beta2, eps):
+    return (m / (1 - beta1 ** (t + 1))) / (torch.sqrt(v / (1 - beta2 ** (t + 1))) + eps)
+
+
 def _adam_first_only(m, v, t, beta1, beta2, eps):
     return (m / (1 - beta1 ** t)) / (torch.sqrt(v) + eps)
 
@@ -190,6 +295,9 @@ EXERCISES = [
             Mistake("you left out the bias correction: divide m by 1 − β₁ᵗ and v by 1 − β₂ᵗ", _adam_no_correction),
             Mistake("t counts from 1 here: at t = 1 the correction is 1 − β, so use β ** t, not β ** (t − 1)",
                     _adam_power_t_minus_1),
+            Mistake("section 3(c) numbers the updates from 0, so its 1 − βᵗ⁺¹ is 1 − βᵗ when t counts them "
+                    "from 1, as here: after one update (t = 1) the correction divides by 1 − β",
+                    _adam_power_t_plus_1),
             Mistake("correct v too: v̂ = v/(1 − β₂ᵗ) before the square root", _adam_first_only),
             Mistake("correct v before the root: √(v/(1 − β₂ᵗ)), not √v/(1 − β₂ᵗ)", _adam_root_of_correction_missing),
         ],
@@ -213,17 +321,27 @@ EXERCISES = [
         compare=close_number, rtol=0.01, atol=0.0,
         hint="along each eigenvector of H, one step multiplies the distance to the minimum by (1 − η·λ); "
              "which λ decides whether every such factor stays inside (−1, 1)?",
-        mistakes=[
-            Mistake("that is 2/λ for the flat direction: the steep direction (the largest λ) is the one that "
-                    "overshoots first", lambda p: 2.0 / min(_eigenvalues(p))),
-            Mistake("1/λ_max is the rate at which the steep direction is reached in one step; descent still "
-                    "converges, zig-zagging, up to the point where the factor (1 − η·λ) reaches −1",
-                    lambda p: 1.0 / max(_eigenvalues(p))),
-            Mistake("the diagonal entries of H are its curvatures along the axes, not its eigenvalues: "
-                    "this H is tilted, so use its eigenvalues (torch.linalg.eigvalsh)",
-                    lambda p: 2.0 / float(p["hessian"].diagonal().max())),
-            Mistake("the trace is the sum of the eigenvalues, not the largest one",
-                    lambda p: 2.0 / float(p["hessian"].trace())),
-        ],
+        mistakes=_STABLE_LR_MISTAKES,
+    ),
+    Exercise(
+        "adaptive.first_step_length", first_step_length, draw=_adam_problem, kind="value",
+        compare=close_number, rtol=0.01, atol=0.0,
+        hint="work out m̂⁰ and v̂⁰ for one parameter from m⁻¹ = v⁻¹ = 0: how far does a parameter move at the "
+             "first update, and how does that depend on the size of its gradient?",
+        mistakes=_FIRST_STEP_MISTAKES,
+    ),
+    Exercise(
+        "adaptive.why_warmup", why_warmup, kind="value", fixed=[Case(())], compare=same_choice("abcd"),
+        answer_kind="one letter",
+        mistakes=choice_mistakes({
+            "a": "the bias correction does not blow the first steps up: m⁰ and v⁰ start biased towards 0, and "
+                 "dividing by 1 − β₁ and 1 − β₂ undoes exactly that bias, so m̂⁰ = g⁰, √v̂⁰ = |g⁰| and each "
+                 "parameter moves by η, no more",
+            "b": "that is gradient descent's behaviour, not Adam's: Adam divides each gradient by σ = √v̂, built "
+                 "from the same gradients, so a large gradient gets a large σ and the step stays about η",
+            "d": "the bursts come late in the run, once σ has shrunk on the flat floor; what stops them is the "
+                 "decay of ηᵗ late in the run (section 4's cosine decay without a warm-up stops them just as "
+                 "well). Warm-up changes only the first steps",
+        }),
     ),
 ]
