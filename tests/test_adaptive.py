@@ -148,9 +148,6 @@ def test_schedule_viewer_draws_the_schedule_it_names():
 
 # ---------------------------------------------------------------------------- the exercises
 
-IDS = ["adaptive.rmsprop_step", "adaptive.adam_direction", "adaptive.warmup_cosine"]
-
-
 def test_rmsprop_exercise_agrees_with_the_optimiser():
     theta = torch.tensor([1.0, -2.0, 0.5], dtype=torch.float64)
     grads = [torch.tensor([0.3, -1.0, 2.0], dtype=torch.float64), torch.tensor([0.1, 0.5, -4.0], dtype=torch.float64)]

@@ -12,7 +12,8 @@ from course_utils.exercises import all_exercises, check, get_exercise
 from course_utils.widgets import all_frames
 from course_utils.widgets import momentum as demos
 
-IDS = ["momentum.momentum_step", "momentum.movement_from_gradients", "momentum.pick_batch_size"]
+IDS = ["momentum.momentum_step", "momentum.movement_from_gradients", "momentum.pick_batch_size",
+       "momentum.ravine_rate", "momentum.diagnose_run", "momentum.bigger_batch"]
 
 
 def verdict(exercise_id, answer):
@@ -177,7 +178,7 @@ def test_the_ball_stops_in_the_local_valley_without_momentum_and_rolls_on_with_i
 # ---------------------------------------------------------------------------- exercises
 
 
-def test_chapter_2_declares_its_three_exercises():
+def test_chapter_2_declares_its_six_exercises():
     assert [i for i in all_exercises() if i.startswith("momentum.")] == IDS
 
 

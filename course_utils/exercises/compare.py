@@ -246,7 +246,7 @@ def close_number(expected, got, rtol, atol):
     if math.isclose(number, float(expected), rel_tol=rtol, abs_tol=atol):
         return None
     side = "too high" if number > float(expected) else "too low"
-    tolerance = f"right within {rtol:.0%}" if rtol >= 1e-3 else "exact"
+    tolerance = f"right within {rtol * 100:.2g}%" if rtol >= 1e-4 else "exact"
     return Difference(f"your answer {_number(number)} is {side}: it must be {tolerance}")
 
 
