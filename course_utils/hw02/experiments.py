@@ -119,6 +119,12 @@ def most_confused(matrix, count=10):
     return errors.argsort(descending=True)[:count].tolist()
 
 
+def confusion_rates(matrix, classes):
+    """(k, k) float64: the rows and columns of `classes` in the confusion matrix, each row divided by that
+    class's total over all C columns (so a row reads: of this class's frames, which fraction went where)."""
+    return matrix[classes][:, classes].double() / matrix[classes].sum(1, keepdim=True)
+
+
 VOWELS = ("AA", "AE", "AH", "AO", "AW", "AY", "EH", "ER", "EY", "IH", "IY", "OW", "OY", "UH", "UW")
 #: Consonants made the same way in the same place, one voiced and one not.
 VOICING_TWINS = (("B", "P"), ("D", "T"), ("G", "K"), ("V", "F"), ("DH", "TH"), ("Z", "S"), ("ZH", "SH"),
