@@ -246,8 +246,9 @@ def close_number(expected, got, rtol, atol):
     if math.isclose(number, float(expected), rel_tol=rtol, abs_tol=atol):
         return None
     side = "too high" if number > float(expected) else "too low"
+    shown = str(int(number)) if number.is_integer() and abs(number) < 1e15 else _number(number)
     tolerance = f"right within {rtol * 100:.2g}%" if rtol >= 1e-4 else "exact"
-    return Difference(f"your answer {_number(number)} is {side}: it must be {tolerance}")
+    return Difference(f"your answer {shown} is {side}: it must be {tolerance}")
 
 
 def _normal_choice(value):
