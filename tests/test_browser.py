@@ -351,6 +351,7 @@ def test_a_tick_appears_only_in_a_labelled_example(visit, docname):
 def test_the_exercises_page_shows_an_example_of_each_verdict(visit):
     report = visit("book/exercises")
     examples = [m["verdict"] for m in report.marks if (m["example"] or "").startswith(EXAMPLE_TITLE)]
-    assert examples == ["… recipe.sigmoid_model:", "✔ recipe.sigmoid_model:", "✘ recipe.sigmoid_model:"], (
-        f"{report.url}: the example box should show the verdict before an answer, a correct one and a wrong one, "
-        f"not {examples} (see {report.screenshot})")
+    assert examples == ["… recipe.sigmoid_model:", "✔ recipe.sigmoid_model:", "✘ recipe.sigmoid_model:",
+                        "✘ adaptive.largest_stable_lr:"], (
+        f"{report.url}: the example boxes should show a function's verdict before an answer, a correct one and a "
+        f"wrong one, then a wrong prediction's, not {examples} (see {report.screenshot})")
