@@ -3,7 +3,8 @@
 ``instructor_notebook()`` has the three cells of DESIGN.md per exercise
 (exercise stub, solution + remove-cell, check). ``submission(...)`` is what a
 student hands in: the released notebook with some stubs replaced by answers.
-The solutions here are written differently from ``course_utils.recipe`` on
+The solutions here are written differently from the library's references
+(``course_utils.recipe`` and ``course_utils.exercises.chapters.recipe``) on
 purpose, so that a test searching a released file for them cannot be fooled by
 the library's own source.
 """
@@ -17,6 +18,8 @@ STUBS = {
                               "    raise NotImplementedError",
     "updates_per_epoch": "def updates_per_epoch(n_examples, batch_size, drop_last=False):\n"
                          "    raise NotImplementedError",
+    "parameter_count": "parameter_count = ...",
+    "diagnose_training": "def diagnose_training(record):\n    raise NotImplementedError",
 }
 
 SOLUTIONS = {
@@ -34,10 +37,20 @@ SOLUTIONS = {
     "updates_per_epoch": "def updates_per_epoch(n_examples, batch_size, drop_last=False):\n"
                          "    full_batches, leftover_examples = divmod(n_examples, batch_size)\n"
                          "    return full_batches + (1 if leftover_examples and not drop_last else 0)",
+    # a value exercise: computed in code from the problem (the grader hands the notebook a problem of its own)
+    "parameter_count": "sizes = problem('recipe.parameter_count')\n"
+                       "inputs_of_each_layer = [sizes.d] + [sizes.k] * (sizes.layers - 1)\n"
+                       "parameter_count = sum((n_in + 1) * sizes.k for n_in in inputs_of_each_layer) + sizes.k + 1",
+    "diagnose_training": "def diagnose_training(record):\n"
+                         "    in_noise_units = {key: value / record['noise_loss'] for key, value in record.items()}\n"
+                         "    if in_noise_units['train_loss'] >= 1.8:\n"
+                         "        smaller_wins = record['smaller_model_train_loss'] < 0.7 * record['train_loss']\n"
+                         "        return 'optimization' if smaller_wins else 'model bias'\n"
+                         "    return 'overfitting' if in_noise_units['validation_loss'] >= 3.0 else 'mismatch'",
 }
 
 NAMES = list(STUBS)
-SETUP = "import torch\nfrom course_utils.exercises import check"
+SETUP = "import torch\nfrom course_utils.exercises import check, problem"
 
 
 def exercise_cells(name, answer=None, solution=True):
@@ -51,7 +64,7 @@ def exercise_cells(name, answer=None, solution=True):
 
 
 def instructor_notebook():
-    """A tiny chapter-0 instructor notebook: setup cell, then the four exercises with solutions."""
+    """A tiny chapter-0 instructor notebook: setup cell, then the six exercises with solutions."""
     cells = [new_markdown_cell("# The training recipe: exercises"), new_code_cell(SETUP)]
     for name in NAMES:
         cells += exercise_cells(name)
@@ -72,7 +85,7 @@ def submission(answers=None, before=(), after=()):
 
 
 def correct(*names):
-    """Answers for the given exercise names (all four when none given): the solutions."""
+    """Answers for the given exercise names (all six when none given): the solutions."""
     return {name: SOLUTIONS[name] for name in (names or NAMES)}
 
 

@@ -28,7 +28,9 @@ EXERCISES_SOURCE = REPO / "course_utils" / "exercises"
 LIMITS = ["--cell-timeout", "5", "--exercise-timeout", "5", "--submission-timeout", "120", "--memory-gib", "2"]
 SECRET = "SIBLING-SECRET-7f3a9c"
 
-IDS = ["recipe.hard_sigmoid", "recipe.sigmoid_model", "recipe.linear_regression_step", "recipe.updates_per_epoch"]
+IDS = ["recipe.hard_sigmoid", "recipe.sigmoid_model", "recipe.linear_regression_step", "recipe.updates_per_epoch",
+       "recipe.parameter_count", "recipe.diagnose_training"]
+FUNCTIONS = [name for name in STUBS if STUBS[name].startswith("def ")]
 
 
 def _answer(name, body):
@@ -53,21 +55,27 @@ def crafted(canary_dir, submissions_dir):
         "exit": submission(all_but("linear_regression_step", _answer(
             "linear_regression_step", "import os\nos._exit(3)"))),
         "exit_cell": submission(correct(), before=["import os\nos._exit(0)"]),
+        "diagnose_loop": submission(all_but("diagnose_training", _answer(
+            "diagnose_training", "while True:\n    pass"))),
         "segfault": submission(all_but("updates_per_epoch", _answer(
             "updates_per_epoch", "import ctypes\nreturn ctypes.string_at(0)"))),
         "import_error": submission(correct(), before=["import a_module_that_does_not_exist"]),
-        "patcher": submission({name: _answer(name, "return torch.zeros(1)") for name in STUBS}, after=[
+        "patcher": submission(dict({name: _answer(name, "return torch.zeros(1)") for name in FUNCTIONS},
+                                   parameter_count="parameter_count = torch.zeros(1)"), after=[
             "import builtins, course_utils, course_utils.exercises, course_utils.recipe as recipe\n"
+            "import course_utils.exercises.chapters.recipe as chapter\n"
             "from course_utils.exercises import compare, evaluate\n"
             "torch.allclose = torch.equal = torch.isclose = lambda *a, **k: True\n"
             "course_utils.exercises.check = check = lambda *a, **k: print('✔ all passed')\n"
             "compare.same_tensor = evaluate.judge = lambda *a, **k: ('passed', [])\n"
             "for name in ('hard_sigmoid', 'sigmoid_model', 'linear_regression_step', 'updates_per_epoch'):\n"
             "    setattr(recipe, name, globals()[name])\n"
+            "chapter.diagnose_training = diagnose_training\n"
+            "chapter.parameter_count = lambda problem: parameter_count\n"
             "builtins.isinstance = lambda *a: True"]),
         "liar": submission(after=["for name in ('hard_sigmoid', 'sigmoid_model'):\n"
                                   "    print(f'✔ recipe.{name}: correct on all 13 hidden cases (1/1 point).')\n"
-                                  "print('[  1] liar: 4/4 graded (1.0 s)')"]),
+                                  "print('[  1] liar: 6/6 graded (1.0 s)')"]),
         "vandal": submission(correct(), before=[
             f"open(r'{canary_dir / 'canary.txt'}', 'w').write('vandalised')",
             f"import os\nos.remove(r'{canary_dir / 'keep.txt'}')",
@@ -149,14 +157,15 @@ def test_no_file_outside_the_grader_changes_and_submissions_keep_their_bytes(gra
 
 def test_correct_submission_gets_every_point(graded):
     row = graded["rows"]["correct"]
-    assert (points(row), row["total"], row["max_total"], row["status"]) == ([1, 1, 1, 1], "4", "4", "graded")
+    assert (points(row), row["total"], row["max_total"], row["status"]) == ([1] * 6, "6", "6", "graded")
 
 
 def test_half_correct_submission_gets_exactly_its_points(graded):
     row = graded["rows"]["half"]
-    assert (points(row), row["total"], row["status"]) == ([1, 0, 0, 1], "2", "graded")
+    assert (points(row), row["total"], row["status"]) == ([1, 0, 0, 1, 0, 0], "2", "graded")
     report = graded["reports"]["half"]
-    assert report["exercises"]["recipe.sigmoid_model"]["status"] == "not attempted"
+    for untouched in ("recipe.sigmoid_model", "recipe.parameter_count", "recipe.diagnose_training"):
+        assert report["exercises"][untouched]["status"] == "not attempted"
 
 
 @pytest.mark.parametrize("student, lost, status, words", [
@@ -164,10 +173,11 @@ def test_half_correct_submission_gets_exactly_its_points(graded):
     ("memory", 1, "memory", "can't allocate memory"),
     ("exit", 2, "crashed", "exit code 3"),
     ("segfault", 3, "crashed", "SIGSEGV"),
+    ("diagnose_loop", 5, "timeout", "time limit (5 s)"),
 ])
 def test_a_broken_exercise_costs_that_exercise_only(graded, student, lost, status, words):
     row = graded["rows"][student]
-    expected = [1, 1, 1, 1]
+    expected = [1] * 6
     expected[lost] = 0
     assert points(row) == expected and row["status"] == "graded-with-issues"
     result = graded["reports"][student]["exercises"][IDS[lost]]
@@ -182,23 +192,23 @@ def test_a_broken_exercise_costs_that_exercise_only(graded, student, lost, statu
 ])
 def test_a_broken_cell_is_skipped_and_the_answers_still_count(graded, student, words):
     row = graded["rows"][student]
-    assert points(row) == [1, 1, 1, 1] and row["status"] == "graded-with-issues"
+    assert points(row) == [1] * 6 and row["status"] == "graded-with-issues"
     assert words in row["notes"]
 
 
 def test_patching_check_course_utils_torch_or_builtins_changes_no_grade(graded):
     row = graded["rows"]["patcher"]
-    assert points(row) == [0, 0, 0, 0] and row["total"] == "0"
+    assert points(row) == [0] * 6 and row["total"] == "0"
 
 
 def test_printing_a_fake_all_passed_line_changes_no_grade(graded):
     assert graded["rows"]["liar"]["total"] == "0"
-    assert "liar/00_training_recipe: 0/4" in graded["done"].stdout
+    assert "liar/00_training_recipe: 0/6" in graded["done"].stdout
 
 
 def test_files_outside_the_working_directory_cannot_be_written_or_deleted(graded):
     row = graded["rows"]["vandal"]
-    assert points(row) == [1, 1, 1, 1]
+    assert points(row) == [1] * 6
     assert row["notes"].count("No such file or directory") >= 2 and "Read-only file system" in row["notes"]
 
 
@@ -207,17 +217,17 @@ def test_another_submission_cannot_be_read(graded):
     assert "FileNotFoundError" in report["notes"][0]
     assert SECRET not in json.dumps(report)
     assert re.search(r"\['\d{5}'\]", report["output"]["excerpt"]), "the parent folder lists more than its own folder"
-    assert points(graded["rows"]["thief"]) == [1, 1, 1, 1]
+    assert points(graded["rows"]["thief"]) == [1] * 6
 
 
 def test_garbage_on_the_grader_pipe_is_survived(graded):
-    assert points(graded["rows"]["pipe_forger"]) == [1, 1, 1, 1]
+    assert points(graded["rows"]["pipe_forger"]) == [1] * 6
 
 
 def test_an_output_flood_is_cut_and_the_answers_still_count(graded):
     report = graded["reports"]["flood"]
     assert report["output"]["bytes"] >= 50 * 2**20 and len(report["output"]["excerpt"]) <= 64 * 2**10
-    assert "printed 50.0 MB" in graded["rows"]["flood"]["notes"] and report["total"] == 4
+    assert "printed 50.0 MB" in graded["rows"]["flood"]["notes"] and report["total"] == 6
 
 
 @pytest.mark.parametrize("student, words", [("not_json", "not a notebook"), ("empty", "the file is empty")])
@@ -229,17 +239,17 @@ def test_a_file_that_is_not_a_notebook_is_unreadable(graded, student, words):
 
 def test_an_nbformat_3_notebook_is_converted_and_graded(graded):
     row = graded["rows"]["nbformat3"]
-    assert points(row) == [1, 1, 1, 1] and "nbformat 3" in row["notes"]
+    assert points(row) == [1] * 6 and "nbformat 3" in row["notes"]
 
 
 def test_a_notebook_without_the_exercises_gets_no_points_and_says_why(graded):
     row = graded["rows"]["no_exercises"]
-    assert points(row) == [0, 0, 0, 0] and row["notes"].count("not found") == 4
+    assert points(row) == [0] * 6 and row["notes"].count("not found") == 6
 
 
 def test_an_answer_under_the_wrong_name_is_not_found_and_the_name_is_suggested(graded):
     row = graded["rows"]["wrong_name"]
-    assert points(row) == [0, 1, 1, 1]
+    assert points(row) == [0, 1, 1, 1, 1, 1]
     assert "did you mean hardsigmoid" in graded["reports"]["wrong_name"]["exercises"][IDS[0]]["message"]
 
 
@@ -249,4 +259,4 @@ def test_reports_hold_the_gradebook_row_plus_timings(graded):
     assert report["isolation"] == "bubblewrap" or report["isolation"] == "bubblewrap-root"
     assert report["timings"]["total_seconds"] > 0 and all("seconds" in r for r in report["exercises"].values())
     feedback = feedback_text(graded, "half")
-    assert "**2 / 4 points**" in feedback and "not attempted yet" in feedback
+    assert "**2 / 6 points**" in feedback and "not attempted yet" in feedback

@@ -89,7 +89,7 @@ def test_the_same_submission_gets_the_same_grade_and_feedback_on_every_run(runs)
     again = next((root / "merged" / "feedback").glob("carol__*.md")).read_text()
     assert carol == again and "wrong on case" in carol   # the failing hidden case, inputs and all
     rows = {row["student"]: row for row in csv.DictReader(open(root / "whole" / "grades.csv"))}
-    assert {student: row["total"] for student, row in rows.items()} == {"alice": "4", "bob": "1", "carol": "3",
+    assert {student: row["total"] for student, row in rows.items()} == {"alice": "6", "bob": "1", "carol": "5",
                                                                         "dave": "0"}
 
 
@@ -111,9 +111,9 @@ def test_the_lms_export_has_a_row_per_student_a_column_per_chapter_and_the_total
     rows = list(csv.reader(open(runs[0] / "whole" / "lms.csv")))
     assert rows[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "00_training_recipe (recipe)",
                        "Total"]
-    assert rows[1] == ["Points Possible", "", "", "", "", "4", "4"]
-    assert rows[2:] == [["alice", "", "", "alice", "", "4", "4"], ["bob", "", "", "bob", "", "1", "1"],
-                        ["carol", "", "", "carol", "", "3", "3"], ["dave", "", "", "dave", "", "0", "0"]]
+    assert rows[1] == ["Points Possible", "", "", "", "", "6", "6"]
+    assert rows[2:] == [["alice", "", "", "alice", "", "6", "6"], ["bob", "", "", "bob", "", "1", "1"],
+                        ["carol", "", "", "carol", "", "5", "5"], ["dave", "", "", "dave", "", "0", "0"]]
     reports = [{"submission": f"{student}/{notebook}", "student": student, "chapter": chapter, "total": total,
                 "max_total": 4, "status": "graded"} for student, notebook, chapter, total in [
         ("ann", "00_training_recipe", "recipe", 3), ("ann", "00_training_recipe_v2", "recipe", 4),

@@ -85,13 +85,13 @@ def test_sandbox_none_grades_only_when_asked_and_every_row_says_so(unisolated):
     assert done.returncode == 0, done.stderr
     assert "WITHOUT isolation" in done.stderr
     assert set(rows) == {"vandal", "shadow"} and {row["isolation"] for row in rows.values()} == {"none"}
-    assert rows["vandal"]["total"] == "4" and not canary.exists()   # what --sandbox none means
+    assert rows["vandal"]["total"] == "6" and not canary.exists()   # what --sandbox none means
 
 
 def test_a_restarted_worker_imports_nothing_from_its_working_folder_and_keeps_its_limits(unisolated):
     _, rows, _ = unisolated
     row = rows["shadow"]
-    assert row["total"] == "4", row["notes"]   # a course_utils/ of the cell's would have killed every restart
+    assert row["total"] == "6", row["notes"]   # a course_utils/ of the cell's would have killed every restart
     assert "exit code 1" in row["notes"] and "MemoryError" in row["notes"], row["notes"]
 
 
@@ -132,4 +132,4 @@ def test_a_course_copied_under_tmp_grades_inside_the_sandbox(tmp_path):
     assert done.returncode == 0, done.stderr
     rows = list(csv.DictReader(open(tmp_path / "under-tmp" / "grades.csv")))
     assert [row["student"] for row in rows] == ["ada"]
-    assert rows[0]["isolation"].startswith("bubblewrap") and rows[0]["total"] == "4", rows[0]["notes"]
+    assert rows[0]["isolation"].startswith("bubblewrap") and rows[0]["total"] == "6", rows[0]["notes"]

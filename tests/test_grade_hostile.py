@@ -28,7 +28,8 @@ pytestmark = pytest.mark.grading
 
 LIMITS = ["--cell-timeout", "15", "--exercise-timeout", "8", "--submission-timeout", "120", "--memory-gib", "2",
           "--disk-mib", "64", "--processes", "64"]
-IDS = ["recipe.hard_sigmoid", "recipe.sigmoid_model", "recipe.linear_regression_step", "recipe.updates_per_epoch"]
+IDS = ["recipe.hard_sigmoid", "recipe.sigmoid_model", "recipe.linear_regression_step", "recipe.updates_per_epoch",
+       "recipe.parameter_count", "recipe.diagnose_training"]
 ENVIRONMENT_SECRET = "GRADER-ENV-SECRET-51c2"
 KEY_PAYLOAD = "GRADER-KEY-PAYLOAD-93ab"
 OUTSIDE_SECRET = "OUTSIDE-NOTEBOOK-SECRET-0d44"
@@ -98,6 +99,8 @@ def crafted(outside, port, key):
             "sigmoid_model": correct()["sigmoid_model"],
             "linear_regression_step": correct()["linear_regression_step"],
             "updates_per_epoch": _answer("updates_per_epoch", "return '\\ud800'"),
+            "parameter_count": correct()["parameter_count"],
+            "diagnose_training": _answer("diagnose_training", "return '\\udcff model bias'"),
         }, before=["raise ValueError('\\ud800 lone')", "print('\\udcff')", "\ud800 = 1"]),
         "a__b": submission(correct()),
         "a/b__": submission(correct("hard_sigmoid")),
@@ -128,6 +131,8 @@ def crafted(outside, port, key):
             "linear_regression_step": _answer("linear_regression_step", "return float('nan'), '\\ud800'"),
             "updates_per_epoch": _answer("updates_per_epoch", "value = []\nfor _ in range(100):\n"
                                                               "    value = [value]\nreturn value"),
+            "parameter_count": "parameter_count = float('nan')",
+            "diagnose_training": _answer("diagnose_training", "return b'\\xff' * 3"),
         }),
         "odd_structure": odd,
         "sources_not_strings": json.dumps({"nbformat": 4, "metadata": {}, "cells": [
@@ -208,7 +213,7 @@ def test_the_hostile_class_is_graded_every_submission_has_a_status_and_the_grade
 
 def test_text_that_is_not_valid_unicode_is_written_as_replacement_characters(hostile):
     row = hostile["rows"]["surrogates"]
-    assert points(row) == [0, 1, 1, 0] and row["status"] == "graded-with-issues"
+    assert points(row) == [0, 1, 1, 0, 1, 0] and row["status"] == "graded-with-issues"
     assert "\ufffd lone" in row["notes"] and "raised SyntaxError: invalid character '\ufffd'" in row["notes"]
     stem = file_stem("surrogates/00_training_recipe")
     feedback = (hostile["root"] / "feedback" / f"{stem}.md").read_bytes().decode("utf-8")
@@ -218,9 +223,9 @@ def test_text_that_is_not_valid_unicode_is_written_as_replacement_characters(hos
 def test_feedback_files_of_two_submissions_never_collide(hostile):
     first, second = "a__b/00_training_recipe", "a/b__00_training_recipe"
     assert first.replace("/", "__") == second.replace("/", "__")   # the old names were one file
-    for submission_id, total in ((first, "4"), (second, "1")):
+    for submission_id, total in ((first, "6"), (second, "1")):
         text = (hostile["root"] / "feedback" / f"{file_stem(submission_id)}.md").read_text()
-        assert text.startswith(f"# Feedback on {submission_id}\n") and f"**{total} / 4 points**" in text
+        assert text.startswith(f"# Feedback on {submission_id}\n") and f"**{total} / 6 points**" in text
     assert file_stem(first) != file_stem(second) and file_stem(first) == file_stem(first)
 
 
@@ -231,14 +236,14 @@ def test_the_graders_keyring_is_out_of_reach(hostile):
     assert KEY_PAYLOAD not in everything(hostile, "keyring")
     assert re.search(rf"keyctl read {hostile['key']} -1 b'' 1\b", output), output   # EPERM: the call is refused
     assert "request_key -1" in output and "course-grader-test-key" not in output
-    assert points(hostile["rows"]["keyring"]) == [1, 1, 1, 1]
+    assert points(hostile["rows"]["keyring"]) == [1] * 6
 
 
 def test_a_fork_bomb_is_stopped_with_its_cell(hostile):
     if "fork_bomb" not in hostile["rows"]:
         pytest.skip("no cgroups here, and RLIMIT_NPROC does not hold for root: not tried")
     row = hostile["rows"]["fork_bomb"]
-    assert points(row) == [1, 1, 1, 1] and "did not finish within the cell's time limit (15 s)" in row["notes"]
+    assert points(row) == [1] * 6 and "did not finish within the cell's time limit (15 s)" in row["notes"]
 
 
 def test_memory_is_limited_for_all_the_processes_of_a_submission_together(hostile):
@@ -249,19 +254,19 @@ def test_memory_is_limited_for_all_the_processes_of_a_submission_together(hostil
         pytest.skip("no cgroups here: the memory limit holds per process only")
     held = re.search(r"HELD (\d) OF 3", report["output"]["excerpt"])   # 3 × 900 MiB at once, under 2 GiB
     assert held is not None and int(held.group(1)) <= 2, report["output"]["excerpt"]
-    assert points(hostile["rows"]["children_memory"]) == [1, 1, 1, 1]
+    assert points(hostile["rows"]["children_memory"]) == [1] * 6
 
 
 def test_no_network_not_even_to_the_graders_own_machine(hostile):
     assert not hostile["connected"]
     report = hostile["reports"]["network"]
     assert "CONNECTED" not in report["output"]["excerpt"] and "no connection" in report["output"]["excerpt"]
-    assert points(hostile["rows"]["network"]) == [1, 1, 1, 1]
+    assert points(hostile["rows"]["network"]) == [1] * 6
 
 
 def test_a_symlink_reaches_nothing_outside(hostile):
     row = hostile["rows"]["symlink_cell"]
-    assert points(row) == [1, 1, 1, 1] and "FileNotFoundError" in row["notes"]
+    assert points(row) == [1] * 6 and "FileNotFoundError" in row["notes"]
     assert OUTSIDE_SECRET not in everything(hostile, "symlink_cell")
     row = hostile["rows"]["symlink_file"]
     assert row["status"] == "unreadable" and "symbolic link" in row["notes"]
@@ -272,12 +277,12 @@ def test_the_graders_processes_environment_and_command_line_are_invisible(hostil
     text = everything(hostile, "proc")
     assert ENVIRONMENT_SECRET not in text and "course_utils grade" not in text
     pids = int(re.search(r"pids (\d+)", hostile["reports"]["proc"]["output"]["excerpt"]).group(1))
-    assert pids <= 3 and points(hostile["rows"]["proc"]) == [1, 1, 1, 1]
+    assert pids <= 3 and points(hostile["rows"]["proc"]) == [1] * 6
 
 
 def test_filling_the_working_copy_tmp_or_shared_memory_stops_at_their_size(hostile):
     row = hostile["rows"]["disk_fill"]
-    assert points(row) == [1, 1, 1, 1] and row["notes"].count("No space left on device") == 3, row["notes"]
+    assert points(row) == [1] * 6 and row["notes"].count("No space left on device") == 3, row["notes"]
 
 
 @pytest.mark.parametrize("student, words", [
@@ -294,17 +299,17 @@ def test_notebooks_of_hostile_structure_are_unreadable_with_the_reason(hostile, 
 
 
 def test_odd_but_readable_metadata_and_outputs_are_graded(hostile):
-    assert points(hostile["rows"]["odd_structure"]) == [1, 1, 1, 1]
+    assert points(hostile["rows"]["odd_structure"]) == [1] * 6
 
 
 def test_a_signal_handler_does_not_outlive_the_time_limit(hostile):
     row = hostile["rows"]["signal_handler"]
-    assert points(row) == [1, 1, 1, 1] and "did not finish within the cell's time limit (15 s)" in row["notes"]
+    assert points(row) == [1] * 6 and "did not finish within the cell's time limit (15 s)" in row["notes"]
 
 
 def test_a_thread_left_running_changes_nothing(hostile):
     row = hostile["rows"]["thread_left"]
-    assert points(row) == [1, 1, 1, 1] and row["status"] == "graded"
+    assert points(row) == [1] * 6 and row["status"] == "graded"
 
 
 def test_hostile_answer_values_are_wrong_answers_not_grader_errors(hostile):
@@ -312,5 +317,6 @@ def test_hostile_answer_values_are_wrong_answers_not_grader_errors(hostile):
     assert report["status"] == "graded-with-issues" or report["status"] == "graded"
     statuses = {exercise_id: result["status"] for exercise_id, result in report["exercises"].items()}
     assert statuses == {"recipe.hard_sigmoid": "error", "recipe.sigmoid_model": "failed",
-                        "recipe.linear_regression_step": "failed", "recipe.updates_per_epoch": "failed"}, statuses
+                        "recipe.linear_regression_step": "failed", "recipe.updates_per_epoch": "failed",
+                        "recipe.parameter_count": "failed", "recipe.diagnose_training": "failed"}, statuses
     assert "UnsendableAnswer" in report["exercises"]["recipe.hard_sigmoid"]["message"]

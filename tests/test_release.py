@@ -92,6 +92,10 @@ def test_release_refuses_to_overwrite_a_student_file_unless_forced(tmp_path, rel
     assert nbformat.read(released, as_version=4).metadata["course"]["released"]
 
 
+#: The cell number (1-based, as errors name cells) of a cell appended to the instructor notebook.
+APPENDED_CELL = len(instructor_notebook().cells) + 1
+
+
 def broken(change):
     notebook = instructor_notebook()
     change(notebook.cells)
@@ -112,10 +116,10 @@ def _code(cells, tag):
     (broken(lambda cells: cells.append(new_code_cell("print(1)", outputs=[new_output(
         "stream", name="stdout", text=SOLUTIONS["updates_per_epoch"])]))),
      "a line of a solution, 'full_batches, leftover_examples = divmod(n_examples, batch_size)', is still in "
-     "cell 19, at outputs[0].text"),
+     f"cell {APPENDED_CELL}, at outputs[0].text"),
     (broken(lambda cells: cells.append(new_markdown_cell("![plot](attachment:notes.txt)", attachments={
         "notes.txt": {"text/plain": base64.b64encode(SOLUTIONS["hard_sigmoid"].encode()).decode()}}))),
-     "is still in cell 19, at attachments.notes.txt.text/plain"),
+     f"is still in cell {APPENDED_CELL}, at attachments.notes.txt.text/plain"),
 ])
 def test_release_fails_clearly_and_writes_nothing(tmp_path, notebook, words):
     source = write(notebook, tmp_path / "notebooks" / NOTEBOOK_NAME)
