@@ -10,8 +10,9 @@ Four students hand in every chapter, each starting from the released notebook (s
   the grader's problem is another, so it earns nothing, and the feedback says to compute it in code.
 
 Only the exercise and check cells of each released notebook are kept (whole notebooks are graded by
-test_release). The answers are written as a student's cell would compute them, importing the library's reference or mistake
-(the grader's worker can import ``course_utils``), so the test follows every exercise a chapter declares.
+test_release). The answers are written as a student's cell would compute them, importing the library's
+reference or mistake (the grader's worker can import ``course_utils``), so the test follows every exercise
+a chapter declares.
 """
 import csv
 import json
