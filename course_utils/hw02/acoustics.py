@@ -13,6 +13,14 @@ cut to the length of x.
 It is scaled so that the signal-to-noise ratio over the speech samples is
 
     SNR = 10 · log10(P_speech / P_noise)  dB,   P = mean of the squared samples.
+
+**Speed perturbation** (as Kaldi's recipes do it): the speech is resampled so that it plays `speed` times
+faster; tempo, pitch and formants all scale by `speed`, as from a speaker with a vocal tract 1/`speed` as long.
+Phoneme boundaries scale by 1/`speed`.
+
+**Channel** (microphone, line, codec): a zero-phase filter whose gain is 1 between the band limits f_lo and
+f_hi, falls off outside them (a 4th-order Butterworth magnitude on each side) and has a random smooth ripple
+on top (a sum of 6 random cosines in log frequency, `ripple_db` peak to peak at most).
 """
 import numpy as np
 
@@ -49,3 +57,30 @@ def add_noise(rng, x, speech, snr_db, alpha):
     power = float(np.mean(x[speech] ** 2)) if np.any(speech) else float(np.mean(x ** 2))
     noise = coloured_noise(rng, len(x), alpha) * np.sqrt(power / 10 ** (snr_db / 10))
     return x + noise
+
+
+def change_speed(samples, segments, speed):
+    """(samples resampled to play `speed`× faster, segments [(class, start sample)] with their starts ÷ `speed`)."""
+    from fractions import Fraction
+
+    from scipy.signal import resample_poly
+
+    ratio = Fraction(1 / speed).limit_denominator(100)
+    y = resample_poly(samples.astype(np.float64), ratio.numerator, ratio.denominator).astype(np.float32)
+    return y, [(c, int(round(s * ratio))) for c, s in segments]
+
+
+def channel_gain(rng, frequencies, low_hz, high_hz, ripple_db):
+    """|H(f)| of the channel above at `frequencies` (Hz)."""
+    f = np.maximum(frequencies, 1.0)
+    band = 1 / np.sqrt(1 + (low_hz / f) ** 8) / np.sqrt(1 + (f / high_hz) ** 8)
+    log_f = np.log(f)
+    ripple = sum(np.cos(rng.uniform(0.5, 3.0) * log_f + rng.uniform(0, 2 * np.pi)) for _ in range(6)) / 6
+    return band * 10 ** (ripple_db / 2 * ripple / 20)
+
+
+def apply_channel(rng, x, sample_rate, low_hz, high_hz, ripple_db):
+    """x through the channel: multiply its spectrum by `channel_gain` (zero phase), cut to len(x)."""
+    size = 1 << (len(x) - 1).bit_length()
+    gain = channel_gain(rng, np.fft.rfftfreq(size, 1 / sample_rate), low_hz, high_hz, ripple_db)
+    return np.fft.irfft(np.fft.rfft(x, size) * gain, size)[:len(x)].astype(np.float32)

@@ -6,11 +6,19 @@ made it:
 
     text  ~ sentences | word lists | [[random syllables]]        (`text`)
     voice = accent + variant, rate, pitch, pitch range             (eSpeak NG, `espeak`)
-    x     = [silence | speech | silence]                           (labelled sil)
+          | a recorded voice (Flite/Festival), stretch, f0     *   (`festival`)
+    s     ← rate and pitch changing within the utterance       *   (`text.with_prosody`, eSpeak SSML)
+    s     ← s resampled to play `speed` times faster           *   (`acoustics.change_speed`)
+    x     = [silence | speech s | silence]                         (labelled sil)
     x     ← x * h  with probability p_reverb                       (`acoustics`)
     x     ← x + noise at an SNR drawn from the range               (`acoustics`)
-    X     = 39-dim MFCC + Δ + ΔΔ, CMVN                             (`features`)
+    x     ← x through a random channel, with probability p     *   (`acoustics.apply_channel`)
+    X     = 39-dim MFCC + Δ + ΔΔ, CMVN (cepstra smeared in time *) (`features`)
     y_t   = class of the phoneme sounding at frame t's centre     (`phonemes`)
+            (boundaries jittered as a forced aligner's         *)
+
+The steps marked * are `OPTIONS`, off by default; each draws its values from a
+stream of its own (`draw_options`), so that switching one on changes nothing else.
 
 The result has the homework's layout (`libriphone`), plus ``test_labels.txt``
 (the instructor's answers: leave it out of a student release) and
@@ -32,9 +40,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import acoustics, espeak, features, phonemes, text
+from . import acoustics, espeak, features, festival, phonemes, text
 
-GENERATOR_VERSION = 3   # bump whenever the same configuration would give different data
+GENERATOR_VERSION = 3   # bump whenever the same configuration would give different data (OPTIONS off: as version 3)
 SPLITS = {"train": 0, "test": 1}
 
 
@@ -58,11 +66,35 @@ class CorpusConfig:
     drr_db: tuple = (-3.0, 8.0)
     snr_db: tuple = (0.0, 20.0)
     noise_colours: tuple = ("white", "pink", "brown")
+    # Options that make the speech harder the way real speech is hard (all off by default; see `OPTIONS`):
+    recorded_voice_fraction: float = 0.0   # share said by Flite/Festival voices made from real speakers
+    recorded_voices: tuple = festival.VOICES
+    speed_perturbation: tuple = (1.0, 1.0)  # resampling factor: tempo, pitch and formants scale together
+    prosody_variation: float = 0.0          # within-utterance rate/pitch changes: σ of log2(rate) per chunk
+    channel_probability: float = 0.0        # band limits and a random microphone response
+    channel_low_hz: tuple = (50.0, 400.0)
+    channel_high_hz: tuple = (3400.0, 11025.0)
+    channel_ripple_db: float = 6.0
+    smearing_ms: tuple = (0.0, 0.0)         # temporal smearing of the spectrum (sluggish articulators)
+    label_jitter_ms: float = 0.0            # σ of the boundary shifts of a forced aligner's labels
+
+    def spec(self):
+        """The configuration as a dict, without the `OPTIONS` left at their defaults (so that a corpus made
+        before they existed keeps its key and its ``corpus.json``), with the generator and eSpeak versions."""
+        spec = {name: value for name, value in dataclasses.asdict(self).items()
+                if name not in OPTIONS or value != OPTIONS[name]}
+        return dict(spec, generator_version=GENERATOR_VERSION, espeak=espeak.engine().version)
 
     def key(self):
         """A short hash of the configuration, the generator version and the eSpeak NG version."""
-        spec = dict(dataclasses.asdict(self), generator_version=GENERATOR_VERSION, espeak=espeak.engine().version)
-        return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
+        return hashlib.sha256(json.dumps(self.spec(), sort_keys=True).encode()).hexdigest()[:16]
+
+
+#: The options added after generator version 3, with their defaults (off: the corpus is what version 3 made).
+OPTIONS = {field.name: field.default for field in dataclasses.fields(CorpusConfig)
+           if field.name in ("recorded_voice_fraction", "recorded_voices", "speed_perturbation", "prosody_variation",
+                             "channel_probability", "channel_low_hz", "channel_high_hz", "channel_ripple_db",
+                             "smearing_ms", "label_jitter_ms")}
 
 
 def data_root():
@@ -89,32 +121,99 @@ def draw_utterance(config, split, index):
         lead_s=uniform(config.edge_silence_s), trail_s=uniform(config.edge_silence_s),
         reverb=bool(rng.random() < config.reverb_probability), rt60_s=uniform(config.rt60_s),
         drr_db=uniform(config.drr_db), snr_db=uniform(config.snr_db),
-        noise=str(rng.choice(config.noise_colours)), noise_seed=int(rng.integers(2 ** 63)))
+        noise=str(rng.choice(config.noise_colours)), noise_seed=int(rng.integers(2 ** 63)),
+        **draw_options(config, split, index))
+
+
+def draw_options(config, split, index):
+    """The recipe's part for the `OPTIONS`, from a stream of its own: switching an option on or off leaves
+    everything else about the utterance as it was."""
+    rng = np.random.default_rng([config.seed, SPLITS[split], index, 1])
+    uniform = lambda bounds: float(rng.uniform(*bounds))
+    recorded = bool(rng.random() < config.recorded_voice_fraction)
+    voice = str(rng.choice(config.recorded_voices))
+    options = dict(recorded_voice=voice if recorded else None, recorded_stretch=float(2 ** rng.uniform(-0.5, 0.5)),
+                   recorded_f0_hz=float(rng.uniform(80, 240)), speed=uniform(config.speed_perturbation),
+                   prosody_variation=config.prosody_variation, prosody_seed=int(rng.integers(2 ** 63)),
+                   channel=bool(rng.random() < config.channel_probability), channel_low_hz=uniform(config.channel_low_hz),
+                   channel_high_hz=uniform(config.channel_high_hz), channel_ripple_db=config.channel_ripple_db,
+                   smearing_ms=uniform(config.smearing_ms), label_jitter_ms=config.label_jitter_ms,
+                   option_seed=int(rng.integers(2 ** 63)))
+    return options
+
+
+#: The Flite voice that says random syllables for a Festival voice (Festival here takes text only).
+SYLLABLE_VOICE = {"festival:kal_diphone": "flite:kal16", "festival:ked_diphone": "flite:rms",
+                  "festival:cmu_us_slt_arctic_hts": "flite:slt"}
+
+
+def speech_segments(recipe):
+    """The recipe's speech: (float32 samples at 22 050 Hz, [(class index, start sample)], the last entry marking
+    the end of the speech). eSpeak NG says it unless the recipe names a recorded voice (`festival`); with
+    ``prosody_variation`` eSpeak changes rate and pitch from one group of words to the next."""
+    voice = recipe.get("recorded_voice")
+    if voice:
+        if recipe["text"].startswith("[["):
+            voice = SYLLABLE_VOICE.get(voice, voice)
+        return festival.speak(recipe["text"], voice, recipe["recorded_stretch"], recipe["recorded_f0_hz"])
+    variation = recipe.get("prosody_variation", 0.0)
+    said = recipe["text"]
+    if variation > 0:
+        said = text.with_prosody(np.random.default_rng(recipe["prosody_seed"]), said, variation)
+    speech = espeak.engine().speak(said, recipe["voice"], recipe["rate"], recipe["pitch"], recipe["pitch_range"],
+                                   seed=recipe["noise_seed"] % 2 ** 31, ssml=variation > 0)
+    events = speech.phonemes
+    segments = [(phonemes.phoneme_class(m, recipe["accent"]), s) for m, s in events[:-1]]
+    segments += [(phonemes.SILENCE, s) for _, s in events[-1:]]   # the last event ends the speech
+    return speech.samples.astype(np.float32) / 32768, segments
 
 
 def render_signal(recipe):
-    """Synthesise one recipe: (signal x float32, sample rate, eSpeak's phoneme events, samples of leading silence)."""
-    speech = espeak.engine().speak(recipe["text"], recipe["voice"], recipe["rate"], recipe["pitch"],
-                                   recipe["pitch_range"], seed=recipe["noise_seed"] % 2 ** 31)
-    sr = speech.sample_rate
+    """Synthesise one recipe: (signal x float32, sample rate, [(class, start sample)] of the speech, samples of
+    leading silence). The options of `draw_options` that the recipe switches on apply in the order of the
+    module's docstring."""
+    samples, segments = speech_segments(recipe)
+    sr = espeak.engine().sample_rate
+    option_rng = np.random.default_rng(recipe.get("option_seed", 0))
+    speed = recipe.get("speed", 1.0)
+    if speed != 1.0:
+        samples, segments = acoustics.change_speed(samples, segments, speed)
     lead, trail = int(recipe["lead_s"] * sr), int(recipe["trail_s"] * sr)
-    x = np.concatenate([np.zeros(lead, np.float32), speech.samples.astype(np.float32) / 32768,
-                        np.zeros(trail, np.float32)])
+    x = np.concatenate([np.zeros(lead, np.float32), samples, np.zeros(trail, np.float32)])
     is_speech = np.zeros(len(x), bool)
-    is_speech[lead:lead + len(speech.samples)] = True
+    is_speech[lead:lead + len(samples)] = True
     rng = np.random.default_rng(recipe["noise_seed"])
     if recipe["reverb"]:
         x = acoustics.reverberate(x, acoustics.room_impulse_response(rng, sr, recipe["rt60_s"], recipe["drr_db"]))
     x = acoustics.add_noise(rng, x, is_speech, recipe["snr_db"], acoustics.NOISE_COLOURS[recipe["noise"]])
-    return x, sr, speech.phonemes, lead
+    if recipe.get("channel"):
+        x = acoustics.apply_channel(option_rng, x, sr, recipe["channel_low_hz"], recipe["channel_high_hz"],
+                                    recipe["channel_ripple_db"])
+    if recipe.get("label_jitter_ms", 0.0) > 0:
+        segments = jitter_boundaries(option_rng, segments, recipe["label_jitter_ms"] * sr / 1000)
+    return x, sr, segments, lead
+
+
+def jitter_boundaries(rng, segments, sigma):
+    """Move every boundary by N(0, σ²) samples, as a forced aligner misplaces them, but by at most a third of
+    either neighbouring segment (so every segment keeps a third of its length, and the order stays)."""
+    starts = np.array([s for _, s in segments], dtype=np.float64)
+    if len(starts) < 2:
+        return segments
+    shift = rng.normal(0.0, sigma, len(starts))
+    before = np.diff(starts, prepend=starts[0]) / 3       # a third of the segment before each boundary
+    after = np.diff(starts, append=starts[-1]) / 3        # a third of the segment after it
+    moved = starts + np.clip(shift, -before, after)
+    return [(c, int(round(s))) for (c, _), s in zip(segments, moved)]
 
 
 def render_utterance(recipe):
     """Synthesise one recipe: (features (T, 39) float32, labels (T,) int64)."""
-    x, sr, events, lead = render_signal(recipe)
-    feats = features.features(x, sr)
+    x, sr, segments, lead = render_signal(recipe)
     win, hop = features.frame_geometry(sr)
-    labels = phonemes.frame_labels(events, len(feats), win, hop, offset=lead, accent=recipe["accent"])
+    smearing_frames = recipe.get("smearing_ms", 0.0) / 1000 * sr / hop
+    feats = features.features(x, sr, smearing_frames=smearing_frames)
+    labels = festival.frame_labels(segments, len(feats), win, hop, offset=lead)
     return feats, torch.from_numpy(labels)
 
 
@@ -200,8 +299,7 @@ def _generate(config, folder, workers, progress):
         (folder / f"{split}_split.txt").write_text("".join(f"{uid}\n" for uid, _ in lines[split]))
         (folder / f"{split}_labels.txt").write_text("".join(f"{uid} {labels}\n" for uid, labels in lines[split]))
     (folder / "phones.txt").write_text("".join(f"{i} {name}\n" for i, name in enumerate(phonemes.CLASSES)))
-    spec = dict(dataclasses.asdict(config), generator_version=GENERATOR_VERSION, espeak=espeak.engine().version)
-    (folder / "corpus.json").write_text(json.dumps(spec, indent=1) + "\n")   # written last: marks it complete
+    (folder / "corpus.json").write_text(json.dumps(config.spec(), indent=1) + "\n")   # written last: marks it complete
 
 
 def student_release(corpus, out):

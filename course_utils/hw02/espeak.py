@@ -32,7 +32,7 @@ SYNCHRONOUS = 2
 PHONEME_EVENTS, DONT_EXIT = 0x0001, 0x8000
 POS_CHARACTER = 1
 CHARS_AUTO, PHONEME_INPUT = 0x0000, 0x0100   # flags of espeak_Synth; 0x100: [[...]] is phoneme mnemonics
-END_PAUSE = 0x1000
+SSML, END_PAUSE = 0x0010, 0x1000
 EVENT_LIST_TERMINATED, EVENT_PHONEME = 0, 7
 RATE, PITCH, RANGE = 1, 3, 4                  # espeak_PARAMETER values
 
@@ -105,10 +105,11 @@ class ESpeak:
             i += 1
         return 0
 
-    def speak(self, text, voice="en-us", rate=175, pitch=50, pitch_range=50, seed=0):
+    def speak(self, text, voice="en-us", rate=175, pitch=50, pitch_range=50, seed=0, ssml=False):
         """Synthesise `text` (``[[...]]`` spans are eSpeak phoneme mnemonics) with a voice such as
         ``"en-us"`` or ``"en-us+f3"`` (accent + variant), `rate` in words per minute, `pitch` and
-        `pitch_range` in 0–100, and `seed` for eSpeak's random numbers. Returns a `Speech`; the same
+        `pitch_range` in 0–100, and `seed` for eSpeak's random numbers; with `ssml` the text is SSML
+        (``<speak>…<prosody rate="80%" pitch="+10%">…</prosody>…</speak>``). Returns a `Speech`; the same
         arguments always give the same samples."""
         lib = self._load()
         try:
@@ -119,7 +120,7 @@ class ESpeak:
             lib.espeak_ng_SetRandSeed(seed)
             self._chunks, self._phonemes = [], []
             data = text.encode()
-            status = lib.espeak_Synth(data, len(data) + 1, 0, POS_CHARACTER, 0, CHARS_AUTO | PHONEME_INPUT,
+            status = lib.espeak_Synth(data, len(data) + 1, 0, POS_CHARACTER, 0, CHARS_AUTO | PHONEME_INPUT | (SSML if ssml else 0),
                                       None, None)
             lib.espeak_Synchronize()
         finally:

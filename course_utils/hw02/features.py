@@ -12,6 +12,11 @@ For a signal x sampled at f_s (22 050 Hz here):
 6. Δc_t = Σ_{n=1}^{2} n·(c_{t+n} − c_{t−n}) / (2·Σ n²) with edge frames repeated; ΔΔ = Δ(Δc);
 7. per-utterance mean and variance normalisation of each of the 39 columns.
 
+Optionally (`smearing_frames` = s > 0) the cepstra are smoothed over time before step 6,
+c_t ← Σ_k g_k·c_{t+k} / Σ_k g_k with g_k = exp(−k²/(2s²)), |k| ≤ 3s: each frame's spectrum
+blends with its neighbours', as when sluggish articulators carry a sound into the next
+(smoothing the log-mel energies over time is the same, the DCT being linear).
+
 `tests/test_hw02_features.py` holds steps 1–6 against python_speech_features 0.6.
 """
 import functools
@@ -78,9 +83,22 @@ def delta(c, n=2):
         2 * sum(i * i for i in range(1, n + 1)))
 
 
-def features(signal, sample_rate):
-    """(T, 39) float32: MFCC, Δ, ΔΔ, each column normalised to mean 0 and variance 1 over the utterance."""
+def smear(c, frames):
+    """c smoothed over time by a Gaussian of σ = `frames` (edge frames repeated)."""
+    reach = max(1, int(3 * frames))
+    k = torch.arange(-reach, reach + 1, dtype=torch.float32)
+    g = torch.exp(-k ** 2 / (2 * frames ** 2))
+    g = g / g.sum()
+    padded = torch.cat([c[:1].expand(reach, -1), c, c[-1:].expand(reach, -1)])
+    return torch.nn.functional.conv1d(padded.T[:, None], g[None, None])[:, 0].T
+
+
+def features(signal, sample_rate, smearing_frames=0.0):
+    """(T, 39) float32: MFCC, Δ, ΔΔ, each column normalised to mean 0 and variance 1 over the utterance
+    (with `smearing_frames` > 0, the cepstra smoothed over time first)."""
     c = mfcc(signal, sample_rate)
+    if smearing_frames > 0:
+        c = smear(c, smearing_frames)
     d = delta(c)
     f = torch.cat([c, d, delta(d)], dim=1)
     return (f - f.mean(0)) / (f.std(0, unbiased=False) + 1e-5)

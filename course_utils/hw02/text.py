@@ -122,3 +122,22 @@ def utterance_text(rng, syllable_fraction=0.4, word_list_fraction=0.2):
     if roll < syllable_fraction + word_list_fraction:
         return word_list(rng)
     return " ".join(sentence(rng) for _ in range(int(rng.integers(1, 3))))
+
+
+def with_prosody(rng, text, variation):
+    """`text` as eSpeak SSML whose speaking rate and pitch change from one group of 1–4 words to the next, as
+    a speaker speeds up, slows down, rises and falls within a sentence: each group's rate is 2^N(0, variation²)
+    of the voice's and its pitch shifts by N(0, (40·variation)²) percent. ``[[...]]`` syllables are grouped
+    the same way, each group in brackets of its own."""
+    syllables = text.startswith("[[")
+    words = text[2:-2].split() if syllables else text.split()
+    groups, i = [], 0
+    while i < len(words):
+        size = int(rng.integers(1, 5))
+        chunk = " ".join(words[i:i + size])
+        rate = 100 * 2 ** rng.normal(0, variation)
+        pitch = rng.normal(0, 40 * variation)
+        chunk = f"[[{chunk}]]" if syllables else chunk
+        groups.append(f'<prosody rate="{rate:.0f}%" pitch="{pitch:+.0f}%">{chunk}</prosody>')
+        i += size
+    return "<speak>" + " ".join(groups) + "</speak>"
