@@ -125,3 +125,133 @@ def test_real_data_is_used_when_given_and_said(tmp_path, monkeypatch):
     (real / "train_labels.txt").unlink()
     with pytest.raises(FileNotFoundError, match="lacks train_labels.txt"):
         data_source(real)
+
+
+# The options that make the corpus harder (off by default)
+
+VERSION_3_FIELDS = {"seed", "num_train", "num_test", "accents", "variants", "rate_wpm", "pitch", "pitch_range",
+                    "syllable_fraction", "word_list_fraction", "edge_silence_s", "reverb_probability", "rt60_s",
+                    "drr_db", "snr_db", "noise_colours", "generator_version", "espeak"}
+
+
+def test_options_left_off_change_neither_the_key_nor_corpus_json(tmp_path):
+    import json
+
+    assert set(CorpusConfig().spec()) == VERSION_3_FIELDS           # what version 3 hashed, nothing more
+    path = make_corpus(TINY, root=tmp_path, workers=1, progress=False)
+    assert set(json.loads((path / "corpus.json").read_text())) == VERSION_3_FIELDS
+    for name in corpus.OPTIONS:
+        changed = dataclasses.replace(TINY, **{name: 0.5 if isinstance(corpus.OPTIONS[name], float) else ("x",)})
+        assert changed.key() != TINY.key() and name in changed.spec()
+
+
+def test_switching_an_option_on_leaves_the_rest_of_the_utterance_as_it_was():
+    plain = corpus.draw_utterance(TINY, "train", 4)
+    harder = corpus.draw_utterance(dataclasses.replace(TINY, speed_perturbation=(0.8, 1.25), label_jitter_ms=10.0),
+                                   "train", 4)
+    assert {k: v for k, v in plain.items() if k not in ("speed", "label_jitter_ms")} == \
+        {k: v for k, v in harder.items() if k not in ("speed", "label_jitter_ms")}
+    assert plain["speed"] == 1.0 and 0.8 <= harder["speed"] <= 1.25
+    # and the default path labels exactly as phonemes.frame_labels does
+    x, sr, segments, lead = corpus.render_signal(plain)
+    feats, labels = corpus.render_utterance(plain)
+    speech = espeak.engine().speak(plain["text"], plain["voice"], plain["rate"], plain["pitch"], plain["pitch_range"],
+                                   seed=plain["noise_seed"] % 2 ** 31)
+    win, hop = features.frame_geometry(sr)
+    expected = phonemes.frame_labels(speech.phonemes, len(feats), win, hop, offset=lead, accent=plain["accent"])
+    assert np.array_equal(labels.numpy(), expected)
+
+
+def test_jittered_boundaries_move_by_at_most_a_third_of_a_neighbour_and_keep_their_order():
+    segments = [(3, 0), (7, 1000), (9, 1300), (0, 4000)]
+    rng = np.random.default_rng(0)
+    moves = []
+    for _ in range(200):
+        jittered = corpus.jitter_boundaries(rng, segments, sigma=400.0)
+        starts = [s for _, s in jittered]
+        assert [c for c, _ in jittered] == [3, 7, 9, 0] and starts == sorted(starts)
+        for (_, before), (_, at), (_, after), moved in zip([(0, 0)] + segments, segments, segments[1:] + [(0, 4000)],
+                                                          starts):
+            assert at - (at - before) / 3 - 1 <= moved <= at + (after - at) / 3 + 1
+        moves.append(starts[2] - 1300)
+    assert min(moves) < -90 and max(moves) > 300   # into the short segment before it, a third of the long one after
+
+
+def test_speed_perturbation_scales_duration_and_boundaries():
+    from course_utils.hw02 import acoustics
+
+    x = np.sin(2 * np.pi * 200 * np.arange(22050) / 22050).astype(np.float32)
+    y, segments = acoustics.change_speed(x, [(5, 0), (6, 11025)], 1.25)
+    assert abs(len(y) - 22050 / 1.25) <= 2 and segments == [(5, 0), (6, 8820)]
+    spectrum = np.abs(np.fft.rfft(y))
+    assert abs(np.argmax(spectrum) * 22050 / len(y) - 250) < 3   # 200 Hz played 1.25× faster
+
+
+def test_the_channel_passes_its_band_and_cuts_outside_it():
+    from course_utils.hw02 import acoustics
+
+    sr, t = 22050, np.arange(22050) / 22050
+
+    def gain(f):
+        x = np.sin(2 * np.pi * f * t).astype(np.float32)
+        y = acoustics.apply_channel(np.random.default_rng(1), x, sr, 300.0, 3400.0, ripple_db=6.0)
+        return 20 * np.log10(np.std(y[2000:-2000]) / np.std(x[2000:-2000]))
+
+    assert abs(gain(1000)) <= 3.5 and gain(60) < -40 and gain(8000) < -25
+
+
+def test_smearing_blends_neighbouring_frames_and_keeps_a_constant():
+    c = torch.zeros(40, 13)
+    c[20:] = 1.0   # a step between two sounds
+    smeared = features.smear(c, 2.0)
+    assert torch.allclose(smeared[:5], c[:5]) and torch.allclose(smeared[-5:], c[-5:])
+    assert 0.3 < smeared[20, 0] < 0.7 and bool((smeared[1:, 0] >= smeared[:-1, 0] - 1e-6).all())
+
+
+def test_prosody_changes_rate_within_an_utterance_and_keeps_the_phonemes():
+    from course_utils.hw02 import text
+
+    words = "The happy farmer sees two big horses near the quiet river"
+    ssml = text.with_prosody(np.random.default_rng(3), words, 0.5)
+    assert ssml.startswith("<speak>") and ssml.count("<prosody") >= 3
+    plain = espeak.engine().speak(words, "en-us+m3", rate=160)
+    varied = espeak.engine().speak(ssml, "en-us+m3", rate=160, ssml=True)
+    named = lambda s: [phonemes.phoneme_class(m) for m, _ in s.phonemes if phonemes.phoneme_class(m)]
+    assert named(varied) == named(plain)
+    lengths = lambda s: np.diff([p for _, p in s.phonemes])
+    assert not np.allclose(lengths(varied)[:len(lengths(plain))], lengths(plain), rtol=0.05)
+    syllables = text.with_prosody(np.random.default_rng(3), "[[b'aItS mOI 'Zu:n ta]]", 0.5)
+    assert syllables.count("[[") == syllables.count("<prosody")
+
+
+def test_random_syllables_map_onto_flite_phones():
+    from course_utils.hw02 import festival
+
+    assert festival.syllables_to_phones("[[b'aItS mOI 'Zu:n]]") == "pau b ay ch m oy zh uw n pau"
+    assert {festival.RADIO_TO_CLASS[p] for p in festival.ESPEAK_TO_RADIO.values()} <= set(phonemes.CLASSES)
+    assert festival.phone_class("ax0") == phonemes.CLASSES.index("AH")
+    with pytest.raises(ValueError, match="RADIO_TO_CLASS"):
+        festival.phone_class("qq")
+
+
+def _festival_available():
+    from course_utils.hw02 import festival
+
+    return festival.available()
+
+
+@pytest.mark.skipif(not _festival_available(), reason="Flite/Festival not installed (apt-get install flite festival "
+                                                     "festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts)")
+def test_recorded_voices_give_speech_with_phone_segments_that_last_as_long_as_the_audio(tmp_path):
+    from course_utils.hw02 import festival
+
+    for voice in festival.VOICES:
+        samples, segments = festival.speak("The quick brown fox jumps over the lazy dog.", voice)
+        classes = [phonemes.CLASSES[c] for c, _ in segments]
+        assert classes[:4] == ["sil", "DH", "AH", "K"] and classes[-1] == "sil", voice
+        assert abs(segments[-1][1] - len(samples)) < 0.15 * festival.SAMPLE_RATE, voice
+    config = dataclasses.replace(TINY, recorded_voice_fraction=1.0)
+    a = make_corpus(config, root=tmp_path / "a", workers=1, progress=False)
+    b = make_corpus(config, root=tmp_path / "b", workers=1, progress=False)
+    assert (a / "train_labels.txt").read_text() == (b / "train_labels.txt").read_text()
+    assert torch.equal(load_frames(a, "train").feats, load_frames(b, "train").feats)

@@ -1,0 +1,84 @@
+"""How much each of the corpus generator's options makes HW02 harder, and how it changes the ladder's first step.
+
+For every condition (the default corpus, each option of `corpus.OPTIONS` alone, and all of them together) a
+small corpus is made (``--utterances`` training utterances; 20 % of them validate) and the homework's
+``simple`` preset (one frame) and ``medium`` preset (11 frames, 3 layers) are trained for a few epochs each.
+Printed and written to ``benchmarks/results/hw02_difficulty.json`` (per condition and seed: validation
+accuracy of both, their gap, and the seconds per utterance the corpus took to make, wall clock with
+``--workers`` processes).
+
+    nice -n 19 .venv/bin/python -m benchmarks.hw02_difficulty [--utterances 600] [--seeds 0] [--only base,speed]
+
+Not a ``bench_*`` module: it takes many minutes, so `python -m benchmarks` does not run it. The absolute
+numbers are lower than the full-size ladder's (less data, fewer epochs); compare conditions with each other.
+"""
+import argparse
+import dataclasses
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from course_utils.hw02.corpus import CorpusConfig, make_corpus
+from course_utils.hw02.training import PRESETS, train
+
+CONDITIONS = {
+    "base": {},
+    "recorded voices 50 %": dict(recorded_voice_fraction=0.5),
+    "speed 0.8–1.25": dict(speed_perturbation=(0.8, 1.25)),
+    "prosody 0.4": dict(prosody_variation=0.4),
+    "channel 100 %": dict(channel_probability=1.0),
+    "smearing 5–25 ms": dict(smearing_ms=(5.0, 25.0)),
+    "label jitter 15 ms": dict(label_jitter_ms=15.0),
+    "all": dict(recorded_voice_fraction=0.5, speed_perturbation=(0.8, 1.25), prosody_variation=0.4,
+                channel_probability=1.0, smearing_ms=(5.0, 25.0), label_jitter_ms=15.0),
+}
+EPOCHS = {"simple": 5, "medium": 3}
+RESULTS = Path(__file__).parent / "results" / "hw02_difficulty.json"
+
+
+def measure(name, options, utterances, seed, root, workers):
+    config = CorpusConfig(seed=seed, num_train=utterances, num_test=1, **options)
+    start = time.perf_counter()
+    path = make_corpus(config, root=root, workers=workers, progress=False)
+    row = dict(condition=name, seed=seed, options=options, key=config.key(),
+               seconds_per_utterance=(time.perf_counter() - start) / (utterances + 1))
+    for preset, epochs in EPOCHS.items():
+        recipe = dataclasses.replace(PRESETS[preset], num_epochs=epochs, seed=seed)
+        with tempfile.TemporaryDirectory() as out:
+            history = train(recipe, path, out, device="cpu", resume=False, progress=False)
+        row[preset] = max(h["val_acc"] for h in history)
+    row["gap"] = row["medium"] - row["simple"]
+    return row
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--utterances", type=int, default=600)
+    parser.add_argument("--seeds", default="0", help="comma-separated corpus and training seeds")
+    parser.add_argument("--only", default="", help="comma-separated condition names (default: all)")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--root", default=None, help="where the corpora go (default: a temporary folder)")
+    args = parser.parse_args()
+    torch.set_num_threads(2)
+    names = [n for n in CONDITIONS if not args.only or any(part in n for part in args.only.split(","))]
+    rows = []
+    with tempfile.TemporaryDirectory() as scratch:
+        root = Path(args.root or scratch)
+        print(f"{'condition':22s} seed  simple  medium    gap   s/utt", flush=True)
+        for seed in map(int, args.seeds.split(",")):
+            for name in names:
+                row = measure(name, CONDITIONS[name], args.utterances, seed, root, args.workers)
+                rows.append(row)
+                print(f"{name:22s} {seed:4d}  {row['simple']:.3f}   {row['medium']:.3f}  {row['gap']:+.3f}  "
+                      f"{row['seconds_per_utterance']:.3f}", flush=True)
+                RESULTS.parent.mkdir(exist_ok=True)
+                tmp = RESULTS.with_suffix(".tmp")
+                tmp.write_text(json.dumps(dict(utterances=args.utterances, epochs=EPOCHS, rows=rows), indent=1))
+                tmp.replace(RESULTS)
+
+
+if __name__ == "__main__":
+    main()
