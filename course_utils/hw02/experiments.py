@@ -18,6 +18,10 @@ homework's report question compares 6 layers of 1024 with 2 layers of 1700.
 predicted c, n_cc / Σ_j n_cj, the diagonal of the confusion matrix n over its row sums
 (NaN for a class with no frames); the overall accuracy is Σ_c n_cc / Σ n.
 
+**Class names.** The local corpus names its classes (`phonemes.CLASSES`); the homework's
+libriphone files only number them, 0 … 40, and nothing in them says which phoneme an
+index is. `class_names` gives the labels a figure may truthfully show for each source.
+
 **Where the errors go.** `confusion_shares` sorts the wrong frames (n_ij, i ≠ j) into
 kinds of pair (a vowel for another vowel, a voiced consonant for its unvoiced twin or
 back, silence for a phoneme or back) and sets each kind's share of the errors beside the
@@ -132,9 +136,24 @@ VOICING_TWINS = (("B", "P"), ("D", "T"), ("G", "K"), ("V", "F"), ("DH", "TH"), (
 CONFUSION_KINDS = ("a vowel for another vowel", "voiced for unvoiced twin or back", "silence for a phoneme or back")
 
 
+def class_names(kind):
+    """The labels of the 41 classes for data of `kind` (a `DataSource.kind`): the phonemes of the local corpus
+    for "synthetic", the indices themselves ("0" … "40") for "libriphone", whose files do not name them."""
+    if kind == "synthetic":
+        return CLASSES
+    if kind == "libriphone":
+        return tuple(str(i) for i in range(NUM_CLASSES))
+    raise ValueError(f"kind must be 'synthetic' or 'libriphone' (a DataSource's kind), got {kind!r}")
+
+
 def confusion_kind_masks(classes=CLASSES):
     """{kind: (C, C) bool}: which (true, predicted) pairs are of each of the `CONFUSION_KINDS`."""
     index = {name: i for i, name in enumerate(classes)}
+    missing = [name for name in ("sil",) + VOWELS + sum(VOICING_TWINS, ()) if name not in index]
+    if missing:
+        raise ValueError(f"sorting errors into kinds needs the phonemes' names, and the classes lack "
+                         f"{', '.join(missing[:5])}{' …' if len(missing) > 5 else ''}: libriphone's classes are "
+                         f"numbered only (class_names('libriphone')), so use the local corpus's CLASSES")
     c = len(classes)
     vowel = torch.zeros(c, dtype=torch.bool)
     vowel[[index[v] for v in VOWELS]] = True

@@ -1,8 +1,11 @@
 """The 41 phoneme classes and eSpeak's phoneme events turned into frame labels.
 
-**Classes.** The 39 phonemes of the CMU/ARPAbet set most English recognisers use
-(TIMIT folded to 39), plus ``sil`` (silence and pauses) and ``DX`` (the flap of
-American "butter"), 41 classes like the homework's. Index 0 is ``sil``.
+**Classes.** The 39 phonemes of the CMU Pronouncing Dictionary (ARPAbet without
+stress marks: 15 vowels and 24 consonants), plus ``sil`` (silence, pauses and the
+glottal stop) and ``DX`` (the flap of American "butter"): 41 classes, as many as the
+homework's. Index 0 is ``sil``. This is not TIMIT's 39-class folding (Lee and Hon),
+which merges AA with AO, SH with ZH and the closures into silence; nor is it known to be
+the homework's set: libriphone's files number its 41 classes without naming them.
 
 **From eSpeak to classes.** eSpeak writes English phonemes as mnemonics
 (``'aI`` = /aɪ/ with primary stress, ``@`` = schwa, ``t#`` = flap, ``_:`` =
