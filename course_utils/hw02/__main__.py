@@ -2,6 +2,7 @@
 
     python -m course_utils.hw02 corpus [--corpus-seed S] [--num-train N] [--num-test N] [--release DIR]
     python -m course_utils.hw02 train --preset simple|medium|strong|boss [--out runs/simple] [options]
+    torchrun --nproc_per_node=N -m course_utils.hw02 train [the same options]
     python -m course_utils.hw02 predict --checkpoint runs/simple/best.pt --out prediction.csv
     python -m course_utils.hw02 score prediction.csv
     python -m course_utils.hw02 ladder [--presets simple medium strong boss] [--out runs/ladder]
@@ -9,11 +10,19 @@
 Data: ``--data DIR`` or ``$LIBRIPHONE_DIR`` for the real libriphone folder, else the
 local synthetic corpus (``--corpus-seed``, ``--num-train``, ``--num-test`` choose it).
 Exit status 0 on success, 1 on bad data or files, 2 on a bad command line.
+
+Under torchrun, ``train`` runs as N processes with DistributedDataParallel (gloo on the
+CPU, nccl with one GPU per process); ``--batch-size`` stays the batch of one update, over
+all N processes, so N processes train as one process with the same options would. Only
+rank 0 prints and writes files. The other commands are one process.
 """
 import argparse
 import dataclasses
+import os
 import sys
 from pathlib import Path
+
+import torch.distributed as dist
 
 from . import corpus, source, submission, training
 from .dataset import load_frames
@@ -32,10 +41,11 @@ def _data_options(parser):
     group.add_argument("--workers", type=int, help="processes that make the local corpus (default: all CPUs)")
 
 
-def _source(args):
+def _source(args, verbose=True):
     config = corpus.CorpusConfig(seed=args.corpus_seed, num_train=args.num_train, num_test=args.num_test)
-    data = source.data_source(args.data, config, args.workers)
-    print(f"data: {data.description}", file=sys.stderr)
+    data = source.data_source(args.data, config, args.workers, progress=verbose)
+    if verbose:
+        print(f"data: {data.description}", file=sys.stderr)
     return data
 
 
@@ -53,25 +63,36 @@ def _train(args):
                                                       "learning_rate", "batch_size", "num_epochs", "seed")
                if getattr(args, name) is not None}
     recipe = dataclasses.replace(recipe, **changes)
-    data = _source(args)
     out = args.out or Path("runs") / args.preset
-    device = args.device or training.default_device()
-    print(f"recipe: {recipe}\ndevice: {device}; checkpoints in {out}/", file=sys.stderr)
+    device = args.device   # main() chose it: under torchrun, this process's, inside its process group
+    rank, world_size = training.rank_and_world_size()
+    data = training.first_on_rank_0(lambda: _source(args, verbose=rank == 0))   # rank 0 makes the corpus
+    if rank == 0:
+        processes = "" if world_size == 1 else (f" and {world_size - 1} more processes (DistributedDataParallel, "
+                                                f"{dist.get_backend()}; each computes 1/{world_size} of a batch)")
+        print(f"recipe: {recipe}\ndevice: {device}{processes}; checkpoints in {out}/", file=sys.stderr)
     history = training.train(recipe, data.path, out, device=device, resume=not args.no_resume)
+    if rank > 0:
+        return
     for h in history:
         print(f"epoch {h['epoch']:2d}: train loss {h['train_loss']:.3f} acc {h['train_acc']:.4f} | "
               f"val loss {h['val_loss']:.3f} acc {h['val_acc']:.4f}")
     print(f"best validation accuracy {max(h['val_acc'] for h in history):.4f}: {out}/best.pt")
+    if args.predict:
+        _write_prediction(data, out / "best.pt", args.predict, device)
+
+
+def _write_prediction(data, checkpoint, csv, device):
+    model, recipe = training.load_checkpoint(checkpoint, device)
+    frames = load_frames(data.path, "test", recipe.concat_nframes)
+    classes = training.predict_classes(model, recipe, frames, device)
+    submission.write_submission(csv, classes)
+    print(f"wrote {len(classes)} predictions to {csv}", file=sys.stderr)
 
 
 def _predict(args):
     data = _source(args)
-    device = args.device or training.default_device()
-    model, recipe = training.load_checkpoint(args.checkpoint, device)
-    frames = load_frames(data.path, "test", recipe.concat_nframes)
-    classes = training.predict_classes(model, recipe, frames, device)
-    submission.write_submission(args.out, classes)
-    print(f"wrote {len(classes)} predictions to {args.out}", file=sys.stderr)
+    _write_prediction(data, args.checkpoint, args.out, args.device or training.default_device())
 
 
 def _score(args):
@@ -116,9 +137,13 @@ def main(argv=None):
     command.add_argument("--out", type=Path, help="checkpoint folder (default: runs/<preset>)")
     command.add_argument("--device", help="cpu or cuda (default: cuda when available)")
     command.add_argument("--no-resume", action="store_true", help="start afresh even if --out/last.pt exists")
+    command.add_argument("--predict", type=Path, metavar="CSV",
+                         help="then write the best model's test predictions there (Kaggle's Id,Class)")
     for name, kind in (("concat-nframes", int), ("hidden-layers", int), ("hidden-dim", int), ("dropout", float),
-                       ("learning-rate", float), ("batch-size", int), ("num-epochs", int), ("seed", int)):
+                       ("learning-rate", float), ("num-epochs", int), ("seed", int)):
         command.add_argument(f"--{name}", type=kind, help="override the preset's value")
+    command.add_argument("--batch-size", type=int, help="override the preset's value: frames (utterances for "
+                                                        "boss) per update, over all processes under torchrun")
     _data_options(command)
     command.set_defaults(run=_train)
 
@@ -145,12 +170,31 @@ def main(argv=None):
     command.set_defaults(run=_ladder)
 
     args = parser.parse_args(argv)
+    if args.command != "train":
+        if training.launched_by_torchrun():
+            parser.error(f"only train runs under torchrun; run {args.command} as one process: python -m "
+                         f"course_utils.hw02 {args.command} ...")
+        return _run(args)
+    try:   # under torchrun, in its process group, left also after an error (reported before it is left)
+        with training.process_group(args.device) as args.device:
+            return _run(args)
+    except ValueError as error:   # more processes than GPUs
+        return _report(error)
+
+
+def _run(args):
     try:
         args.run(args)
     except (LibriphoneError, FileNotFoundError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+        return _report(error)
     return 0
+
+
+def _report(error):
+    """Prints the error (with the rank of the process under torchrun); exit status 1."""
+    rank = f"rank {os.environ['RANK']}: " if training.launched_by_torchrun() else ""
+    print(f"{rank}error: {error}", file=sys.stderr)
+    return 1
 
 
 if __name__ == "__main__":

@@ -63,11 +63,16 @@ class Frames:
         y = torch.index_select(self.labels, 0, index).long() if self.labels is not None else None
         return self.windows(index), y
 
+    def batch_indices(self, batch_size, shuffle=False, generator=None):
+        """The frame indices of each batch (LongTensors of `batch_size`, the last shorter), over all frames, in
+        a random order when `shuffle`."""
+        order = torch.randperm(len(self), generator=generator) if shuffle else torch.arange(len(self))
+        return order.split(batch_size)
+
     def batches(self, batch_size, shuffle=False, generator=None):
         """Yields (X, y) batches over all frames, in a random order when `shuffle`."""
-        order = torch.randperm(len(self), generator=generator) if shuffle else torch.arange(len(self))
-        for first in range(0, len(self), batch_size):
-            yield self.batch(order[first:first + batch_size])
+        for index in self.batch_indices(batch_size, shuffle, generator):
+            yield self.batch(index)
 
     def segments(self, chunk_frames=0, generator=None):
         """(first frame, length) of every utterance, or with `chunk_frames` of its consecutive pieces of at most
@@ -84,22 +89,30 @@ class Frames:
             length += [b - a for a, b in zip(cuts, cuts[1:])]
         return torch.tensor(first), torch.tensor(length)
 
-    def utterance_batches(self, batch_size, shuffle=False, generator=None, chunk_frames=0):
-        """Yields (X (B, T_max, 39·n), y (B, T_max) padded with -100 or None, lengths (B,)) over whole
-        utterances (or their pieces, see `segments`) for sequence models; padding repeats the last frame.
-        Context windows still reach across piece boundaries, within the utterance."""
+    def utterance_pieces(self, batch_size, shuffle=False, generator=None, chunk_frames=0):
+        """(first frames (B,), lengths (B,)) of the utterances (or their pieces, see `segments`) of each batch,
+        in a random order when `shuffle`."""
         first, length = self.segments(chunk_frames, generator if shuffle else None)
         order = torch.randperm(len(first), generator=generator) if shuffle else torch.arange(len(first))
-        for begin in range(0, len(order), batch_size):
-            u = order[begin:begin + batch_size]
-            lengths = length[u]
-            steps = torch.arange(int(lengths.max()))
-            frame = first[u, None] + torch.minimum(steps, lengths[:, None] - 1)
-            x = self.windows(frame.reshape(-1)).reshape(len(u), len(steps), -1)
-            y = None
-            if self.labels is not None:
-                y = torch.where(steps < lengths[:, None], self.labels[frame].long(), torch.tensor(-100))
-            yield x, y, lengths
+        return [(first[u], length[u]) for u in order.split(batch_size)]
+
+    def utterance_batch(self, first, lengths):
+        """(X (B, T_max, 39·n), y (B, T_max) padded with -100 or None, lengths (B,)) of the B pieces that start
+        at frames `first` with `lengths`; padding repeats the last frame. Context windows still reach across
+        piece boundaries, within the utterance."""
+        steps = torch.arange(int(lengths.max()))
+        frame = first[:, None] + torch.minimum(steps, lengths[:, None] - 1)
+        x = self.windows(frame.reshape(-1)).reshape(len(first), len(steps), -1)
+        y = None
+        if self.labels is not None:
+            y = torch.where(steps < lengths[:, None], self.labels[frame].long(), torch.tensor(-100))
+        return x, y, lengths
+
+    def utterance_batches(self, batch_size, shuffle=False, generator=None, chunk_frames=0):
+        """Yields `utterance_batch`es over whole utterances (or their pieces, see `segments`) for sequence
+        models."""
+        for first, lengths in self.utterance_pieces(batch_size, shuffle, generator, chunk_frames):
+            yield self.utterance_batch(first, lengths)
 
 
 def load_frames(root, split, concat_nframes=1, train_ratio=0.8, train_val_seed=1337):
