@@ -3,14 +3,16 @@ fill a student's own notebook folder.
 
     python -m course_utils release --out release/
     python -m course_utils grade submissions/ --out grades.csv --feedback-dir feedback/ --jobs 2
+    python -m course_utils grade predictions/ --hw02-labels CORPUS_FOLDER     # HW02 prediction CSVs
     python -m course_utils merge shard-*/feedback --out grades.csv --feedback-dir feedback/
     python -m course_utils workspace ~/why-training-fails-notebooks
 
 Run any with ``--help`` for every option. Exit status: 0 when everything
 given was released or graded (a failing submission is still graded: it gets a
 status in the gradebook), 1 when release refused, when grading refused to run
-(no working sandbox: nothing is graded or written), when shards cannot be
-merged, when a student's notebook folder cannot be made or filled (nothing
+(no working sandbox for a class with notebooks, or no HW02 test labels
+or lines for a class with prediction files: nothing is graded or written),
+when shards cannot be merged, when a student's notebook folder cannot be made or filled (nothing
 is written), or when the grader failed on a submission (a bug: see its JSON
 report), 2 for a mistake on the command line.
 """
@@ -57,11 +59,12 @@ def _add_gradebook_outputs(command, feedback_help):
 
 def _grade_parser(commands):
     command = commands.add_parser(
-        "grade", help="grade submitted notebooks into a gradebook",
-        description="Grade submitted notebooks on hidden cases, each in its own sandboxed process, and write a "
+        "grade", help="grade submitted notebooks and HW02 prediction files into a gradebook",
+        description="Grade submitted notebooks on hidden cases, each in its own sandboxed process, and HW02 "
+                    "prediction files (Id,Class CSV) against the instructor's test labels, as Kaggle did; write a "
                     "gradebook (CSV), a Markdown feedback file and a JSON report per submission.")
     command.add_argument("paths", nargs="+", type=Path, metavar="FILE_OR_DIR",
-                         help="submitted notebooks, or folders searched for *.ipynb")
+                         help="submitted notebooks and prediction files, or folders searched for *.ipynb and *.csv")
     _add_gradebook_outputs(command, "folder for <submission>-<hash>.md and .json")
     command.add_argument("--layout", choices=("auto", "per-student", "nbgrader", "flat"), default="auto",
                          help="how a folder names students: per-student (<student>/<notebook>.ipynb), nbgrader "
@@ -92,6 +95,13 @@ def _grade_parser(commands):
     command.add_argument("--disk-mib", type=float, default=512, metavar="MIB",
                          help="size of each RAM disk of a submission (working copy, /tmp, /dev/shm) and of any "
                               "file it writes, in MiB (default: 512)")
+    command.add_argument("--hw02-labels", type=Path, metavar="PATH",
+                         help="for HW02 prediction files (*.csv): the instructor's corpus folder, or its "
+                              "test_labels.txt, which a student's release lacks (default: the default local "
+                              "corpus, as python -m course_utils.hw02 corpus prints it)")
+    command.add_argument("--hw02-lines", type=Path, metavar="FILE",
+                         help="the leaderboard's lines for that corpus, as python -m course_utils.hw02.lines writes "
+                              "them (default: the table in course_utils/hw02/lines.py)")
     command.add_argument("--sandbox", choices=("auto", "bwrap", "none"), default="auto",
                          help="auto, bwrap: in bubblewrap, and refuse to grade without it; none: WITHOUT "
                               "isolation (the gradebook says so on every row) (default: auto)")
@@ -157,14 +167,21 @@ def _release(args, parser):
 
 
 def _grade(args, parser):
+    from .exercises.grade import default_key_file, find_submissions, grade, grading_key, is_prediction_file
     from .exercises.sandbox import SandboxUnavailable, resolve_isolation
 
     try:   # first, and quickly: without a sandbox nothing is read, graded or written
         isolation = resolve_isolation(args.sandbox)
     except SandboxUnavailable as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    from .exercises.grade import default_key_file, find_submissions, grade, grading_key
+        try:   # a class of prediction files only runs no code, and needs no sandbox
+            predictions_only = all(map(is_prediction_file, (path for _, path, _ in find_submissions(args.paths,
+                                                                                                    args.layout))))
+        except ValueError:
+            predictions_only = False
+        if not predictions_only:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+        isolation = None
     from .exercises.registry import chapter_names
     from .exercises.session import Limits
 
@@ -179,17 +196,31 @@ def _grade(args, parser):
         except ValueError:
             parser.error(f"--shard {args.shard}: give K/N with 1 <= K <= N, e.g. 3/8")
     try:
-        if not find_submissions(args.paths, args.layout):
-            parser.error(f"no .ipynb files found in {', '.join(map(str, args.paths))}")
+        submissions = find_submissions(args.paths, args.layout)
     except ValueError as error:
         parser.error(str(error))
+    if not submissions:
+        parser.error(f"no .ipynb or .csv files found in {', '.join(map(str, args.paths))}")
+    answer_key = None
+    if any(is_prediction_file(path) for _, path, _ in submissions):
+        from .hw02.grading import AnswerKeyError, answer_key as make_answer_key
+
+        try:
+            answer_key = make_answer_key(args.hw02_labels, args.hw02_lines)
+        except AnswerKeyError as error:
+            print(f"error: {error}. Nothing was graded.", file=sys.stderr)
+            return 1
+        print(f"HW02 prediction files: test labels of {answer_key.corpus}; lines: {answer_key.lines.source}")
     if args.chapter is not None and args.chapter not in chapter_names():
         parser.error(f"--chapter {args.chapter}: no such chapter (known: {', '.join(chapter_names())})")
     try:
         key = grading_key(args.key_file or default_key_file())
     except (OSError, ValueError) as error:
         parser.error(f"--key-file: {error}")
-    _say_isolation(isolation)
+    if any(not is_prediction_file(path) for _, path, _ in submissions):
+        _say_isolation(isolation)
+    else:
+        isolation = isolation or "none"   # unused: a prediction file is read, never run
     limits = Limits(cell_seconds=args.cell_timeout, exercise_seconds=args.exercise_timeout,
                     submission_seconds=args.submission_timeout, memory_bytes=int(args.memory_gib * 2**30),
                     processes=args.processes, disk_bytes=int(args.disk_mib * 2**20),
@@ -197,7 +228,7 @@ def _grade(args, parser):
     progress = _Progress()
     reports = grade(args.paths, args.out, args.feedback_dir, jobs=args.jobs, limits=limits, isolation=isolation,
                     chapter=args.chapter, on_graded=progress, key=key, shard=shard, layout=args.layout,
-                    lms=args.lms)
+                    lms=args.lms, answer_key=answer_key)
     failed = [graded for graded in reports if graded["status"] == "grader-error"]
     for graded in failed:
         print(f"grader error on {graded['submission']}:\n{graded.get('traceback', '')}", file=sys.stderr)

@@ -1,17 +1,20 @@
-"""Grading a class: every submitted notebook, in parallel, into a gradebook and feedback files.
+"""Grading a class: every submitted notebook and HW02 prediction file, in parallel, into a gradebook and feedback.
 
-:func:`grade` finds the notebooks (:func:`find_submissions`: a folder per
-student, nbgrader's ``submitted/`` folder, or a flat folder), grades each one
-in its own temporary working directory (:class:`.session.Session`), writes a
-Markdown feedback file and a JSON report per submission as soon as it is
-graded, and the gradebook CSV at the end, whatever any submission did. A
+:func:`grade` finds the notebooks and the ``.csv`` prediction files
+(:func:`find_submissions`: a folder per student, nbgrader's ``submitted/``
+folder, or a flat folder), grades each notebook in its own temporary working
+directory (:class:`.session.Session`) and scores each prediction file against
+the instructor's test labels (:mod:`course_utils.hw02.grading`: read, never run),
+writes a Markdown feedback file and a JSON report per submission as soon as it
+is graded, and the gradebook CSV at the end, whatever any submission did. A
 submission's status is one of:
 
 - ``graded``: every cell ran and every exercise was judged;
 - ``graded-with-issues``: graded, but something went wrong in the notebook (a
   cell raised, hung or crashed the process; an answer is missing under its name;
   a limit was hit; the output was cut): the ``notes`` column says what;
-- ``unreadable``: not a notebook the grader can read (no points);
+- ``unreadable``: not a notebook the grader can read, or a prediction file that is not in the
+  homework's format (no points; the notes say why);
 - ``grader-error``: the grader itself failed on this submission (a bug: please report).
 
 Hidden cases come from the grading key (:func:`grading_key`): the same key
@@ -41,25 +44,29 @@ from .session import Limits, Session, prepare_workdir
 
 SUBMISSION_STATUSES = ("graded", "graded-with-issues", "unreadable", "grader-error")
 LAYOUTS = ("auto", "per-student", "nbgrader", "flat")
+SUFFIXES = (".ipynb", ".csv")
+PREDICTION_NAMES = ("predictions", "prediction", "submission")   # left out of a flat file name's student
 
 
 # ----------------------------------------------------------------------------- finding submissions
 
 
 def find_submissions(paths, layout="auto"):
-    """[(submission id, path, student)] for the given files and every ``*.ipynb`` under the given folders.
+    """[(submission id, path, student)] for the given files and every ``*.ipynb`` and ``*.csv`` (an HW02
+    prediction file) under the given folders.
 
     The id is the file name without ``.ipynb`` for a file, and its path relative to the folder for a
-    folder (``alice/00_training_recipe``). The student is read from the layout of a folder:
+    folder (``alice/00_training_recipe``); a prediction file's id keeps its ``.csv`` (``alice/prediction.csv``),
+    so it never meets a notebook's. The student is read from the layout of a folder:
 
     - ``per-student``: ``<student>/…/<notebook>.ipynb`` (a JupyterHub's home folders, an exchange);
     - ``nbgrader``: ``submitted/<student>/<assignment>/<notebook>.ipynb`` (the folder given may be the
       course folder that holds ``submitted/``, or ``submitted/`` itself);
     - ``flat``: ``<name>.ipynb`` in the folder itself; the student is the file name without the
       chapter's notebook name (``alice_00_training_recipe.ipynb`` → ``alice``, as an LMS download
-      names its files);
+      names its files), or without ``prediction`` for a prediction file (``alice_prediction.csv`` → ``alice``);
     - ``auto``: nbgrader's when there is a ``submitted/`` folder or the folder is one, flat when every
-      notebook is in the folder itself, else per-student.
+      submission is in the folder itself, else per-student.
 
     Raises ValueError for a missing path or a repeated id.
     """
@@ -70,9 +77,10 @@ def find_submissions(paths, layout="auto"):
         if given.is_dir():
             found += _in_folder(given, layout)
         elif given.is_file():
-            found.append((given.stem, given, _student_of_file(given.stem)))
+            found.append((_submission_id(Path(given.name)), given, _student_of_file(given.name)))
         else:
-            raise ValueError(f"{given} does not exist: give submitted notebooks or folders that hold them")
+            raise ValueError(f"{given} does not exist: give submitted notebooks and prediction files, or folders "
+                             f"that hold them")
     ids = [submission_id for submission_id, _, _ in found]
     repeated = sorted({submission_id for submission_id in ids if ids.count(submission_id) > 1})
     if repeated:
@@ -87,8 +95,8 @@ def _in_folder(folder, layout):
         base = submitted if submitted.is_dir() else folder
     else:
         base = folder
-    notebooks = sorted(path for path in base.rglob("*.ipynb")
-                       if ".ipynb_checkpoints" not in path.parts and path.is_file())
+    notebooks = sorted(path for path in base.rglob("*") if path.suffix.lower() in SUFFIXES
+                       and ".ipynb_checkpoints" not in path.parts and path.is_file())
     relative = [path.relative_to(base) for path in notebooks]
     if layout == "auto":
         if base is submitted or folder.name == "submitted":
@@ -97,18 +105,31 @@ def _in_folder(folder, layout):
             layout = "flat" if all(len(path.parts) == 1 for path in relative) else "per-student"
     found = []
     for path, rel in zip(notebooks, relative):
-        submission_id = rel.with_suffix("").as_posix()
+        submission_id = _submission_id(rel)
         if layout == "flat" or len(rel.parts) == 1:
-            student = _student_of_file(rel.stem)
+            student = _student_of_file(rel.name)
         else:
             student = rel.parts[0]
         found.append((submission_id, path, student))
     return found
 
 
-def _student_of_file(stem):
-    """The student named in a file name: the name without the chapter's notebook stem and separators."""
-    for notebook in sorted(chapter_notebooks().values(), key=len, reverse=True):
+def is_prediction_file(path):
+    """Whether a submitted file is an HW02 prediction file (``.csv``) rather than a notebook."""
+    return Path(path).suffix.lower() == ".csv"
+
+
+def _submission_id(relative):
+    """A notebook's id is its path without ``.ipynb``; a prediction file's keeps its ``.csv``."""
+    return (relative if is_prediction_file(relative) else relative.with_suffix("")).as_posix()
+
+
+def _student_of_file(name):
+    """The student named in a file name: the name without its suffix, the chapter's notebook stem (or, for a
+    prediction file, ``prediction``) and separators."""
+    stem = Path(name).stem
+    names = PREDICTION_NAMES if is_prediction_file(name) else chapter_notebooks().values()
+    for notebook in sorted(names, key=len, reverse=True):
         if notebook in stem:
             rest = stem.replace(notebook, " ").strip(" _-.")
             return rest.split(" ")[0].strip(" _-.") or stem
@@ -173,22 +194,32 @@ def key_fingerprint(key):
 
 
 def grade(paths, out, feedback_dir, jobs=1, limits=Limits(), isolation="auto", chapter=None, on_graded=None,
-          key=None, shard=None, layout="auto", lms=None):
+          key=None, shard=None, layout="auto", lms=None, answer_key=None, hw02_labels=None, hw02_lines=None):
     """Grade every submission; write the gradebook ``out``, and a ``.md`` and ``.json`` per submission.
 
     ``isolation`` is "auto", "bwrap" or "none" as for ``--sandbox`` (or an isolation that
     :func:`.sandbox.available_isolation` named): without a working sandbox it raises
-    :class:`.sandbox.SandboxUnavailable` before anything is graded or written, unless "none" is given.
+    :class:`.sandbox.SandboxUnavailable` before anything is graded or written, unless "none" is given or
+    there is no notebook to grade (a prediction file runs no code).
     ``key`` (bytes) seeds the hidden cases (default: a fresh one, so each run draws new cases);
     ``shard=(K, N)`` grades part K of N; ``lms`` is a path for the LMS export. ``on_graded(report)`` is
-    called as each submission finishes. Returns the reports, sorted by submission id.
+    called as each submission finishes. Prediction files are scored against ``answer_key``
+    (:class:`course_utils.hw02.grading.AnswerKey`), by default the one ``hw02_labels`` and ``hw02_lines``
+    give (:func:`course_utils.hw02.grading.answer_key`); when it cannot be made, it raises
+    :class:`course_utils.hw02.grading.AnswerKeyError` before anything is graded or written.
+    Returns the reports, sorted by submission id.
     """
-    isolation = resolve_isolation(isolation)
     submissions = find_submissions(paths, layout)
     if not submissions:
-        raise ValueError(f"no .ipynb files found in {', '.join(map(str, paths))}")
+        raise ValueError(f"no .ipynb or .csv files found in {', '.join(map(str, paths))}")
     if shard is not None:
         submissions = shard_of(submissions, shard)
+    if any(not is_prediction_file(path) for _, path, _ in submissions):
+        isolation = resolve_isolation(isolation)
+    if answer_key is None and any(is_prediction_file(path) for _, path, _ in submissions):
+        from course_utils.hw02.grading import answer_key as make_answer_key
+
+        answer_key = make_answer_key(hw02_labels, hw02_lines)
     key = secrets.token_bytes(32) if key is None else key
     feedback_dir = Path(feedback_dir)
     feedback_dir.mkdir(parents=True, exist_ok=True)
@@ -196,7 +227,7 @@ def grade(paths, out, feedback_dir, jobs=1, limits=Limits(), isolation="auto", c
         def one(index_and_submission):
             index, (submission_id, path, student) = index_and_submission
             return grade_and_write(submission_id, path, Path(temporary) / f"{index:05d}", limits, isolation,
-                                   chapter, key, student, feedback_dir, on_graded)
+                                   chapter, key, student, feedback_dir, on_graded, answer_key)
 
         with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
             reports = list(pool.map(one, enumerate(submissions)))
@@ -207,10 +238,13 @@ def grade(paths, out, feedback_dir, jobs=1, limits=Limits(), isolation="auto", c
 
 
 def grade_and_write(submission_id, path, workdir, limits, isolation, chapter, key, student, feedback_dir,
-                    on_graded=None):
+                    on_graded=None, answer_key=None):
     """Grade one submission and write its feedback; never raises: any failure is this submission's status."""
     try:
-        graded = grade_submission(submission_id, path, workdir, limits, isolation, chapter, key, student)
+        if is_prediction_file(path):
+            graded = grade_prediction_file(submission_id, path, answer_key, key, student)
+        else:
+            graded = grade_submission(submission_id, path, workdir, limits, isolation, chapter, key, student)
     except Exception as error:   # grade_submission guards itself; this is the guard's guard
         graded = _failed({"submission": submission_id, "student": student or submission_id, "path": str(path),
                           "chapter": chapter, "max_total": 0.0, "exercises": {}, "cells": [], "isolation": isolation,
@@ -260,10 +294,36 @@ def grade_submission(submission_id, path, workdir, limits, isolation, chapter=No
     return graded
 
 
-def _read_plain_file(path):
-    """The bytes of a submitted file; Unreadable for a symbolic link (it may point anywhere) or not a file."""
+def grade_prediction_file(submission_id, path, answer_key, key=b"", student=None):
+    """The report of one HW02 prediction file, scored against ``answer_key`` (never run); never raises."""
+    from course_utils.hw02 import grading as hw02
+
+    started = time.monotonic()
+    graded = {"submission": submission_id, "student": student or submission_id.split("/")[0], "path": str(path),
+              "status": "graded", "chapter": hw02.ASSIGNMENT, "total": 0.0, "max_total": hw02.MAX_POINTS,
+              "notes": [], "exercises": {}, "cells": [], "output": {"bytes": 0, "excerpt": ""},
+              "isolation": "no code run", "containment": "none", "hidden_cases_key": key_fingerprint(bytes(key)),
+              "graded_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    try:
+        if answer_key is None:
+            raise ValueError("no answer key: grade() makes one for every class with a prediction file")
+        data = _read_plain_file(path, answer_key.max_bytes(), "a prediction file")
+        graded["sha256"] = _sha256(data)
+        graded["prediction"] = hw02.score(data, answer_key)
+        graded["total"] = graded["prediction"]["points"]
+    except (Unreadable, hw02.Malformed) as problem:
+        graded.update(status="unreadable", total=0.0, notes=[f"the prediction file cannot be scored: {problem}"])
+    except Exception as error:   # our own bug: keep grading the class, report it, exit non-zero at the end
+        graded = _failed(graded, error)
+    graded["timings"] = {"total_seconds": round(time.monotonic() - started, 3)}
+    return graded
+
+
+def _read_plain_file(path, limit=MAX_NOTEBOOK_BYTES, kind="a notebook"):
+    """The bytes of a submitted file (at most ``limit`` + 1: more is refused as too large); Unreadable for a
+    symbolic link (it may point anywhere) or not a file."""
     if os.path.islink(path):
-        raise Unreadable("the file is a symbolic link, not a notebook: submit the notebook itself")
+        raise Unreadable(f"the file is a symbolic link, not {kind}: submit the file itself")
     try:
         descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError as error:
@@ -271,7 +331,7 @@ def _read_plain_file(path):
     with os.fdopen(descriptor, "rb") as handle:
         if not stat.S_ISREG(os.fstat(descriptor).st_mode):
             raise Unreadable("it is not a regular file")
-        return handle.read(MAX_NOTEBOOK_BYTES + 1)   # more is refused as too large
+        return handle.read(limit + 1)   # more is refused as too large
 
 
 def _failed(graded, error):

@@ -6,9 +6,12 @@ A report is a plain dict (``grade.grade_submission`` builds it): ``submission``,
 ``max_total``, ``notes``, ``exercises`` ({id: points, status, message,
 seconds, …}), ``cells`` (the cells that did not run cleanly), ``output`` (bytes
 printed, an excerpt), ``timings``, ``isolation``, ``containment``, ``limits``,
-``hidden_cases_key`` (a fingerprint) and ``graded_at``. The JSON file is that
-dict; the CSV has one row of it per submission, with the isolation in force on
-every row (``none`` when graded without a sandbox); the Markdown file is what
+``hidden_cases_key`` (a fingerprint) and ``graded_at``. The report of an HW02
+prediction file has no exercises or cells but ``prediction`` (public and private
+accuracy, the lines passed, the points: :func:`course_utils.hw02.grading.score`),
+its chapter is ``hw02-kaggle`` and its isolation ``no code run``. The JSON file is
+that dict; the CSV has one row of it per submission, with the isolation in force
+on every row (``none`` when graded without a sandbox); the Markdown file is what
 the student reads, and the same for the same submission on every run.
 
 Every string written is valid UTF-8, whatever the student's code printed or
@@ -22,6 +25,9 @@ import re
 from pathlib import Path
 
 from .registry import all_exercises, chapter_notebooks
+
+PREDICTION_ASSIGNMENT, PREDICTION_TITLE = "hw02-kaggle", "HW02 predictions"   # as course_utils.hw02.grading
+PREDICTION_COLUMNS = ("hw02_public", "hw02_private", "hw02_points")
 
 STUDENT_STATUSES = {"passed": "passed", "failed": "wrong answer", "error": "raised an error",
                     "not attempted": "not attempted", "missing": "not found", "timeout": "too slow",
@@ -77,8 +83,36 @@ def problems(graded, limits):
     return notes
 
 
+def prediction_markdown(graded):
+    """The feedback on an HW02 prediction file: the accuracies, the lines passed on each leaderboard, the points."""
+    lines = [f"# Feedback on {graded['submission']}", "",
+             f"**{graded['total']:g} / {graded['max_total']:g} points** · {PREDICTION_TITLE} "
+             f"(`{graded['chapter']}`) · scored on the test frames' true classes, as Kaggle scored the homework", ""]
+    if "prediction" not in graded:
+        notes = " ".join(graded["notes"])
+        return "\n".join(lines + ["**Not scored.** " + notes[:1].upper() + notes[1:], ""])
+    result = graded["prediction"]
+    names = list(result["lines"]["public"])
+    per_line = result["max_points"] / (2 * len(names))
+    lines += [f"| leaderboard | accuracy | {' | '.join(names)} | points |", "|---" * (len(names) + 3) + "|"]
+    for board, half in (("public", "half of the test frames"), ("private", "the other half")):
+        marks = ["✔" if result["passed"][board][name] else "✘" for name in names]
+        points = sum(result["passed"][board].values()) * per_line
+        lines.append(f"| {board} ({half}) | {result[board]:.5f} | {' | '.join(marks)} | {points:g} |")
+    lines += ["", "The lines, the accuracy each of the homework's models reaches on this test set "
+                  "(a line is passed at or above it):", "",
+              f"| line | {' | '.join(names)} |", "|---" * (len(names) + 1) + "|"]
+    for board in ("public", "private"):
+        values = [f"{result['lines'][board][name]:.5f}" for name in names]
+        lines.append(f"| {board} | {' | '.join(values)} |")
+    lines += ["", f"Each line passed on a leaderboard is worth {per_line:g} points ({result['frames']} test frames)."]
+    return "\n".join(lines) + "\n"
+
+
 def feedback_markdown(graded):
     """The student's feedback: points per exercise, then what to fix, then problems with the notebook."""
+    if graded.get("chapter") == PREDICTION_ASSIGNMENT:
+        return prediction_markdown(graded)
     lines = [f"# Feedback on {graded['submission']}", ""]
     if graded["status"] in ("unreadable", "grader-error"):
         lines += ["**Not graded.** " + " ".join(graded["notes"]), ""]
@@ -109,12 +143,13 @@ def write_feedback(graded, feedback_dir):
 
 
 def gradebook_columns(reports):
-    """submission, student, chapter, one column per exercise graded (in course order), total, max_total,
-    status, isolation, notes."""
+    """submission, student, chapter, one column per exercise graded (in course order), when any prediction
+    file was graded its public and private accuracy and points, total, max_total, status, isolation, notes."""
     graded_ids = {exercise_id for graded in reports for exercise_id in graded["exercises"]}
     known = [exercise_id for exercise_id in all_exercises() if exercise_id in graded_ids]
-    return ["submission", "student", "chapter", *known, *sorted(graded_ids - set(known)), "total", "max_total",
-            "status", "isolation", "notes"]
+    predictions = PREDICTION_COLUMNS if any(g["chapter"] == PREDICTION_ASSIGNMENT for g in reports) else ()
+    return ["submission", "student", "chapter", *known, *sorted(graded_ids - set(known)), *predictions, "total",
+            "max_total", "status", "isolation", "notes"]
 
 
 def write_gradebook(reports, path):
@@ -131,6 +166,10 @@ def write_gradebook(reports, path):
                    "max_total": f"{graded['max_total']:g}", "status": graded["status"],
                    "isolation": graded.get("isolation", ""), "notes": "; ".join(graded["notes"])}
             row.update({exercise_id: f"{result['points']:g}" for exercise_id, result in graded["exercises"].items()})
+            if graded["chapter"] == PREDICTION_ASSIGNMENT:
+                result = graded.get("prediction")
+                row.update(hw02_points=f"{graded['total']:g}", hw02_public=f"{result['public']:.5f}" if result else "",
+                           hw02_private=f"{result['private']:.5f}" if result else "")
             writer.writerow(row)
     os.replace(temporary, path)
 
@@ -144,14 +183,15 @@ def write_lms_export(reports, path):
     It follows Canvas's gradebook CSV: the identity columns ``Student, ID, SIS User ID, SIS Login ID,
     Section`` (the student's folder or file name goes into ``Student`` and ``SIS Login ID``, which Canvas
     matches on; the others stay empty), a ``Points Possible`` row, then one row per student. A chapter
-    column is named ``<notebook> (<chapter>)``; a chapter the student did not submit is empty; of two
-    submissions of one chapter the better counts; an unreadable one counts 0. For Moodle's "Import
+    column is named ``<notebook> (<chapter>)``, the HW02 prediction files' ``HW02 predictions (hw02-kaggle)``;
+    a chapter the student did not submit is empty; of two submissions of one chapter the better counts; an
+    unreadable one counts 0. For Moodle's "Import
     grades: CSV file", map ``SIS Login ID`` to the username and each chapter column to its grade item
     (Moodle skips the ``Points Possible`` row as an unknown user).
     """
-    chapters = [chapter for chapter in chapter_notebooks()
-                if any(graded["chapter"] == chapter for graded in reports)]
-    titles = {chapter: f"{chapter_notebooks()[chapter]} ({chapter})" for chapter in chapters}
+    names = dict(chapter_notebooks(), **{PREDICTION_ASSIGNMENT: PREDICTION_TITLE})
+    chapters = [chapter for chapter in names if any(graded["chapter"] == chapter for graded in reports)]
+    titles = {chapter: f"{names[chapter]} ({chapter})" for chapter in chapters}
     maxima = {chapter: max(g["max_total"] for g in reports if g["chapter"] == chapter) for chapter in chapters}
     scores = {}
     for graded in map(clean, reports):
