@@ -103,12 +103,15 @@ def test_chapter_page_offers_its_notebook_for_download(built_book, docname):
 
 
 def _stored_figures(notebook):
-    """How many pictures (image/png or image/svg+xml outputs) the notebook's shown code cells hold."""
+    """How many pictures (image/png or image/svg+xml outputs) the notebook's shown code cells hold.
+
+    Cells tagged ``reveal`` are left out: they follow an exercise and show its answer at work (a prediction
+    tested by a run), so in the book, which shows every exercise unanswered, they only ask for the answer."""
     cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
     return sum(
         any(mime in output.get("data", {}) for mime in ("image/png", "image/svg+xml"))
         for cell in cells if cell["cell_type"] == "code"
-        and not {"remove-cell", "remove-output"} & set(cell.get("metadata", {}).get("tags", []))
+        and not {"remove-cell", "remove-output", "reveal"} & set(cell.get("metadata", {}).get("tags", []))
         for output in cell.get("outputs", [])
     )
 
