@@ -119,8 +119,11 @@ def _in_process(exercise, answer):
 
 @contextlib.contextmanager
 def _time_budget(seconds):
-    """Raise CaseTooSlow in this thread after ``seconds`` (wall clock). Only where the operating system has
-    SIGALRM and this is the main thread (a notebook's kernel runs cells there); elsewhere, no budget."""
+    """Raise CaseTooSlow in this thread after ``seconds`` (wall clock), and again every second until it gets
+    out. Only where the operating system has SIGALRM and this is the main thread (a notebook's kernel runs
+    cells there); elsewhere, no budget. An answer that catches every exception (``except BaseException``)
+    inside an endless loop cannot be stopped from within its process: the kernel's interrupt button stops it
+    no better, a kernel restart does (the grader's limits stop it from outside)."""
     if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
         yield
         return
