@@ -61,7 +61,9 @@ class ESpeak:
     flutter's phase, the waveform phase, the resonators), so the same text would sound slightly different
     depending on what was said before. `speak` therefore loads the library, initialises it, synthesises,
     and unloads it (dlclose): each utterance starts from the same state, and eSpeak's own random numbers
-    are seeded (`espeak_ng_SetRandSeed`). This costs well under a millisecond."""
+    are seeded (`espeak_ng_SetRandSeed`). The Klatt voices (variants such as ``caleb`` and ``Reed``) draw their
+    noise from the C library's ``rand()``, which outlives the unloading: it is reset with ``srand(1)``, the state
+    a fresh process starts in, before every utterance. This costs well under a millisecond."""
 
     def __init__(self):
         try:
@@ -72,6 +74,7 @@ class ESpeak:
         self.data_path = espeakng_loader.get_data_path()
         self._chunks, self._phonemes = [], []
         self._callback = _CALLBACK(self._on_audio)   # keep a reference: the library holds only a pointer
+        self._libc = ctypes.CDLL(None)
         lib = self._load()
         self.version = lib.espeak_Info(None).decode()
         self._unload(lib)
@@ -118,6 +121,7 @@ class ESpeak:
             for parameter, value in ((RATE, rate), (PITCH, pitch), (RANGE, pitch_range)):
                 lib.espeak_SetParameter(parameter, int(value), 0)
             lib.espeak_ng_SetRandSeed(seed)
+            self._libc.srand(1)
             self._chunks, self._phonemes = [], []
             data = text.encode()
             status = lib.espeak_Synth(data, len(data) + 1, 0, POS_CHARACTER, 0, CHARS_AUTO | PHONEME_INPUT | (SSML if ssml else 0),
