@@ -32,7 +32,8 @@ CHUNK_ROWS = 8
 def hessian(loss_fn, theta):
     r"""The exact Hessian :math:`H_{ij} = \partial^2 L / \partial\theta_i \partial\theta_j` at ``theta``, shape (n, n).
 
-    ``theta`` is a 1-D tensor that requires grad (the parameters as one vector);
+    ``theta`` is a 1-D floating-point tensor (the parameters as one vector; it need not require grad:
+    the Hessian is taken of a detached copy);
     ``loss_fn(theta)`` returns a scalar. Reverse over reverse mode with ``torch.func``: the
     gradient :math:`g(\theta)` once, then the rows :math:`H_{i\cdot} = \partial g_i / \partial\theta`
     as vector-Jacobian products, ``CHUNK_ROWS`` of them per vmapped backward pass.
@@ -46,9 +47,10 @@ def hessian(loss_fn, theta):
     """
     if not torch.is_tensor(theta):
         raise TypeError(f"theta must be a torch.Tensor, got {type(theta).__name__}")
-    if not theta.requires_grad:
-        raise ValueError("theta does not require grad: create it with requires_grad=True "
-                         "(or call theta.requires_grad_()) so the loss can be differentiated")
+    if not theta.is_floating_point():
+        raise ValueError(f"theta is a {str(theta.dtype).removeprefix('torch.')} tensor: a loss can only be "
+                         f"differentiated with respect to floating-point numbers; make it with dtype=torch.float64 "
+                         f"(or call theta.double())")
     if theta.ndim != 1:
         raise ValueError(f"theta must be 1-D (all parameters in one vector), got shape {tuple(theta.shape)}; "
                          "flatten it, e.g. with torch.nn.utils.parameters_to_vector")

@@ -103,9 +103,11 @@ def test_bad_hessians_are_refused_with_a_clear_message(H, message):
         hs.critical_point_kind(H)
 
 
-def test_hessian_refuses_a_theta_without_grad_and_a_non_scalar_loss():
-    with pytest.raises(ValueError, match="requires_grad"):
-        hs.hessian(product_loss, torch.zeros(2))
+def test_hessian_takes_a_theta_with_or_without_grad_and_refuses_integers_and_a_non_scalar_loss():
+    point = torch.tensor([2.0, 0.5], dtype=torch.float64)
+    assert torch.equal(hs.hessian(product_loss, point), hs.hessian(product_loss, point.clone().requires_grad_()))
+    with pytest.raises(ValueError, match="floating-point"):
+        hs.hessian(product_loss, torch.zeros(2, dtype=torch.long))
     with pytest.raises(ValueError, match="scalar"):
         hs.hessian(lambda t: t ** 2, torch.zeros(2, requires_grad=True))
 
