@@ -42,7 +42,6 @@ from .registry import chapter_exercises, chapter_names, chapter_notebooks, chapt
 from .sandbox import resolve_isolation
 from .session import Limits, Session, prepare_workdir
 
-SUBMISSION_STATUSES = ("graded", "graded-with-issues", "unreadable", "grader-error")
 LAYOUTS = ("auto", "per-student", "nbgrader", "flat")
 SUFFIXES = (".ipynb", ".csv")
 PREDICTION_NAMES = ("predictions", "prediction", "submission")   # left out of a flat file name's student
