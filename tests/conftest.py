@@ -160,3 +160,15 @@ def browser():
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+def verdict(capsys, *args):
+    """(result, printed text) of one ``check(*args)`` call in a test; the text must be the result's message,
+    printed once, with no traceback."""
+    from course_utils.exercises import check
+
+    result = check(*args)
+    printed = capsys.readouterr().out
+    assert printed == result.message + "\n"
+    assert "Traceback" not in printed
+    return result, printed

@@ -8,18 +8,10 @@ from course_utils import recipe
 from course_utils.exercises import all_exercises, check, get_exercise
 from course_utils.exercises.compare import Difference, same_tensor
 from course_utils.exercises.evaluate import Returned, run_cases
+from conftest import verdict
 
 IDS = ["recipe.hard_sigmoid", "recipe.sigmoid_model", "recipe.linear_regression_step", "recipe.updates_per_epoch",
        "recipe.parameter_count", "recipe.diagnose_training"]
-
-
-def verdict(capsys, *args):
-    """(result, printed text) of one check() call; the text must be the result's message, printed once."""
-    result = check(*args)
-    printed = capsys.readouterr().out
-    assert printed == result.message + "\n"
-    assert "Traceback" not in printed
-    return result, printed
 
 
 # ---------------------------------------------------------------------------- the registry

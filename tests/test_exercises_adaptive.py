@@ -11,12 +11,13 @@ import pytest
 import torch
 
 from course_utils import adaptive as experiments
-from course_utils.exercises import all_exercises, check, get_exercise
+from course_utils.exercises import all_exercises, get_exercise
 from course_utils.exercises.cases import hidden_cases
 from course_utils.exercises.evaluate import Returned, _fits_the_notebooks_problem, expected_value, run_cases
 from course_utils.exercises.grade import grade_submission
 from course_utils.exercises.session import Limits
 from course_utils.exercises.chapters import adaptive as chapter
+from conftest import verdict
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK = REPO / "notebooks" / "03_adaptive_learning_rate.ipynb"
@@ -24,13 +25,6 @@ IDS = ["adaptive.rmsprop_step", "adaptive.adam_direction", "adaptive.warmup_cosi
        "adaptive.first_step_length", "adaptive.why_warmup"]
 PREDICTIONS = ["adaptive.largest_stable_lr", "adaptive.first_step_length"]
 SEEDS = range(60)
-
-
-def verdict(capsys, *args):
-    result = check(*args)
-    printed = capsys.readouterr().out
-    assert printed == result.message + "\n" and "Traceback" not in printed
-    return result, printed
 
 
 def problem_of(exercise_id, seed):

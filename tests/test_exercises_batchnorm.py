@@ -17,22 +17,16 @@ import torch
 import torch.nn.functional as F
 
 from course_utils import batchnorm, bn_experiments as bx
-from course_utils.exercises import all_exercises, check, get_exercise, problem
+from course_utils.exercises import all_exercises, get_exercise, problem
 from course_utils.exercises.chapters import batchnorm as chapter
 from course_utils.exercises.chapters.batchnorm import NOTEBOOK, same_tensors
 from course_utils.exercises.evaluate import Returned, run_cases
+from conftest import verdict
 
 IDS = ["batchnorm.batch_norm_train", "batchnorm.update_running_stats", "batchnorm.batch_norm_eval",
        "batchnorm.eval_output", "batchnorm.running_mean_after", "batchnorm.diagnose_bn_mode"]
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK_PATH = REPO / "notebooks" / f"{NOTEBOOK}.ipynb"
-
-
-def verdict(capsys, *args):
-    result = check(*args)
-    printed = capsys.readouterr().out
-    assert printed == result.message + "\n" and "Traceback" not in printed
-    return result, printed
 
 
 def test_chapter_5_declares_six_exercises_for_its_notebook():

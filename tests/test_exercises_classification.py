@@ -11,9 +11,10 @@ import torch
 
 from course_utils import classification as cl
 from course_utils import generalization
-from course_utils.exercises import chapter_exercises, check, get_exercise, problem
+from course_utils.exercises import chapter_exercises, get_exercise, problem
 from course_utils.exercises.chapters import classification as chapter
 from course_utils.exercises.evaluate import Returned, run_cases
+from conftest import verdict
 
 IDS = ["classification.stable_softmax", "classification.cross_entropy", "classification.samples_needed",
        "classification.samples_for_guarantee", "classification.diagnose_loss_input",
@@ -21,13 +22,6 @@ IDS = ["classification.stable_softmax", "classification.cross_entropy", "classif
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "04_classification.ipynb"
 GUARANTEE = get_exercise("classification.samples_for_guarantee")
 DIAGNOSE = get_exercise("classification.diagnose_loss_input")
-
-
-def verdict(capsys, exercise_id, answer):
-    result = check(exercise_id, answer)
-    printed = capsys.readouterr().out
-    assert printed == result.message + "\n" and "Traceback" not in printed
-    return result, printed
 
 
 def test_chapter_4_declares_six_exercises_for_its_notebook():

@@ -11,20 +11,14 @@ import torch
 
 from course_utils import critical
 from course_utils import hessian as hs
-from course_utils.exercises import all_exercises, check, get_exercise, problem
+from course_utils.exercises import all_exercises, get_exercise, problem
 from course_utils.exercises.chapters import critical as chapter
 from course_utils.exercises.evaluate import Returned, run_cases
+from conftest import verdict
 
 IDS = ["critical.product_hessian", "critical.critical_point_kind", "critical.escape_direction",
        "critical.minimum_ratio", "critical.saddle_escape_change", "critical.small_gradient_meaning"]
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "01_critical_points.ipynb"
-
-
-def verdict(capsys, *args):
-    result = check(*args)
-    printed = capsys.readouterr().out
-    assert printed == result.message + "\n" and "Traceback" not in printed
-    return result, printed
 
 
 def test_chapter_1_declares_its_six_exercises_for_its_notebook():

@@ -11,7 +11,7 @@ import nbformat
 import pytest
 import torch
 
-from course_utils.exercises import all_exercises, check, get_exercise
+from course_utils.exercises import all_exercises, get_exercise
 from course_utils.exercises.cases import hidden_cases
 from course_utils.exercises.chapters import hw02 as chapter
 from course_utils.exercises.evaluate import Returned, run_cases
@@ -19,19 +19,13 @@ from course_utils.exercises.grade import grade_submission
 from course_utils.exercises.session import Limits
 from course_utils.hw02.experiments import classifier_parameter_count, per_class_accuracy
 from course_utils.hw02.models import Classifier, count_parameters
+from conftest import verdict
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK = REPO / "notebooks" / "06_hw02_phoneme_classification.ipynb"
 IDS = ["hw02.concat_feat", "hw02.classifier_parameter_count", "hw02.per_class_accuracy", "hw02.added_parameters",
        "hw02.next_step", "hw02.split_by_utterance"]
 SEEDS = range(60)
-
-
-def verdict(capsys, *args):
-    result = check(*args)
-    printed = capsys.readouterr().out
-    assert printed == result.message + "\n" and "Traceback" not in printed
-    return result, printed
 
 
 def test_chapter_6_declares_its_six_exercises_for_its_notebook():

@@ -13,26 +13,20 @@ import pytest
 import torch
 
 from course_utils import batching, surfaces
-from course_utils.exercises import all_exercises, check, get_exercise
+from course_utils.exercises import all_exercises, get_exercise
 from course_utils.exercises.cases import hidden_cases
 from course_utils.exercises.chapters import momentum as chapter
 from course_utils.exercises.evaluate import Returned, run_cases
 from course_utils.exercises.grade import grade_submission
 from course_utils.exercises.session import Limits
 from course_utils.widgets.momentum import momentum_path
+from conftest import verdict
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK = REPO / "notebooks" / "02_batch_and_momentum.ipynb"
 IDS = ["momentum.momentum_step", "momentum.movement_from_gradients", "momentum.pick_batch_size",
        "momentum.ravine_rate", "momentum.diagnose_run", "momentum.bigger_batch"]
 SEEDS = range(60)
-
-
-def verdict(capsys, *args):
-    result = check(*args)
-    printed = capsys.readouterr().out
-    assert printed == result.message + "\n" and "Traceback" not in printed
-    return result, printed
 
 
 def ravine_of(seed):

@@ -16,21 +16,15 @@ import pytest
 import torch
 
 from course_utils import recipe
-from course_utils.exercises import all_exercises, check, get_exercise, problem
+from course_utils.exercises import all_exercises, get_exercise, problem
 from course_utils.exercises.chapters import recipe as chapter
 from course_utils.exercises.evaluate import Returned, run_cases
+from conftest import verdict
 
 IDS = ["recipe.hard_sigmoid", "recipe.sigmoid_model", "recipe.linear_regression_step", "recipe.updates_per_epoch",
        "recipe.parameter_count", "recipe.diagnose_training"]
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK_PATH = REPO / "notebooks" / f"{chapter.NOTEBOOK}.ipynb"
-
-
-def verdict(capsys, *args):
-    result = check(*args)
-    printed = capsys.readouterr().out
-    assert printed == result.message + "\n" and "Traceback" not in printed
-    return result, printed
 
 
 def test_chapter_0_declares_six_exercises_for_its_notebook():
