@@ -8,6 +8,7 @@ accuracy of both, their gap, and the seconds per utterance the corpus took to ma
 ``--workers`` processes).
 
     nice -n 19 .venv/bin/python -m benchmarks.hw02_difficulty [--utterances 600] [--seeds 0] [--only base,speed]
+        [--epochs simple=5,medium=8] [--root DIR (keeps the corpora for the next run)] [--out FILE]
 
 Not a ``bench_*`` module: it takes many minutes, so `python -m benchmarks` does not run it. The absolute
 numbers are lower than the full-size ladder's (less data, fewer epochs); compare conditions with each other.
@@ -34,6 +35,11 @@ CONDITIONS = {
     "label jitter 15 ms": dict(label_jitter_ms=15.0),
     "all": dict(recorded_voice_fraction=0.5, speed_perturbation=(0.8, 1.25), prosody_variation=0.4,
                 channel_probability=1.0, smearing_ms=(5.0, 25.0), label_jitter_ms=15.0),
+    # existing fields pushed further, for comparison
+    "snr −5–15 dB": dict(snr_db=(-5.0, 15.0)),
+    "rate 160–360 wpm": dict(rate_wpm=(160, 360)),
+    "natural text 90 %": dict(syllable_fraction=0.1, word_list_fraction=0.1),
+    "voices+speed+snr −5–15": dict(recorded_voice_fraction=0.5, speed_perturbation=(0.8, 1.25), snr_db=(-5.0, 15.0)),
 }
 EPOCHS = {"simple": 5, "medium": 3}
 RESULTS = Path(__file__).parent / "results" / "hw02_difficulty.json"
@@ -59,10 +65,15 @@ def main():
     parser.add_argument("--utterances", type=int, default=600)
     parser.add_argument("--seeds", default="0", help="comma-separated corpus and training seeds")
     parser.add_argument("--only", default="", help="comma-separated condition names (default: all)")
+    parser.add_argument("--epochs", default="", help="e.g. simple=5,medium=8 (default: %s)" % EPOCHS)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--root", default=None, help="where the corpora go (default: a temporary folder)")
+    parser.add_argument("--out", default=str(RESULTS), help="the JSON result file")
     args = parser.parse_args()
     torch.set_num_threads(2)
+    for item in filter(None, args.epochs.split(",")):
+        preset, epochs = item.split("=")
+        EPOCHS[preset] = int(epochs)
     names = [n for n in CONDITIONS if not args.only or any(part in n for part in args.only.split(","))]
     rows = []
     with tempfile.TemporaryDirectory() as scratch:
@@ -74,10 +85,11 @@ def main():
                 rows.append(row)
                 print(f"{name:22s} {seed:4d}  {row['simple']:.3f}   {row['medium']:.3f}  {row['gap']:+.3f}  "
                       f"{row['seconds_per_utterance']:.3f}", flush=True)
-                RESULTS.parent.mkdir(exist_ok=True)
-                tmp = RESULTS.with_suffix(".tmp")
+                out = Path(args.out)
+                out.parent.mkdir(exist_ok=True)
+                tmp = out.with_suffix(".tmp")
                 tmp.write_text(json.dumps(dict(utterances=args.utterances, epochs=EPOCHS, rows=rows), indent=1))
-                tmp.replace(RESULTS)
+                tmp.replace(out)
 
 
 if __name__ == "__main__":
