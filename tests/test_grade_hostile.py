@@ -253,7 +253,8 @@ def test_memory_is_limited_for_all_the_processes_of_a_submission_together(hostil
     if report["containment"] != "cgroup":
         pytest.skip("no cgroups here: the memory limit holds per process only")
     held = re.search(r"HELD (\d) OF 3", report["output"]["excerpt"])   # 3 × 900 MiB at once, under 2 GiB
-    assert held is not None and int(held.group(1)) <= 2, report["output"]["excerpt"]
+    cell = [c for c in report["cells"] if "import subprocess" in c["first_line"]]
+    assert held is not None and int(held.group(1)) <= 2, (report["output"]["excerpt"], cell, report["notes"])
     assert points(hostile["rows"]["children_memory"]) == [1] * 6
 
 
