@@ -298,19 +298,6 @@ def _above(cells, exercise_id):
     return [cell for cell in cells[:stub] if "solution" not in cell.metadata.get("tags", [])], cells[stub]
 
 
-def test_no_line_of_a_solution_appears_above_its_exercise():
-    cells = _cells()
-    for exercise_id in IDS:
-        above, stub = _above(cells, exercise_id)
-        name = exercise_id.partition(".")[2]
-        [solution] = [cell for cell in cells if "solution" in cell.metadata.get("tags", [])
-                      and re.match(rf"(def )?{name}\b", cell.source)]
-        shared = set(stub.source.splitlines())   # the signature and the docstring
-        lines = [line.strip() for line in solution.source.splitlines() if line not in shared and line.strip()]
-        text = "\n".join(cell.source for cell in above)
-        assert lines and not [line for line in lines if line in text], exercise_id
-
-
 #: What would be the answer's code (or its formula, worked out) if a cell above the exercise showed it.
 GIVEAWAYS = {
     "hw02.concat_feat": ["min(max(", "def concat_by_loop", "torch.arange(-k", ".clamp(0, len(x)", "% len(x)"],

@@ -274,17 +274,6 @@ def test_no_code_of_an_answer_appears_above_its_exercise():
         assert shown == [], f"{name}: answer code above the exercise: {shown}"
 
 
-def test_no_line_of_a_solution_appears_above_its_exercise():
-    cells = notebook_cells()
-    for name in ANSWER_CODE:
-        stub = _stub_index(cells, name)
-        [solution] = [c.source for c in cells[stub:] if "solution" in tags(c)][:1]
-        body = [line.split("#")[0].strip() for line in solution.splitlines()[1:]]
-        body = [line for line in body if len(line) > 12 and not line.startswith(('"""', '"'))]
-        above = "\n".join(c.source for c in cells[:stub] if "solution" not in tags(c))
-        assert [line for line in body if line in above] == [], name
-
-
 def test_the_prediction_is_confirmed_by_pytorch_after_the_prediction_is_made():
     """The cell after the check builds the network and counts; with the answer still `...` (as in the book,
     which runs without the solutions) it asks for the prediction first and shows no count."""

@@ -15,7 +15,7 @@ import torch
 from ... import batchnorm
 from ..cases import coin, integer, normal, uniform
 from ..compare import Difference, close_number, same_label, same_tensor
-from ..registry import Case, Exercise, Mistake
+from ..registry import Case, Exercise, Mistake, label_mistakes
 
 NOTEBOOK = "05_batch_normalization"
 
@@ -273,19 +273,6 @@ MODE_REASONS = {
 
 
 
-def _label_mistakes(reference, reasons):
-    """Like :func:`..registry.label_mistakes` ({(true, said): why}), but each wrong answer says the right label
-    on every case whose true label is another, so that, run as an answer, it is wrong exactly where it names its
-    mistake (a verdict stops at the first wrong case)."""
-    def wrong(true, said):
-        def answer(*args, **kwargs):
-            label = reference(*args, **kwargs)
-            return said if label == true else label
-        return answer
-
-    return [Mistake(why, wrong(true, said)) for (true, said), why in reasons.items()]
-
-
 _FIXED_RECORDS = [Case((example_record(mode, seed),)) for mode, seed in zip(MODES, (1, 2, 3))]
 
 
@@ -358,7 +345,7 @@ EXERCISES = [
     ),
     Exercise(
         "batchnorm.diagnose_bn_mode", diagnose_bn_mode, draw=_mode_case, fixed=_FIXED_RECORDS,
-        compare=same_label(MODES), mistakes=_label_mistakes(diagnose_bn_mode, MODE_REASONS),
+        compare=same_label(MODES), mistakes=label_mistakes(diagnose_bn_mode, MODE_REASONS),
         visible_random_cases=9, hidden_random_cases=15,
     ),
 ]

@@ -19,7 +19,7 @@ import torch
 from ... import classification as cl
 from ..cases import coin, integer, normal, uniform
 from ..compare import Difference, close_number, same_choice, same_int, same_label, same_tensor
-from ..registry import Case, Exercise, Mistake, choice_mistakes
+from ..registry import Case, Exercise, Mistake, choice_mistakes, label_mistakes
 
 NOTEBOOK = "04_classification"
 
@@ -321,19 +321,6 @@ def _training_record(rng, kind):
             return {"classes": classes, "loss": losses, "accuracy": accuracies}
 
 
-def _confusions(reference, reasons):
-    """One :class:`Mistake` per ``{(true label, said label): why it is not that}``: a student who says ``said``
-    where the reference says ``true``, and the right label elsewhere (so that each mistake, run as an answer,
-    fails on its own kind of record and is named there)."""
-    def confused(true, said):
-        def answer(record):
-            right = reference(record)
-            return said if right == true else right
-        return answer
-
-    return [Mistake(why, confused(true, said)) for (true, said), why in reasons.items()]
-
-
 def _record_case(rng):
     return Case((_training_record(rng, integer(rng, 0, 2)),))
 
@@ -455,7 +442,7 @@ EXERCISES = [
     Exercise(
         "classification.diagnose_loss_input", diagnose_loss_input, draw=_record_case, fixed=_fixed_records(),
         compare=same_label(LABELS), visible_random_cases=6,
-        mistakes=_confusions(diagnose_loss_input, {
+        mistakes=label_mistakes(diagnose_loss_input, {
             ("logits", "probabilities"):
                 "this loss leaves the band that inputs in [0, 1] hold it to: between ln(1 + (C − 1)/e) (all of "
                 "the input on the right class) and ln(C − 1 + e) (all of it on a wrong one). Somewhere in this "

@@ -14,7 +14,7 @@ from ...hw02.experiments import classifier_parameter_count, per_class_accuracy
 from ...hw02.libriphone import FEATURE_DIM, NUM_CLASSES, concat_feat
 from ..cases import coin, integer, normal, uniform
 from ..compare import Difference, close_number, same_choice, same_int, same_label, same_tensor
-from ..registry import Case, Exercise, Mistake, choice_mistakes
+from ..registry import Case, Exercise, Mistake, choice_mistakes, label_mistakes
 
 NOTEBOOK = "06_hw02_phoneme_classification"
 
@@ -268,19 +268,6 @@ NEXT_STEP_REASONS = {
 }
 
 
-def _label_mistakes(reference, reasons):
-    """Like :func:`~course_utils.exercises.registry.label_mistakes`, but each wrong answer gives the right label
-    on the cases of other labels (not None), so that, run as a student's answer, it fails exactly where it says
-    ``said`` for a case labelled ``true``, and there gets its reason."""
-    def wrong(true, said):
-        def answer(*args, **kwargs):
-            label = reference(*args, **kwargs)
-            return said if label == true else label
-        return answer
-
-    return [Mistake(why, wrong(true, said)) for (true, said), why in reasons.items()]
-
-
 # ----------------------------------------------------------------------------- choose: the validation split
 
 SPLIT_REASONS = {
@@ -358,7 +345,7 @@ EXERCISES = [
     ),
     Exercise(
         "hw02.next_step", next_step, draw=_record, compare=same_label(NEXT_STEPS), visible_random_cases=12,
-        hidden_random_cases=16, mistakes=_label_mistakes(next_step, NEXT_STEP_REASONS),
+        hidden_random_cases=16, mistakes=label_mistakes(next_step, NEXT_STEP_REASONS),
         hint="read the last epoch: the gap between training and validation accuracy, whether validation accuracy "
              "still rises, and how many frames the window holds",
     ),

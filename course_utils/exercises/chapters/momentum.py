@@ -14,7 +14,7 @@ import torch
 from ... import batching
 from ..cases import coin, integer, normal, uniform
 from ..compare import Difference, close_number, same_choice, same_int, same_label, same_tensor
-from ..registry import Case, Exercise, Mistake, choice_mistakes
+from ..registry import Case, Exercise, Mistake, choice_mistakes, label_mistakes
 
 NOTEBOOK = "02_batch_and_momentum"
 
@@ -169,15 +169,6 @@ def _record_case(rng):
     return Case((training_record(rng, LABELS[integer(rng, 0, len(LABELS) - 1)]),))
 
 
-def _reference_elsewhere(reference, reasons):
-    """One Mistake per ``{(true label, said label): why it is not that}``: the answer that says ``said`` on the
-    records of ``true`` and the right label on every other record (so a check stops at the record it confuses)."""
-    def wrong(true, said):
-        return lambda record: said if reference(record) == true else reference(record)
-
-    return [Mistake(why, wrong(true, said)) for (true, said), why in reasons.items()]
-
-
 _LARGE, _SMALL, _MOMENTUM, _BATCH = LABELS
 
 _DIAGNOSE_REASONS = {
@@ -291,7 +282,7 @@ EXERCISES = [
     Exercise(
         "momentum.diagnose_run", diagnose_run, draw=_record_case, fixed=FIXED_RECORDS,
         compare=same_label(LABELS), visible_random_cases=6, hidden_random_cases=12,
-        mistakes=_reference_elsewhere(diagnose_run, _DIAGNOSE_REASONS),
+        mistakes=label_mistakes(diagnose_run, _DIAGNOSE_REASONS),
     ),
     Exercise(
         "momentum.bigger_batch", lambda: "b", kind="value", fixed=[Case(())], compare=same_choice("abcd"),

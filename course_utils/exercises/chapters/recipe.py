@@ -12,7 +12,7 @@ import torch
 from ... import recipe
 from ..cases import coin, integer, normal, uniform
 from ..compare import close_number, same_int, same_label, same_numbers
-from ..registry import Case, Exercise, Mistake
+from ..registry import Case, Exercise, Mistake, label_mistakes
 
 NOTEBOOK = "00_training_recipe"
 
@@ -195,19 +195,6 @@ REASONS = {
 }
 
 
-def confusions(reference, reasons):
-    """One :class:`Mistake` per ``{(true label, said label): why it is not that}``: the answer of a student who
-    confuses just these two, saying ``said`` where the reference says ``true`` and the right label elsewhere
-    (so that each mistake, run as an answer, fails on its own kind of record and is named there)."""
-    def confused(true, said):
-        def answer(*args, **kwargs):
-            right = reference(*args, **kwargs)
-            return said if right == true else right
-        return answer
-
-    return [Mistake(why, confused(true, said)) for (true, said), why in reasons.items()]
-
-
 def _step(w, b, x, y, learning_rate, gradients):
     dw, db = gradients((b + w * x - y), x)
     return w - learning_rate * dw, b - learning_rate * db
@@ -298,6 +285,6 @@ EXERCISES = [
         compare=same_label(LABELS), visible_random_cases=12, hidden_random_cases=24,
         hint="read the training loss first, measured against noise_loss; then the smaller model's training loss "
              "or the validation and test losses, as section 5's table does",
-        mistakes=confusions(diagnose_training, REASONS),
+        mistakes=label_mistakes(diagnose_training, REASONS),
     ),
 ]
