@@ -32,6 +32,11 @@ from jupyter_cache.executors.utils import single_nb_execution
 from student_view import without_solutions
 
 TIMEOUT_S = 300  # execute.timeout in _config.yml
+# A kernel's start (nbclient waits 60 s by default) can take longer on a busy two-core machine
+# whose fresh .venv has not yet compiled ipykernel's modules: wait as long as for a cell, and
+# start it again once before giving the notebook up to the book build.
+STARTUP_TIMEOUT_S = TIMEOUT_S
+ATTEMPTS = 2
 
 
 def stored_seconds(path):
@@ -53,13 +58,26 @@ def book_notebook(path):
 
 
 def execute(path):
-    """(path, executed notebook or None, seconds, error text) for one notebook, as the book runs it."""
-    notebook = book_notebook(path)
-    result = single_nb_execution(notebook, cwd=str(Path(path).resolve().parent), timeout=TIMEOUT_S,
-                                 allow_errors=False, meta_override=True)
-    if result.err is not None:
-        return path, None, result.time, f"{type(result.err).__name__}: {result.err}"
-    return path, notebook, result.time, None
+    """(path, executed notebook or None, seconds, error text) for one notebook, as the book runs it.
+
+    A cell's error ends it at once (the book build reports it); a kernel that did not start or
+    died gets one more try."""
+    started = time.monotonic()
+    for attempt in range(1, ATTEMPTS + 1):
+        notebook = book_notebook(path)
+        try:
+            result = single_nb_execution(notebook, cwd=str(Path(path).resolve().parent), timeout=TIMEOUT_S,
+                                         allow_errors=False, meta_override=True,
+                                         startup_timeout=STARTUP_TIMEOUT_S)
+        except Exception as error:  # the kernel itself failed (start, death), not a cell
+            message = f"{type(error).__name__}: {error} (attempt {attempt} of {ATTEMPTS})"
+            if attempt < ATTEMPTS:
+                print(f"  {path}: {message}; starting a new kernel", flush=True)
+                continue
+            return path, None, time.monotonic() - started, message
+        if result.err is not None:
+            return path, None, result.time, f"{type(result.err).__name__}: {result.err}"
+        return path, notebook, result.time, None
 
 
 def main(cache_dir, paths):
