@@ -54,9 +54,9 @@ def _check_hyperparameters(params, lr, momentum=0.0, eps=1.0, betas=(0.0, 0.0)):
     if not params:
         raise ValueError("the optimiser got an empty parameter list: pass model.parameters() "
                          "of a model that has parameters")
-    if not lr > 0:
+    if not _all(lr > 0):
         raise ValueError(f"the learning rate η must be > 0, got {lr}")
-    if not 0 <= momentum < 1:
+    if not (_all(momentum >= 0) and _all(momentum < 1)):
         raise ValueError(f"momentum λ must be in [0, 1), got {momentum}: with λ ≥ 1 old gradients never fade")
     if not eps > 0:
         raise ValueError(f"eps must be > 0 (it keeps η/σ finite where σ = 0), got {eps}")
@@ -64,6 +64,17 @@ def _check_hyperparameters(params, lr, momentum=0.0, eps=1.0, betas=(0.0, 0.0)):
         if not 0 <= beta < 1:
             raise ValueError(f"{name} must be in [0, 1), got {beta}")
     return params
+
+
+def _all(condition):
+    """A hyper-parameter's check, for one number or a tensor of one value per row (see :func:`_add_scaled`)."""
+    return bool(torch.as_tensor(condition).all())
+
+
+def _add_scaled(p, g, scale):
+    """p ← p + scale·g, where ``scale`` is a number or a tensor that broadcasts against p: a (K, 1) tensor gives
+    each row of a (K, d) parameter its own η (:func:`course_utils.surfaces.descend` runs K descents so)."""
+    return p.add_(g, alpha=scale) if isinstance(scale, (int, float)) else p.add_(scale * g)
 
 
 def _with_grad(group):
@@ -100,7 +111,7 @@ class SGD(torch.optim.Optimizer):
 
     Args:
         params: the parameters θ (e.g. ``model.parameters()``), not empty.
-        lr: the learning rate η > 0.
+        lr: the learning rate η > 0 (or a tensor of them that broadcasts against the parameters).
     """
 
     def __init__(self, params, lr):
@@ -113,11 +124,11 @@ class SGD(torch.optim.Optimizer):
             params, grads = _with_grad(group)
             if not params:
                 continue
-            if _use_foreach(params):
+            if _use_foreach(params) and not torch.is_tensor(group["lr"]):
                 torch._foreach_add_(params, grads, alpha=-group["lr"])
             else:
                 for p, g in zip(params, grads):
-                    p.add_(g, alpha=-group["lr"])
+                    _add_scaled(p, g, -group["lr"])
         return loss
 
 
@@ -138,7 +149,8 @@ class Momentum(torch.optim.Optimizer):
     Args:
         params: the parameters θ (e.g. ``model.parameters()``), not empty.
         lr: the learning rate η > 0.
-        momentum: λ in [0, 1); λ = 0 is plain gradient descent.
+        momentum: λ in [0, 1); λ = 0 is plain gradient descent. Either may be a tensor that broadcasts
+            against the parameters, e.g. one value per row (:func:`course_utils.surfaces.descend`).
     """
 
     def __init__(self, params, lr, momentum):
@@ -153,13 +165,13 @@ class Momentum(torch.optim.Optimizer):
                 continue
             movements = _state_tensors(self, params, "movement", torch.zeros_like)   # m⁰ = 0
             lr, momentum = group["lr"], group["momentum"]
-            if _use_foreach(params):
+            if _use_foreach(params) and not torch.is_tensor(lr):
                 torch._foreach_mul_(movements, momentum)               # λ·m
                 torch._foreach_add_(movements, grads, alpha=-lr)       # − η·g
                 torch._foreach_add_(params, movements)                 # θ + m
             else:
                 for p, g, m in zip(params, grads, movements):
-                    m.mul_(momentum).add_(g, alpha=-lr)
+                    _add_scaled(m.mul_(momentum), g, -lr)
                     p.add_(m)
         return loss
 

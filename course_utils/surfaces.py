@@ -81,35 +81,73 @@ def grid(surface, n=120):
     return T1, T2, L
 
 
+def descend(loss, starts, optimizer, steps, **hyperparameters):
+    r"""Descend a loss from K starts at once, one per row of ``starts`` (K, d): the paths, shape (K, steps + 1, d).
+
+    ``optimizer`` is any of the course's update rules (a class of :mod:`course_utils.optim`, or of
+    ``torch.optim``), built once as ``optimizer([θ], **hyperparameters)`` on θ of shape (K, d). A
+    hyper-parameter is one number for every row, or K numbers, one per row (the rules of
+    :mod:`course_utils.optim` take them as a (K, 1) tensor). ``loss`` maps θ (K, d) to the K rows'
+    losses; the rows are independent, so the gradient of their sum is each row's own gradient, and
+    each row makes exactly the updates it would make alone.
+
+    A row is NaN from the first point whose loss (computed for the update from it) or whose θ is not
+    finite, so a path that diverges can still be cut and drawn.
+    """
+    loss_fn = loss.loss if isinstance(loss, Surface) else loss
+    if steps < 0:
+        raise ValueError(f"steps must be ≥ 0, got {steps}")
+    theta = torch.as_tensor(starts, dtype=torch.float64).clone()
+    if theta.ndim != 2:
+        raise ValueError(f"starts must have shape (K, d), one start per row; got shape {tuple(theta.shape)}")
+    rows = len(theta)
+    update = optimizer([theta.requires_grad_(True)],
+                       **{name: _per_row(name, value, rows) for name, value in hyperparameters.items()})
+    paths = torch.empty(rows, steps + 1, theta.shape[1], dtype=torch.float64)
+    paths[:, 0] = theta.detach()
+    finite = torch.ones(rows, steps + 1, dtype=torch.bool)
+    for t in range(steps):
+        update.zero_grad()
+        value = loss_fn(theta)
+        finite[:, t] = torch.isfinite(value.detach())
+        value.sum().backward()
+        update.step()
+        paths[:, t + 1] = theta.detach()
+    finite &= torch.isfinite(paths).all(dim=2)
+    paths[finite.logical_not().cumsum(dim=1) > 0] = float("nan")
+    return paths
+
+
+def _per_row(name, value, rows):
+    """A hyper-parameter as one number, or as a (rows, 1) tensor of one value per row."""
+    if isinstance(value, (int, float)):
+        return value
+    value = torch.as_tensor(value, dtype=torch.float64).flatten()
+    if len(value) != rows:
+        raise ValueError(f"{name} must be one number or one per start ({rows}), got {len(value)} values")
+    return value[:, None]
+
+
 def trajectory(loss, start, make_optimizer, steps):
     """Run an optimiser on a loss of a few parameters and return the path, shape (steps + 1, d).
 
     ``loss`` maps θ (a 1-D tensor) to a scalar; a :class:`Surface` is accepted too.
     ``make_optimizer(params)`` builds the optimiser, e.g.
-    ``lambda p: torch.optim.SGD(p, lr=0.1)``. A path that diverges is cut where the
-    loss stops being finite, so callers can still draw it.
+    ``lambda p: torch.optim.SGD(p, lr=0.1)``. One row of :func:`descend`; a path that diverges
+    is cut where the loss stops being finite, so callers can still draw it.
     """
     loss_fn = loss.loss if isinstance(loss, Surface) else loss
-    if steps < 0:
-        raise ValueError(f"steps must be ≥ 0, got {steps}")
-    theta = torch.tensor(start, dtype=torch.float64).flatten().requires_grad_(True)
-    optimizer = make_optimizer([theta])
-    path = [theta.detach().clone()]
-    for _ in range(steps):
-        optimizer.zero_grad()
-        value = loss_fn(theta)
+    start = torch.tensor(start, dtype=torch.float64).flatten()
+
+    def one_row(theta):
+        value = loss_fn(theta[0])
         if value.ndim != 0:
             raise ValueError(f"the loss must return a scalar for one θ, got shape {tuple(value.shape)}")
-        if not torch.isfinite(value):
-            if len(path) > 1:
-                path.pop()          # θ is finite but its loss is not: cut the path before it
-            break
-        value.backward()
-        optimizer.step()
-        if not torch.isfinite(theta).all():
-            break
-        path.append(theta.detach().clone())
-    return torch.stack(path)
+        return value[None]
+
+    path = descend(one_row, start[None], make_optimizer, steps)[0]
+    kept = int(torch.isfinite(path).all(dim=1).sum())
+    return path[:kept] if kept else start[None]
 
 
 def gradient_descent(loss, start, learning_rate, steps):

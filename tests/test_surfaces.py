@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from course_utils import surfaces
-from course_utils.surfaces import (Surface, elongated_bowl, gradient_descent, grid, losses_along,
+from course_utils import optim, surfaces
+from course_utils.surfaces import (Surface, descend, elongated_bowl, gradient_descent, grid, losses_along,
                                    regression_surface, trajectory)
 
 
@@ -135,3 +135,34 @@ def test_draw_surface_and_path_label_the_axes_and_keep_the_window():
     assert (ax.get_xlabel(), ax.get_ylabel()) == (r"$\theta_1$", r"$\theta_2$")
     assert ax.get_xlim() == (-2.0, 2.0) and ax.get_ylim() == (-1.0, 1.0)
     assert [line.get_label() for line in ax.get_lines()].count("GD") == 1
+
+
+def test_descend_gives_each_row_its_own_hyper_parameters_and_the_path_it_would_have_alone():
+    bowl = elongated_bowl(0.1, 2.0)
+    starts = [(-5.0, 2.0), (4.0, -1.0), (1.0, 2.5)]
+    rates, momenta = [0.05, 0.3, 0.45], [0.0, 0.5, 0.9]
+    paths = descend(bowl, starts, optim.Momentum, 60, lr=rates, momentum=momenta)
+    assert paths.shape == (3, 61, 2) and paths.dtype == torch.float64
+    for start, lr, lam, path in zip(starts, rates, momenta, paths):
+        alone = trajectory(bowl, start, lambda p: torch.optim.SGD(p, lr=lr, momentum=lam), 60)
+        np.testing.assert_allclose(path.numpy(), alone.numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_descend_makes_a_diverging_row_nan_from_where_it_diverges_and_leaves_the_others():
+    bowl = elongated_bowl(0.1, 2.0)
+    paths = descend(bowl, [(1.0, 1.0), (1.0, 1.0)], optim.SGD, 200, lr=[10.0, 0.1])
+    finite = torch.isfinite(paths).all(dim=2)
+    assert bool(finite[1].all())
+    first_bad = int(finite[0].logical_not().nonzero()[0])
+    assert 50 < first_bad < 200 and not bool(finite[0, first_bad:].any())
+    assert bool(torch.isfinite(bowl.loss(paths[0, :first_bad - 1])).all())
+
+
+def test_descend_says_what_is_wrong_with_its_starts_or_a_hyper_parameter():
+    bowl = elongated_bowl()
+    with pytest.raises(ValueError, match=r"starts must have shape \(K, d\), one start per row; got shape \(2,\)"):
+        descend(bowl, (1.0, 1.0), optim.SGD, 5, lr=0.1)
+    with pytest.raises(ValueError, match=r"lr must be one number or one per start \(2\), got 3 values"):
+        descend(bowl, [(1.0, 1.0), (2.0, 2.0)], optim.SGD, 5, lr=[0.1, 0.2, 0.3])
+    with pytest.raises(ValueError, match="the learning rate η must be > 0"):
+        descend(bowl, [(1.0, 1.0), (2.0, 2.0)], optim.SGD, 5, lr=[0.1, -0.2])

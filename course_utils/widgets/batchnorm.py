@@ -18,8 +18,9 @@ from matplotlib.colors import Normalize
 from matplotlib.ticker import MaxNLocator
 
 from .. import bn_experiments as bx
+from .. import optim
 from ..plotting import OPTIMISER_COLORS, ROLE_COLORS
-from ..surfaces import draw_path
+from ..surfaces import descend, draw_path
 from . import Control, Demo
 from .backdrop import one_pass, paste_backdrop, without_spines
 
@@ -49,18 +50,10 @@ def _quadratic_form(surface):
 
 @lru_cache(maxsize=None)
 def _scale_descent(scale_x1, normalised):
-    """The surface, its S, the path (SCALE_STEPS + 1, 2) and L − L* along it.
-
-    Gradient descent on the MSE, w ← w − η·2S(w − w*) (its gradient 2xᵀ(xw − y)/n, since the
-    normal equations give xᵀy = xᵀx·w*), in NumPy: on two parameters torch's per-step
-    overheads cost more than the arithmetic.
-    """
+    """The surface, its S, the path (SCALE_STEPS + 1, 2) of gradient descent on the MSE, and L − L* along it."""
     surface = bx.feature_surface(scale_x1, normalised)
     S, w_star = _quadratic_form(surface), np.array(surface.minimum)
-    path = np.empty((SCALE_STEPS + 1, 2))
-    path[0] = bx.start_point(surface)
-    for t in range(SCALE_STEPS):
-        path[t + 1] = path[t] - SCALE_LEARNING_RATE * 2 * S @ (path[t] - w_star)
+    path = descend(surface, [bx.start_point(surface)], optim.SGD, SCALE_STEPS, lr=SCALE_LEARNING_RATE)[0].numpy()
     d = path - w_star
     return surface, S, path, np.einsum("ti,ij,tj->t", d, S, d)
 

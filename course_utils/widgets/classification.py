@@ -12,9 +12,10 @@ import numpy as np
 import torch
 
 from .. import classification as cl
+from .. import optim
 from .. import generalization as gen
 from ..plotting import ROLE_COLORS
-from ..surfaces import draw_path, grid, losses_along
+from ..surfaces import descend, draw_path, grid, losses_along
 from . import Control, Demo
 from .backdrop import paste_backdrop
 
@@ -81,22 +82,13 @@ _LEARNING_RATES = (0.1, 0.3, 1.0, 3.0, 10.0)
 def _all_descents(loss):
     """The SGD path and the loss along it for every (start, η) of the demo, run side by side.
 
-    One batched run (a row of θ per start and η; the rows' losses are independent, so the
-    gradient of their sum is each row's own gradient) replaces 30 separate runs: the first
-    frame pays for all of them at once, and every later frame is a look-up.
+    One run of :func:`course_utils.surfaces.descend` (a row per start and η) replaces 30 separate
+    runs: the first frame pays for all of them at once, and every later frame is a look-up.
     """
     surface = _surface(loss)
     combos = [(tuple(map(float, s)), lr) for s in STARTS for lr in _LEARNING_RATES]
-    theta = torch.tensor([s for s, _ in combos], dtype=torch.float64).requires_grad_(True)
-    rates = torch.tensor([lr for _, lr in combos], dtype=torch.float64)[:, None]
-    path = [theta.detach().clone()]
-    for _ in range(SURFACE_UPDATES):
-        theta.grad = None
-        surface.loss(theta).sum().backward()
-        with torch.no_grad():
-            theta.add_(-rates * theta.grad)      # SGD: θ ← θ − η·∇L(θ), as torch.optim.SGD does it
-        path.append(theta.detach().clone())
-    paths = torch.stack(path, dim=1)                          # (combos, updates + 1, 2)
+    paths = descend(surface, [s for s, _ in combos], optim.SGD, SURFACE_UPDATES,
+                    lr=[lr for _, lr in combos])                # (combos, updates + 1, 2)
     with torch.no_grad():
         losses = surface.loss(paths)
     return {combo: (paths[i].numpy(), losses[i].numpy()) for i, combo in enumerate(combos)}

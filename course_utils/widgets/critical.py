@@ -16,12 +16,12 @@ from functools import lru_cache
 import numpy as np
 import torch
 
-from .. import critical
+from .. import critical, optim
 from .. import hessian as hs
 from matplotlib.collections import LineCollection
 
 from ..plotting import OPTIMISER_COLORS, ROLE_COLORS
-from ..surfaces import draw_path
+from ..surfaces import descend, draw_path
 from . import Control, Demo
 from .backdrop import paste_backdrop, spines_on_top, without_spines
 
@@ -228,20 +228,9 @@ def nudge(direction, size):
     return size * vectors[0 if direction == "λ < 0" else 1]
 
 
-def _descent(start):
-    """Gradient descent θ ← θ − η·∇L(θ) on the notes' loss from ``start`` (2,) or starts (K, 2): the path (ESCAPE_STEPS + 1, ...).
-
-    The same updates as surfaces.gradient_descent with torch.optim.SGD, written as a bare autograd
-    loop: on two parameters the optimiser's bookkeeping costs more than the arithmetic.
-    """
-    theta = start.clone()
-    path = [theta]
-    for _ in range(ESCAPE_STEPS):
-        theta = theta.detach().requires_grad_()
-        (g,) = torch.autograd.grad(critical.product_loss(theta).sum(), theta)   # one start or a batch of them
-        theta = theta.detach().add(g, alpha=-ESCAPE_LEARNING_RATE)
-        path.append(theta)
-    return torch.stack(path)
+def _descent(starts):
+    """Gradient descent θ ← θ − η·∇L(θ) on the notes' loss from starts (K, 2): the paths (K, ESCAPE_STEPS + 1, 2)."""
+    return descend(critical.product_loss, starts, optim.SGD, ESCAPE_STEPS, lr=ESCAPE_LEARNING_RATE)
 
 
 _DIRECTIONS = ("none", "λ < 0", "λ > 0", "random")
@@ -252,19 +241,19 @@ _SIZES = (0.001, 0.01, 0.1, 0.3)
 def _all_descents():
     """The paths of every frame of ESCAPE_DEMO at once, {(direction, size): path}.
 
-    One batched run costs about what one path costs alone (each row of the batch gets exactly
-    the updates _descent gives it), so the first frame drawn pays for all the others.
+    One run of :func:`course_utils.surfaces.descend` (a row per frame) costs about what one path costs
+    alone, so the first frame drawn pays for all the others.
     """
     keys = [(d, s) for d in _DIRECTIONS for s in _SIZES]
     paths = _descent(torch.stack([nudge(d, s) for d, s in keys]))
-    return {key: paths[:, i] for i, key in enumerate(keys)}
+    return {key: paths[i] for i, key in enumerate(keys)}
 
 
 def escape_compute(direction="λ < 0", size=0.01):
     """Gradient descent (η = ESCAPE_LEARNING_RATE, ESCAPE_STEPS updates) from the nudged saddle point."""
     path = _all_descents().get((direction, size))
     if path is None:
-        path = _descent(nudge(direction, size))
+        path = _descent(nudge(direction, size)[None])[0]
     T1, T2, L = _grid()
     return {"path": path.numpy(), "losses": critical.product_loss(path).numpy(),
             "direction": direction, "size": size, "T1": T1, "T2": T2, "loss": L}

@@ -19,7 +19,7 @@ from .. import optim
 from ..batching import minibatch_paths
 from ..plotting import OPTIMISER_COLORS, ROLE_COLORS
 from ..recipe import make_line_data
-from ..surfaces import elongated_bowl, grid, trajectory
+from ..surfaces import descend, elongated_bowl, grid, trajectory
 from . import Control, Demo
 from .backdrop import paste_backdrop
 from .recipe import GD_START, line_surface
@@ -53,25 +53,13 @@ _MOMENTA = (0.0, 0.3, 0.5, 0.7, 0.8, 0.9)
 def _descents(combos):
     """The paths of momentum from every start in STARTS for each (η, λ) of ``combos``, run side by side.
 
-    One batched run of the notes' update m ← λm − η∇L(θ), θ ← θ + m (as :class:`course_utils.optim.Momentum`
-    does it; a row of θ per start and (η, λ), and the gradient of the rows' summed loss is each
-    row's own gradient) replaces a run per (η, λ). Returns {(η, λ): [(path, losses) per start]}, each
+    One run of :func:`course_utils.surfaces.descend` with :class:`course_utils.optim.Momentum` (a row per start
+    and (η, λ)) replaces a run per (η, λ). Returns {(η, λ): [(path, losses) per start]}, each
     path cut, as :func:`course_utils.surfaces.trajectory` cuts it, before its loss stops being finite.
     """
     rows = [(lr, lam, start) for lr, lam in combos for start in STARTS]
-    theta = torch.tensor([start for _, _, start in rows], dtype=torch.float64).requires_grad_(True)
-    rates = torch.tensor([lr for lr, _, _ in rows], dtype=torch.float64)[:, None]
-    momenta = torch.tensor([lam for _, lam, _ in rows], dtype=torch.float64)[:, None]
-    movement = torch.zeros_like(theta)                              # m⁰ = 0
-    path = [theta.detach().clone()]
-    for _ in range(ITERATIONS):
-        theta.grad = None
-        RAVINE.loss(theta).sum().backward()
-        with torch.no_grad():
-            movement.mul_(momenta).sub_(rates * theta.grad)         # m ← λm − η·g
-            theta.add_(movement)                                    # θ ← θ + m
-        path.append(theta.detach().clone())
-    paths = torch.stack(path, dim=1)                                # (rows, ITERATIONS + 1, 2)
+    paths = descend(RAVINE, [start for _, _, start in rows], optim.Momentum, ITERATIONS,
+                    lr=[lr for lr, _, _ in rows], momentum=[lam for _, lam, _ in rows])   # (rows, ITERATIONS + 1, 2)
     with torch.no_grad():
         losses = RAVINE.loss(paths)
     paths, losses = paths.numpy(), losses.numpy()
