@@ -10,6 +10,9 @@ ASSETS := $(BUILD)/assets/vendor
 HTML_MANAGER := 1.0.15
 REQUIREJS := 2.3.8
 JOBS ?= 2
+# The book's editions: English (_build/html/), Simplified Chinese from the catalogues in
+# book/locales/zh_CN (_build/html/zh_CN/) and Traditional Chinese converted from them (zh_TW).
+EDITIONS ?= en zh_CN zh_TW
 SUBMISSIONS ?= submissions
 # The student's own notebook folder that `make lab` fills and opens: outside the repository, so
 # that git pull, git clean, make clean and a new release never touch the student's work.
@@ -71,10 +74,11 @@ assets: $(ASSETS)/.stamp
 book: $(ASSETS)/.stamp
 	@mkdir -p $(BUILD)
 	@sum=$$(find course_utils -name '*.py' | LC_ALL=C sort | xargs cat | sha256sum | cut -c1-16); \
-	  if [ "$$(cat $(BUILD)/.course_utils.sum 2>/dev/null)" != "$$sum" ]; then rm -rf $(BUILD)/.jupyter_cache $(BUILD)/.doctrees; echo $$sum > $(BUILD)/.course_utils.sum; fi
+	  if [ "$$(cat $(BUILD)/.course_utils.sum 2>/dev/null)" != "$$sum" ]; then rm -rf $(BUILD)/.jupyter_cache $(BUILD)/.doctrees*; echo $$sum > $(BUILD)/.course_utils.sum; fi
 	COURSE_BOOK_BUILD=1 $(PY) book/_ext/execute_parallel.py $(BUILD)/.jupyter_cache $$(sed -n 's/^ *- file: \(notebooks\/.*\)/\1.ipynb/p' _toc.yml)
-	COURSE_BOOK_BUILD=1 $(VENV)/bin/jupyter-book build . --path-output . -W -n --keep-going --quiet
-	@echo "The book is in $(BUILD)/html/index.html"
+	@# Every edition from the same execution cache, each with -W -n (book/_ext/editions.py).
+	COURSE_BOOK_BUILD=1 $(PY) book/_ext/editions.py html $(EDITIONS)
+	@echo "The book is in $(BUILD)/html/index.html (中文: $(BUILD)/html/zh_CN/index.html)"
 
 # A student's JupyterLab: the student copies (solutions removed, as `make release` writes them)
 # in LAB_DIR. The workspace step writes only the chapters LAB_DIR lacks and never changes a

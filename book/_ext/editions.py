@@ -1,0 +1,100 @@
+"""Build the book in one language, or extract its text for translation (``make book``, ``make translations``).
+
+The English notebooks and pages are the only source. The Chinese text lives in gettext
+catalogues, one ``.po`` file per page or chapter, in ``book/locales/<language>/LC_MESSAGES/``
+(``notebooks/01_critical_points.po``, ``book/glossary.po``, ...), and Sphinx puts it in
+place of each English paragraph, heading and caption as it reads the page. MyST-NB parses a
+translated paragraph of a notebook as Markdown (it sees the ``<translated>`` source), not
+as notebook JSON, so its maths, links and roles work as in the English cell.
+
+Every edition reads the same jupyter-cache (``_build/.jupyter_cache``): no notebook runs
+twice. Each edition has its own record of read pages (``_build/.doctrees`` for English,
+``_build/.doctrees-<language>`` for the others), so a rebuild with nothing changed reads
+nothing again, whichever edition was built last.
+
+The Traditional Chinese catalogues are converted from the Simplified ones (OpenCC) just
+before their edition is built (``catalogues.py``); a catalogue is rewritten only when its
+text changed, so an unchanged book reads nothing again.
+
+Usage::
+
+    python book/_ext/editions.py html en zh_CN zh_TW  # -> _build/html/, _build/html/zh_CN/, ...
+    python book/_ext/editions.py gettext              # -> _build/gettext/*.pot (the English text)
+"""
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+
+from catalogues import CONVERTED, SOURCE_LANGUAGE, catalogue_paths, convert
+
+ROOT = Path(__file__).resolve().parents[2]
+BUILD = ROOT / "_build"
+# The editions the book is built in, besides English: each in _build/html/<language>/.
+LANGUAGES = ("zh_CN", "zh_TW")
+
+
+def output_dir(language):
+    """Where an edition's HTML goes: English at the top, every other language in its own folder."""
+    return BUILD / "html" if language == "en" else BUILD / "html" / language
+
+
+def doctree_dir(builder, language):
+    if builder == "gettext":
+        return BUILD / ".doctrees-gettext"
+    return BUILD / ".doctrees" if language == "en" else BUILD / f".doctrees-{language}"
+
+
+def build(builder, language="en", editions=(), quiet=True):
+    """Build one edition (``html``) or the message templates (``gettext``); Sphinx's status.
+    Each page links to its twins in ``editions`` (the editions built together)."""
+    from jupyter_book.sphinx import build_sphinx
+
+    if builder not in ("html", "gettext"):
+        raise SystemExit(f"unknown builder {builder!r}: use html or gettext")
+    if language != "en" and language not in LANGUAGES:
+        raise SystemExit(f"unknown language {language!r}: use en or one of {', '.join(LANGUAGES)}")
+    source = SOURCE_LANGUAGE if language in CONVERTED else language
+    if language != "en" and not catalogue_paths(source):
+        raise SystemExit(f"no catalogues for {source}: book/locales/{source}/LC_MESSAGES/ has no .po file "
+                         "(make translations writes them)")
+    if language in CONVERTED:
+        convert(language)
+    outdir = BUILD / "gettext" if builder == "gettext" else output_dir(language)
+    # What `jupyter-book build . -n` passes to Sphinx, plus the language.
+    overrides = {"nitpicky": True, "external_toc_path": str(ROOT / "_toc.yml"), "latex_individualpages": False,
+                 "language_editions": sorted(set(editions) | {language})}
+    if language != "en":
+        overrides["language"] = language
+    os.chdir(ROOT)
+    return build_sphinx(
+        ROOT, outdir, noconfig=True, path_config=str(ROOT / "_config.yml"), confoverrides=overrides,
+        doctreedir=doctree_dir(builder, language), builder=builder, warningiserror=True, keep_going=True,
+        quiet=quiet, really_quiet=False, freshenv=builder == "gettext")
+
+
+def main(argv):
+    # sphinx-external-toc looks at every live object to find Sphinx's toctree collector; in a
+    # process that builds a second edition that includes torch's deprecated aliases (harmless).
+    warnings.filterwarnings("ignore", category=FutureWarning, module="sphinx_external_toc.collectors")
+    if not argv or argv[0] not in ("html", "gettext") or (argv[0] == "gettext" and len(argv) > 1):
+        sys.exit(__doc__)
+    if argv[0] == "gettext":
+        result = build("gettext")
+        return result if isinstance(result, int) else 1
+    status = 0
+    editions = argv[1:] or ["en"]
+    for language in editions:
+        started = time.monotonic()
+        result = build("html", language, editions)
+        result = result if isinstance(result, int) else 1
+        where = output_dir(language).relative_to(ROOT)
+        print(f"{language}: {'built' if result == 0 else 'FAILED'} in {time.monotonic() - started:.1f} s "
+              f"({where}/index.html)", flush=True)
+        status = status or result
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,91 @@
+"""The book's editions: each page links to the same page in the other languages.
+
+The English edition is at ``_build/html/``; every other edition (``editions.LANGUAGES``) is
+in a folder of its own under it (``_build/html/zh_CN/``), with the same page names, so a
+page's twin is found by its name alone. The link sits in the page header, next to the
+download and full-screen buttons (template ``language-twin.html`` beside this file).
+
+Two more things each edition needs:
+
+- Display maths is the same in every language: a ``$$ ... $$`` block is not a message of
+  the catalogues (inline maths, part of a paragraph, is; its translation keeps it as it is).
+- A translated heading that starts with its number ("1. 临界点") is a heading, not a list:
+  Sphinx parses the translation of a heading as the text with a line of ``=`` under it,
+  which in Markdown makes "1. ..." a numbered list holding a heading, and Sphinx then keeps
+  the English. :func:`_publish_msgstr` escapes such a number ("1\\. 临界点") before parsing.
+  No English paragraph or heading starts with a list marker (it would be a list item), so
+  no translation is meant to.
+- MyST-NB writes the executed notebooks and their images next to the HTML folder
+  (``_build/jupyter_execute``); an edition inside ``_build/html/`` would get that folder in
+  the published site, so each edition has its own, beside the English one.
+"""
+import re
+from pathlib import Path
+
+from docutils import nodes
+from sphinx.transforms import SphinxTransform, i18n
+
+HERE = Path(__file__).resolve().parent
+BUILD = HERE.parents[1] / "_build"
+# Every edition, the English first, with the name its link shows (in its own language).
+EDITIONS = {"en": "English", "zh_CN": "简体中文", "zh_TW": "繁體中文"}
+
+
+class MathIsNotTranslated(SphinxTransform):
+    """Leave display maths out of the catalogues: it reads the same in every language."""
+    default_priority = 10  # before Sphinx's Locale transform (20) and its message extraction
+
+    def apply(self):
+        for node in self.document.findall(nodes.math_block):
+            node["translatable"] = False
+
+
+_LIST_MARKER = re.compile(r"^(\d{1,9})([.)])(?=\s)|^([-+*])(?=\s)")
+_sphinx_publish_msgstr = i18n.publish_msgstr
+
+
+def _publish_msgstr(app, source, *args, **kwargs):
+    """Sphinx's parse of a translation, with a leading list marker read as text."""
+    escaped = _LIST_MARKER.sub(lambda m: f"{m[1]}\\{m[2]}" if m[1] else f"\\{m[3]}", source, count=1)
+    return _sphinx_publish_msgstr(app, escaped, *args, **kwargs)
+
+
+def twin_links(language, pagename, built):
+    """[(language, label, relative URL)] of the page ``pagename`` in every other built edition."""
+    depth = pagename.count("/")
+    to_top = "../" * (depth + (language != "en"))  # from this page up to _build/html/
+    return [(other, EDITIONS[other], f"{to_top}{'' if other == 'en' else other + '/'}{pagename}.html")
+            for other in EDITIONS if other != language and other in built]
+
+
+def _add_context(app, pagename, templatename, context, doctree):
+    context["language_twins"] = twin_links(app.config.language or "en", pagename, app.builder.language_editions)
+
+
+def _builder_inited(app):
+    language = app.config.language or "en"
+    app.builder.language_editions = set(app.config.language_editions) & set(EDITIONS)
+    if language != "en" and hasattr(app.env, "mystnb_config"):
+        folder = BUILD / f"jupyter_execute-{language}"
+        app.env.mystnb_config = app.env.mystnb_config.copy(output_folder=str(folder))
+
+
+def _config_inited(app, config):
+    config.templates_path = list(config.templates_path) + [str(HERE / "templates")]
+    options = dict(config.html_theme_options or {})
+    end = options.get("article_header_end", ["article-header-buttons.html"])
+    end = [end] if isinstance(end, str) else list(end)
+    if "language-twin.html" not in end:
+        options["article_header_end"] = ["language-twin.html"] + end
+    config.html_theme_options = options
+
+
+def setup(app):
+    i18n.publish_msgstr = _publish_msgstr
+    app.add_transform(MathIsNotTranslated)
+    # The editions built together (editions.py sets it); a change rewrites every page's links.
+    app.add_config_value("language_editions", [], "html", types=[list, tuple])
+    app.connect("config-inited", _config_inited)
+    app.connect("builder-inited", _builder_inited, priority=900)  # after MyST-NB's (500)
+    app.connect("html-page-context", _add_context)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
