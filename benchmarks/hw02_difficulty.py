@@ -40,6 +40,20 @@ CONDITIONS = {
     "rate 160–360 wpm": dict(rate_wpm=(160, 360)),
     "natural text 90 %": dict(syllable_fraction=0.1, word_list_fraction=0.1),
     "voices+speed+snr −5–15": dict(recorded_voice_fraction=0.5, speed_perturbation=(0.8, 1.25), snr_db=(-5.0, 15.0)),
+    # frames ambiguous alone and clear in context
+    "closures to stops": dict(closure_labels=True),
+    "edges 0.02–0.2 s": dict(edge_silence_s=(0.02, 0.2)),
+    "closures+edges": dict(closure_labels=True, edge_silence_s=(0.02, 0.2)),
+    "hard+closures+edges": dict(recorded_voice_fraction=0.5, speed_perturbation=(0.8, 1.25), snr_db=(-5.0, 15.0),
+                                closure_labels=True, edge_silence_s=(0.02, 0.2)),
+    "pseudo-words 300": dict(pseudo_words=300),
+    "pseudo-words 300, reduced 0.6": dict(pseudo_words=300, vowel_reduction=0.6),
+    "CE+lists 5 %": dict(closure_labels=True, edge_silence_s=(0.02, 0.2), word_list_fraction=0.05),
+    "CE+lists 5 %+PW": dict(closure_labels=True, edge_silence_s=(0.02, 0.2), word_list_fraction=0.05,
+                            pseudo_words=300, vowel_reduction=0.6),
+    "CE+lists 5 %+PW+speed+snr": dict(closure_labels=True, edge_silence_s=(0.02, 0.2), word_list_fraction=0.05,
+                                      pseudo_words=300, vowel_reduction=0.6, speed_perturbation=(0.8, 1.25),
+                                      snr_db=(-5.0, 15.0)),
 }
 EPOCHS = {"simple": 5, "medium": 3}
 RESULTS = Path(__file__).parent / "results" / "hw02_difficulty.json"

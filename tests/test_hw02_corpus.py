@@ -262,3 +262,72 @@ def test_a_klatt_voice_says_the_same_utterance_the_same_way_every_time():
     n-th call in a process differed from the first, and a corpus depended on which worker made what."""
     said = [espeak.engine().speak("Their bridge sings.", "en+Reed", rate=170, seed=5).samples for _ in range(3)]
     assert all(np.array_equal(said[0], s) for s in said[1:]) and len(said[0]) > 1000
+
+
+def test_a_stops_silent_closure_is_labelled_as_the_stop():
+    sr = 22050
+    rng = np.random.default_rng(0)
+    vowel, closure, burst = 0.3 * rng.standard_normal(2000), np.zeros(1100), 0.2 * rng.standard_normal(600)
+    samples = np.concatenate([vowel, closure, burst, closure, 0.3 * rng.standard_normal(1000)]).astype(np.float32)
+    ae, t, s = (phonemes.CLASSES.index(n) for n in ("AE", "T", "S"))
+    segments = [(ae, 0), (t, 3100), (s, 4800), (0, len(samples))]   # T's event at its burst, S after a silence
+    moved = corpus.closures_to_stops(samples, segments, sr)
+    assert [c for c, _ in moved] == [ae, t, s, 0]
+    assert 2000 <= moved[1][1] <= 2000 + 55                        # the closure (to within a 2.5 ms block) is T's
+    assert moved[2] == (s, 4800) and moved[0] == (ae, 0) and moved[3] == segments[3]   # not a stop: unchanged
+    silent_start = [(ae, 0), (t, 1000), (0, 3000)]                  # all silence before T: AE keeps its first block
+    quiet = np.concatenate([np.zeros(1000), 0.3 * rng.standard_normal(2000)]).astype(np.float32)
+    assert 0 < corpus.closures_to_stops(quiet, silent_start, sr)[1][1] <= 55
+
+
+def test_closure_labels_put_quiet_frames_before_a_burst_under_the_stop():
+    recipe = dict(corpus.example_recipe("A tap, a cat."), closure_labels=True)
+    _, plain = corpus.render_utterance(dict(recipe, closure_labels=False))
+    _, labelled = corpus.render_utterance(recipe)
+    changed = (plain != labelled).nonzero().flatten()
+    names = {phonemes.CLASSES[c] for c in labelled[changed].tolist()}
+    assert len(changed) >= 8 and names <= {"T", "P", "K"}          # ≈ 4–5 frames of closure before each of T, P/K
+    assert {phonemes.CLASSES[c] for c in plain[changed].tolist()} <= {"AE", "AH"}   # they were the vowel's
+
+
+def test_pseudo_words_recur_and_their_reduced_vowels_keep_the_lexicons_labels():
+    from course_utils.hw02 import text
+
+    lexicon = text.pseudo_lexicon(0, 40)
+    assert lexicon == text.pseudo_lexicon(0, 40) and lexicon != text.pseudo_lexicon(1, 40)
+    assert all(sum(stressed for *_, stressed in word) == 1 for word in lexicon)
+    config = dataclasses.replace(TINY, pseudo_words=40, vowel_reduction=1.0)
+    recipes = [corpus.draw_utterance(config, "train", i) for i in range(30)]
+    worded = [r for r in recipes if "said_text" in r]
+    assert worded and all(r["text"].startswith("[[") for r in worded)
+    plain = [corpus.draw_utterance(TINY, "train", i) for i in range(30)]
+    assert [r["text"].startswith("[[") for r in recipes] == [r["text"].startswith("[[") for r in plain]
+    spelled = {"".join(o + ("'" if s else "") + v + c for o, v, c, s in word) for word in lexicon}
+    for recipe in worded:
+        said, meant = text.syllable_mnemonics(recipe["said_text"]), text.syllable_mnemonics(recipe["text"])
+        assert set(recipe["text"][2:-2].split()) <= spelled                 # every word is the lexicon's
+        assert len(said) == len(meant) and any(s != m for s, m in zip(said, meant))
+        assert all(s == m or s == "@" for s, m in zip(said, meant))       # only vowels, only to schwa
+    recipe = next(r for r in worded if text.syllable_mnemonics(r["said_text"]) != text.syllable_mnemonics(r["text"]))
+    _, segments = corpus.speech_segments(recipe)
+    labelled = iter(c for c, _ in segments)
+    meant = [phonemes.phoneme_class(m, recipe["accent"]) for m in text.syllable_mnemonics(recipe["text"])]
+    assert all(c in labelled for c in meant)                               # the meant phonemes, in order
+    unreduced = dataclasses.replace(config, vowel_reduction=0.0)
+    assert all(r["said_text"] == r["text"] for r in (corpus.draw_utterance(unreduced, "train", i) for i in range(30))
+               if "said_text" in r)
+
+
+def test_segments_are_relabelled_as_meant_past_inserted_and_dropped_phonemes():
+    from course_utils.hw02 import text
+
+    c = lambda name: phonemes.CLASSES.index(name)
+    to_class = lambda m: phonemes.phoneme_class(m)
+    said, meant = "[[m@'i:n b@t]]", "[[mI'i:n bEt]]"
+    # the engine inserted a glide (R) between the vowels and dropped the B
+    segments = [(0, 0), (c("M"), 10), (c("AH"), 20), (c("R"), 30), (c("IY"), 40), (c("N"), 50), (c("AH"), 60),
+                (c("T"), 70), (0, 80)]
+    out = corpus.as_meant(segments, said, meant, to_class)
+    assert [phonemes.CLASSES[k] for k, _ in out] == ["sil", "M", "IH", "R", "IY", "N", "EH", "T", "sil"]
+    assert [s for _, s in out] == [s for _, s in segments]
+    assert text.syllable_mnemonics(meant) == ["m", "I", "i:", "n", "b", "E", "t"]

@@ -77,6 +77,9 @@ class CorpusConfig:
     channel_ripple_db: float = 6.0
     smearing_ms: tuple = (0.0, 0.0)         # temporal smearing of the spectrum (sluggish articulators)
     label_jitter_ms: float = 0.0            # σ of the boundary shifts of a forced aligner's labels
+    closure_labels: bool = False            # a stop's closure silence labelled as the stop, as aligners label it
+    pseudo_words: int = 0                   # > 0: random syllables come as words of a lexicon this large
+    vowel_reduction: float = 0.0            # share of unstressed pseudo-word vowels said as schwa, labelled as meant
 
     def spec(self):
         """The configuration as a dict, without the `OPTIONS` left at their defaults (so that a corpus made
@@ -94,7 +97,8 @@ class CorpusConfig:
 OPTIONS = {field.name: field.default for field in dataclasses.fields(CorpusConfig)
            if field.name in ("recorded_voice_fraction", "recorded_voices", "speed_perturbation", "prosody_variation",
                              "channel_probability", "channel_low_hz", "channel_high_hz", "channel_ripple_db",
-                             "smearing_ms", "label_jitter_ms")}
+                             "smearing_ms", "label_jitter_ms", "closure_labels",
+                             "pseudo_words", "vowel_reduction")}
 
 
 def data_root():
@@ -113,7 +117,7 @@ def draw_utterance(config, split, index):
     accent = str(rng.choice(names, p=np.array(weights) / sum(weights)))
     variants = espeak.voice_variants() if config.variants == "all" else config.variants.split(",")
     uniform = lambda bounds: float(rng.uniform(*bounds))
-    return dict(
+    recipe = dict(
         id=utterance_id(split, index), accent=accent, voice=f"{accent}+{rng.choice(variants)}",
         text=text.utterance_text(rng, config.syllable_fraction, config.word_list_fraction),
         rate=int(uniform(config.rate_wpm)), pitch=int(uniform(config.pitch)),
@@ -123,6 +127,18 @@ def draw_utterance(config, split, index):
         drr_db=uniform(config.drr_db), snr_db=uniform(config.snr_db),
         noise=str(rng.choice(config.noise_colours)), noise_seed=int(rng.integers(2 ** 63)),
         **draw_options(config, split, index))
+    return with_pseudo_words(config, recipe)
+
+
+def with_pseudo_words(config, recipe):
+    """With ``config.pseudo_words`` > 0, a recipe of random syllables says words of the corpus's lexicon instead
+    (`text.pseudo_word_text`): ``text`` is what the words mean (the labels), ``said_text`` how they are said."""
+    if config.pseudo_words > 0 and recipe["text"].startswith("[["):
+        lexicon = text.pseudo_lexicon(config.seed, config.pseudo_words)
+        said, meant = text.pseudo_word_text(np.random.default_rng(recipe["words_seed"]), lexicon,
+                                            config.vowel_reduction)
+        recipe = dict(recipe, text=meant, said_text=said)
+    return recipe
 
 
 def draw_options(config, split, index):
@@ -138,7 +154,9 @@ def draw_options(config, split, index):
                    channel=bool(rng.random() < config.channel_probability), channel_low_hz=uniform(config.channel_low_hz),
                    channel_high_hz=uniform(config.channel_high_hz), channel_ripple_db=config.channel_ripple_db,
                    smearing_ms=uniform(config.smearing_ms), label_jitter_ms=config.label_jitter_ms,
+                   closure_labels=config.closure_labels,
                    option_seed=int(rng.integers(2 ** 63)))
+    options["words_seed"] = int(rng.integers(2 ** 63))   # drawn last: the draws before it stay what they were
     return options
 
 
@@ -152,12 +170,16 @@ def speech_segments(recipe):
     the end of the speech). eSpeak NG says it unless the recipe names a recorded voice (`festival`); with
     ``prosody_variation`` eSpeak changes rate and pitch from one group of words to the next."""
     voice = recipe.get("recorded_voice")
+    said = recipe.get("said_text", recipe["text"])
     if voice:
-        if recipe["text"].startswith("[["):
+        if said.startswith("[["):
             voice = SYLLABLE_VOICE.get(voice, voice)
-        return festival.speak(recipe["text"], voice, recipe["recorded_stretch"], recipe["recorded_f0_hz"])
+        samples, segments = festival.speak(said, voice, recipe["recorded_stretch"], recipe["recorded_f0_hz"])
+        if "said_text" in recipe:
+            to_class = lambda m: festival.phone_class(festival.ESPEAK_TO_RADIO[m])
+            segments = as_meant(segments, recipe["said_text"], recipe["text"], to_class)
+        return samples, segments
     variation = recipe.get("prosody_variation", 0.0)
-    said = recipe["text"]
     if variation > 0:
         said = text.with_prosody(np.random.default_rng(recipe["prosody_seed"]), said, variation)
     speech = espeak.engine().speak(said, recipe["voice"], recipe["rate"], recipe["pitch"], recipe["pitch_range"],
@@ -165,7 +187,27 @@ def speech_segments(recipe):
     events = speech.phonemes
     segments = [(phonemes.phoneme_class(m, recipe["accent"]), s) for m, s in events[:-1]]
     segments += [(phonemes.SILENCE, s) for _, s in events[-1:]]   # the last event ends the speech
+    if "said_text" in recipe:
+        segments = as_meant(segments, recipe["said_text"], recipe["text"],
+                            lambda m: phonemes.phoneme_class(m, recipe["accent"]))
     return speech.samples.astype(np.float32) / 32768, segments
+
+
+def as_meant(segments, said, meant, to_class):
+    """`segments` of the speech of `said` relabelled with the phonemes of `meant` (``[[...]]`` texts of the same
+    phonemes but where `said` reduced a vowel): the segments are matched in order to the phonemes said (a
+    segment of another class, such as a pause, is left as it is; one phoneme the engine dropped is skipped)."""
+    said_classes = [to_class(m) for m in text.syllable_mnemonics(said)]
+    meant_classes = [to_class(m) for m in text.syllable_mnemonics(meant)]
+    out, j = [], 0
+    for cls, start in segments[:-1]:
+        if j + 1 < len(said_classes) and cls != said_classes[j] and cls == said_classes[j + 1]:
+            j += 1
+        if j < len(said_classes) and cls == said_classes[j]:
+            cls = meant_classes[j]
+            j += 1
+        out.append((cls, start))
+    return out + segments[-1:]
 
 
 def render_signal(recipe):
@@ -174,6 +216,8 @@ def render_signal(recipe):
     module's docstring."""
     samples, segments = speech_segments(recipe)
     sr = espeak.engine().sample_rate
+    if recipe.get("closure_labels"):
+        segments = closures_to_stops(samples, segments, sr)
     option_rng = np.random.default_rng(recipe.get("option_seed", 0))
     speed = recipe.get("speed", 1.0)
     if speed != 1.0:
@@ -192,6 +236,38 @@ def render_signal(recipe):
     if recipe.get("label_jitter_ms", 0.0) > 0:
         segments = jitter_boundaries(option_rng, segments, recipe["label_jitter_ms"] * sr / 1000)
     return x, sr, segments, lead
+
+
+STOPS = frozenset(phonemes.CLASSES.index(name) for name in ("B", "D", "G", "P", "T", "K", "CH", "JH"))
+
+
+def closures_to_stops(samples, segments, sample_rate, block_s=0.0025, floor_db=40.0):
+    """Segments whose stops (and affricates) begin where their closure begins, as a forced aligner labels them.
+
+    eSpeak NG starts a voiceless stop's event at its burst: the silent closure before it ends the previous
+    phoneme's segment. For each stop, the blocks of `block_s` at the end of the previous segment whose RMS lies
+    more than `floor_db` below the utterance's loudest block are moved into the stop (the previous segment keeps
+    at least its first block). A closure frame then sounds like silence alone, and only the burst and formant
+    transitions around it say which stop it is."""
+    block = max(1, int(block_s * sample_rate))
+    n = len(samples) // block
+    if n == 0:
+        return segments
+    rms = np.sqrt(np.mean(samples[:n * block].astype(np.float64).reshape(n, block) ** 2, axis=1))
+    quiet = rms < rms.max() * 10 ** (-floor_db / 20)
+    out = list(segments)
+    for i in range(1, len(out) - 1):
+        cls, start = out[i]
+        previous = out[i - 1][1]
+        if cls not in STOPS:
+            continue
+        b = min(start // block, n)   # blocks wholly before the stop's start
+        first = previous // block + 1
+        while b - 1 >= first and quiet[b - 1]:
+            b -= 1
+        if b * block < start:
+            out[i] = (cls, b * block)
+    return out
 
 
 def jitter_boundaries(rng, segments, sigma):

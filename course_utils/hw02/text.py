@@ -15,6 +15,10 @@ fixes every word:
 The vocabulary is written for this course (no copied corpus) and chosen to
 contain every English phoneme several times.
 """
+import functools
+
+import numpy as np
+
 NOUNS = """boy girl child woman man teacher doctor farmer singer sailor judge king queen father mother
 brother sister friend neighbour dog cat horse bird fish mouse cow sheep goat duck frog bee
 house garden kitchen window door table chair bed book letter picture paper pencil bottle
@@ -141,3 +145,61 @@ def with_prosody(rng, text, variation):
         groups.append(f'<prosody rate="{rate:.0f}%" pitch="{pitch:+.0f}%">{chunk}</prosody>')
         i += size
     return "<speak>" + " ".join(groups) + "</speak>"
+
+
+# Pseudo-words: random syllables that recur as words do, with reduced vowels labelled as the lexicon says.
+
+def _syllable(rng):
+    onset = str(rng.choice(ONSETS)) if rng.random() < 0.85 else ""
+    coda = str(rng.choice(CODAS)) if rng.random() < 0.5 else ""
+    return onset, str(rng.choice(VOWELS)), coda
+
+
+@functools.lru_cache(maxsize=8)
+def pseudo_lexicon(seed, size):
+    """`size` pseudo-words of 1–3 syllables (the same for the same `seed`): each a tuple of syllables
+    (onset, vowel, coda, stressed), exactly one of them stressed. A corpus's words come from one lexicon, so each
+    recurs, as real words do, and a vowel's label can follow from the word around it."""
+    rng = np.random.default_rng([seed, 2, size])
+    lexicon = []
+    for _ in range(size):
+        count = int(rng.integers(1, 4))
+        stressed = int(rng.integers(count))
+        lexicon.append(tuple(_syllable(rng) + (i == stressed,) for i in range(count)))
+    return tuple(lexicon)
+
+
+def pseudo_word_text(rng, lexicon, reduction):
+    """(said, meant): 2–8 words of `lexicon` (drawn with Zipf's law, p(rank r) ∝ 1/r, as words occur in text), as
+    eSpeak phoneme input ``[[...]]``. In `said` each unstressed vowel is spoken as a schwa ``@`` with probability
+    `reduction`, as speakers reduce unstressed syllables; `meant` keeps the lexicon's vowels, which is what a
+    forced aligner labels (it knows the words, not how they were said)."""
+    weights = 1.0 / np.arange(1, len(lexicon) + 1)
+    picks = rng.choice(len(lexicon), size=int(rng.integers(2, 9)), p=weights / weights.sum())
+    said, meant = [], []
+    for index in picks:
+        said_word = meant_word = ""
+        for onset, vowel, coda, stressed in lexicon[index]:
+            mark = "'" if stressed else ""
+            reduced = "@" if not stressed and rng.random() < reduction else vowel
+            said_word += onset + mark + reduced + coda
+            meant_word += onset + mark + vowel + coda
+        said.append(said_word)
+        meant.append(meant_word)
+    return "[[" + " ".join(said) + "]]", "[[" + " ".join(meant) + "]]"
+
+
+def syllable_mnemonics(text):
+    """The eSpeak mnemonics of ``[[...]]`` syllable input in order, stress marks dropped:
+    ``"[[b'aItS mOI]]"`` → ``["b", "aI", "tS", "m", "OI"]``."""
+    keys = sorted(set(ONSETS) | set(CODAS) | set(VOWELS), key=len, reverse=True)
+    out = []
+    for word in text.strip()[2:-2].replace("'", "").split():
+        i = 0
+        while i < len(word):
+            key = next((k for k in keys if word.startswith(k, i)), None)
+            if key is None:
+                raise ValueError(f"{word[i:]!r} in {text!r} is no mnemonic of text.ONSETS/CODAS/VOWELS")
+            out.append(key)
+            i += len(key)
+    return out
