@@ -2,11 +2,26 @@
 
 Every chapter calls :func:`use_book_style` once. Colours are fixed per optimiser
 (and per curve role) so that "Adam" is the same colour on every page.
+
+Sizes are in inches at 100 CSS pixels per inch, so that a figure :data:`COLUMN_INCHES` wide fills
+the book's text column (:data:`COLUMN_PX` CSS pixels) with its fonts at their point sizes. Pictures
+are drawn at :data:`DENSITY` device pixels per CSS pixel, so that they stay sharp on high-DPI screens.
 """
 import io
 
 import matplotlib
 import matplotlib.pyplot as plt
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from PIL import Image
+
+#: Width of the book's text column in CSS pixels (sphinx-book-theme on a wide screen).
+COLUMN_PX = 688
+#: CSS pixels per inch of a figure: the browser's own 96 would shrink fonts below their point size.
+CSS_PX_PER_INCH = 100
+#: Device pixels per CSS pixel of every picture: 2, as on a high-DPI ("retina") screen.
+DENSITY = 2
+#: A figure this wide spans the column exactly.
+COLUMN_INCHES = COLUMN_PX / CSS_PX_PER_INCH
 
 #: The same optimiser is drawn in the same colour throughout the book.
 OPTIMISER_COLORS = {
@@ -70,4 +85,20 @@ def figure_png(fig, dpi=None, bbox_inches="tight"):
     buffer = io.BytesIO()
     with matplotlib.rc_context({"savefig.bbox": "standard"}):   # so that None reaches savefig as "no crop"
         fig.savefig(buffer, format="png", dpi=dpi or fig.dpi, bbox_inches=bbox_inches)
+    return buffer.getvalue()
+
+
+def frame_png(fig):
+    """The whole figure at its own dpi, as a PNG of at most 256 colours (a demo frame).
+
+    Demo frames are drawn at :data:`DENSITY` device pixels per CSS pixel, four times the pixels
+    of a 1× picture. A palette keeps the PNG as small as a 1× one and saves faster than a
+    full-colour PNG: flat fills, lines and anti-aliased text need far fewer than 256 colours.
+    Drawn directly on an Agg canvas, so ``savefig``'s rcParams (``savefig.bbox``) never crop it.
+    """
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    rgba = Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
+    buffer = io.BytesIO()
+    rgba.quantize(256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE).save(buffer, format="png")
     return buffer.getvalue()

@@ -96,6 +96,7 @@ def _copy_widget_fonts(app, exception):
 
 
 def setup(app):
+    app.setup_extension("demo_style")  # the demos' CSS, served from the same assets folder
     app.connect("config-inited", _use_local_assets, priority=900)
     app.connect("html-page-context", _shim_after_mathjax, priority=600)
     app.connect("html-page-context", _drop_duplicate_scripts, priority=590)  # before any handler that returns a template (emit_firstresult stops there)

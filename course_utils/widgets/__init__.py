@@ -11,10 +11,17 @@ A demo is three pieces:
 live version: moving a slider calls ``compute`` and ``draw`` again and replaces the
 picture. When the book is built (``COURSE_BOOK_BUILD=1``, set by ``make book``) it
 builds the static version instead: every combination of control values is drawn
-once, the pictures are stacked in an ``ipywidgets.Stack``, and each slider is
+once, the pictures are stacked in an ``ipywidgets.Stack``, and each control is
 ``jslink``-ed to the stack, so the page switches pictures in the browser with no
 kernel. A plain picture of the default settings goes first, inside ``<noscript>``,
 for readers without JavaScript.
+
+Every demo has one size, :data:`FIGSIZE`: it spans the book's text column, and is drawn at
+:data:`~course_utils.plotting.DENSITY` pixels per CSS pixel, so it is sharp on high-DPI screens;
+the browser scales it down to a narrower column (a phone). A control whose values are numbers
+is a slider; one whose values are names (an optimiser, a schedule, an activation) shows every
+name at once: toggle buttons when they fit on a phone's line, else a dropdown. The book's CSS
+for demos (widths on a phone, dark mode) is ``book/_ext/demo_style.py``.
 """
 import base64
 import html
@@ -25,15 +32,27 @@ from typing import Any, Callable, Dict, Tuple
 
 from matplotlib.figure import Figure
 
-from ..plotting import BOOK_STYLE, figure_png
+from ..plotting import BOOK_STYLE, COLUMN_INCHES, COLUMN_PX, CSS_PX_PER_INCH, DENSITY, frame_png
 
 #: Largest number of pictures a static demo may embed in a page (keeps pages light).
 MAX_FRAMES = 120
+#: Every demo's figure, in inches at CSS_PX_PER_INCH: the width of the book's column.
+FIGSIZE = (COLUMN_INCHES, 3.3)
+#: Pixels per inch of a frame: DENSITY pixels per CSS pixel.
+DPI = CSS_PX_PER_INCH * DENSITY
+#: Margins around the axes, in inches (room for tick labels, axis labels and a two-line title).
+MARGINS = {"left": 0.78, "right": 0.3, "bottom": 0.5, "top": 0.46}
+#: Named choices with at most this many options, and this many characters in all, are toggle
+#: buttons (one line on a 390 px phone); more are a dropdown.
+TOGGLE_MAX_OPTIONS = 4
+TOGGLE_MAX_CHARS = 32
 
 
 @dataclass(frozen=True)
 class Control:
-    """One slider: a label, the values it steps through, and the default value."""
+    """One control: a label, the values it steps through, and the default value.
+
+    Numbers (or tuples of numbers) are a slider; names (strings) are toggle buttons or a dropdown."""
 
     label: str
     values: Tuple[Any, ...]
@@ -53,13 +72,19 @@ class Control:
     def labels(self):
         return [self.format.format(v) for v in self.values]
 
+    @property
+    def named(self):
+        """True when the values are names (an optimiser, a schedule), not points on a scale."""
+        return all(isinstance(v, str) for v in self.values)
+
 
 @dataclass(frozen=True)
 class Demo:
     """A demo: what to compute, how to draw it, and the controls that drive it.
 
     The title and the control labels are plain text (Unicode symbols, no TeX); TeX
-    belongs in the matplotlib figure, which renders it itself.
+    belongs in the matplotlib figure, which renders it itself. Every demo is drawn at
+    one size, :data:`FIGSIZE` at :data:`DPI` (``figsize`` and ``dpi`` say so).
     """
 
     title: str
@@ -67,9 +92,10 @@ class Demo:
     draw: Callable[[Any, Any], None]
     controls: Dict[str, Control]
     ncols: int = 1
-    figsize: Tuple[float, float] = (6.0, 3.4)
-    dpi: int = 80
     alt: str = field(default="")
+
+    figsize = FIGSIZE
+    dpi = DPI
 
     def __post_init__(self):
         if any(mark in self.title for mark in ("$", "\\(", "\\[")):
@@ -98,30 +124,31 @@ def figure(demo, **params):
         fig = Figure(figsize=demo.figsize, dpi=demo.dpi)
         axes = fig.subplots(1, demo.ncols)
         # No layout engine: tight/constrained layout costs a second draw per frame.
-        fig.subplots_adjust(left=0.1, right=0.97, bottom=0.15, top=0.9, wspace=0.3)
+        width, height = demo.figsize
+        fig.subplots_adjust(left=MARGINS["left"] / width, right=1 - MARGINS["right"] / width,
+                            bottom=MARGINS["bottom"] / height, top=1 - MARGINS["top"] / height, wspace=0.3)
         demo.draw(demo.compute(**values), axes)
     return fig
 
 
 def render(demo, **params):
     """The demo drawn at ``params`` as PNG bytes: what one slider move costs (compute + draw)."""
-    fig = figure(demo, **params)
-    return figure_png(fig, bbox_inches=None)
+    return frame_png(figure(demo, **params))
 
 
 def live(demo):
     """The JupyterLab version: sliders that recompute and redraw on every move."""
     import ipywidgets as w
 
-    sliders = _sliders(demo)
-    image = w.Image(value=render(demo), format="png", layout=w.Layout(width="auto"))
+    sliders = _controls(demo)
+    image = _image(render(demo))
 
     def redraw(_change=None):
         image.value = render(demo, **{name: s.value for name, s in sliders.items()})
 
     for s in sliders.values():
         s.observe(redraw, names="value")
-    return w.VBox([w.HTML(f"<b>{html.escape(demo.title)}</b>"), *sliders.values(), image])
+    return _box(demo, sliders, image)
 
 
 def static(demo):
@@ -133,19 +160,19 @@ def static(demo):
             f"{demo.title!r} would embed {demo.n_frames} pictures in the page (limit {MAX_FRAMES}); "
             "give its controls fewer values."
         )
-    sliders = _sliders(demo)
+    sliders = _controls(demo)
     names = list(demo.controls)
 
     def stack(level, fixed):
         if level == len(names):
-            return w.Image(value=render(demo, **fixed), format="png", layout=w.Layout(width="auto"))
+            return _image(render(demo, **fixed))
         control = demo.controls[names[level]]
         children = [stack(level + 1, {**fixed, names[level]: v}) for v in control.values]
         box = w.Stack(children, selected_index=control.values.index(control.default))
         w.jslink((sliders[names[level]], "index"), (box, "selected_index"))
         return box
 
-    return w.VBox([w.HTML(f"<b>{html.escape(demo.title)}</b>"), *sliders.values(), stack(0, {})])
+    return _box(demo, sliders, stack(0, {}))
 
 
 def book_build():
@@ -160,7 +187,8 @@ def show(demo):
     if book_build():
         png = base64.b64encode(render(demo)).decode("ascii")
         alt = html.escape(demo.alt or demo.title, quote=True)
-        display(HTML(f'<noscript><img src="data:image/png;base64,{png}" alt="{alt}"></noscript>'))
+        display(HTML(f'<noscript><img src="data:image/png;base64,{png}" alt="{alt}" '
+                     f'style="width: 100%; max-width: {COLUMN_PX}px"></noscript>'))
         display(static(demo))
     else:
         display(live(demo))
@@ -173,20 +201,43 @@ def all_frames(demo):
         yield dict(zip(names, combo))
 
 
-def _sliders(demo):
+def _controls(demo):
+    """{name: widget}: a slider for numbers, toggle buttons or a dropdown for names (each with an ``index``)."""
+    return {name: _control(c) for name, c in demo.controls.items()}
+
+
+def _control(c):
     import ipywidgets as w
 
-    return {
-        name: w.SelectionSlider(
-            options=list(zip(c.labels(), c.values)),
-            value=c.default,
-            description=c.label,
-            continuous_update=True,
-            style={"description_width": "initial"},
-            layout=w.Layout(width="420px"),
-        )
-        for name, c in demo.controls.items()
-    }
+    options = list(zip(c.labels(), c.values))
+    common = dict(options=options, value=c.default, description=c.label, style={"description_width": "initial"},
+                  layout=w.Layout(width="100%", max_width=f"{COLUMN_PX}px"))
+    if not c.named:
+        control = w.SelectionSlider(continuous_update=True, **common)
+    elif len(options) <= TOGGLE_MAX_OPTIONS and sum(len(label) for label, _ in options) <= TOGGLE_MAX_CHARS:
+        common["style"] = {**common["style"], "button_width": "auto"}
+        control = w.ToggleButtons(**common)
+    else:
+        common["layout"] = w.Layout(width="auto", max_width="100%")
+        control = w.Dropdown(**common)
+    control.add_class("course-demo-control")
+    return control
+
+
+def _image(png):
+    """One frame on the page: as wide as the column (or the screen), whatever its pixels."""
+    import ipywidgets as w
+
+    return w.Image(value=png, format="png", layout=w.Layout(width="100%", max_width=f"{COLUMN_PX}px", height="auto"))
+
+
+def _box(demo, controls, picture):
+    import ipywidgets as w
+
+    box = w.VBox([w.HTML(f"<b>{html.escape(demo.title)}</b>"), *controls.values(), picture],
+                 layout=w.Layout(width="100%", max_width=f"{COLUMN_PX}px"))
+    box.add_class("course-demo")
+    return box
 
 
 class _book_style:
@@ -197,7 +248,7 @@ class _book_style:
 
         # A fixed title height: matplotlib's automatic placement measures every tick label,
         # which is about a quarter of a frame's drawing time.
-        self._ctx = matplotlib.rc_context({**BOOK_STYLE, "axes.titley": 1.01})
+        self._ctx = matplotlib.rc_context({**BOOK_STYLE, "axes.titley": 1.01, "axes.titlesize": 10})
         self._ctx.__enter__()
 
     def __exit__(self, *exc):
