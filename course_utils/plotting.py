@@ -99,6 +99,6 @@ def frame_png(fig):
     canvas = FigureCanvasAgg(fig)
     canvas.draw()
     rgba = Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
-    buffer = io.BytesIO()
-    rgba.quantize(256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE).save(buffer, format="png")
+    buffer = io.BytesIO()   # a figure is opaque: RGB, so the palette has no transparency
+    rgba.convert("RGB").quantize(256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE).save(buffer, format="png")
     return buffer.getvalue()

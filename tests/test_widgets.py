@@ -3,16 +3,20 @@
 show() choosing between them."""
 import base64
 import html
+import io
 import re
 import struct
 
 import ipywidgets as w
+import numpy as np
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from ipywidgets.widgets.widget import _instances as widget_instances
 from ipywidgets.widgets.widget_link import Link
 
 from benchmarks.bench_demos import find_demos
 from course_utils import widgets
+from course_utils.plotting import COLUMN_PX, DENSITY
 from course_utils.widgets import Control, Demo, all_frames, figure, live, render, show, static
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -42,8 +46,6 @@ def demo():
         draw=line_draw,
         controls={"slope": Control("slope a", (0.5, 1.0, 2.0), 1.0),
                   "offset": Control("offset b", (0, 1), 0, format="{:d}")},
-        figsize=(3.0, 2.0),
-        dpi=50,
         alt='a line, "slope" 1',
     )
 
@@ -92,7 +94,27 @@ def test_figure_gives_draw_a_row_of_axes_when_the_demo_has_columns(demo):
 
 def test_render_draws_every_frame_as_a_png_of_the_same_size(demo):
     sizes = {png_size(render(demo, **params)) for params in all_frames(demo)}
-    assert sizes == {(150, 100)}  # figsize × dpi, the same for every frame (no tight bbox)
+    assert sizes == {(1376, 660)}  # FIGSIZE × DPI, the same for every frame (no tight bbox)
+
+
+def test_every_demo_spans_the_column_at_twice_its_css_pixels(demo):
+    """One size for every demo: the 688 px column, drawn at 2 pixels per CSS pixel (sharp on high-DPI screens)."""
+    other = Demo(title="other", compute=line_compute, draw=lambda data, axes: None, controls=demo.controls, ncols=2)
+    assert png_size(render(demo))[0] == png_size(render(other))[0] == COLUMN_PX * DENSITY == 1376
+    assert demo.figsize == other.figsize == widgets.FIGSIZE
+
+
+def test_a_frame_is_a_palette_png_with_the_figures_pixels(demo):
+    from PIL import Image
+
+    picture = Image.open(io.BytesIO(render(demo)))
+    assert picture.mode == "P"                                   # 256 colours at most: a small file
+    fig = figure(demo)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    exact = np.asarray(canvas.buffer_rgba())[..., :3].astype(int)
+    shown = np.asarray(picture.convert("RGB")).astype(int)
+    assert np.abs(shown - exact).max(axis=2).mean() < 2          # the palette costs no visible colour
 
 
 def test_render_draws_the_values_it_is_given(demo):
@@ -133,6 +155,32 @@ def test_static_refuses_a_demo_with_more_frames_than_a_page_should_embed(demo, m
     assert isinstance(static(demo).children[-1], w.Stack)
 
 
+def test_named_choices_are_toggle_buttons_or_a_dropdown_linked_like_a_slider():
+    """Names (optimisers, schedules) are all visible at once: a few short ones as toggle buttons,
+    more or longer ones in a dropdown; each drives its Stack through the same ``index``."""
+    few = Control("optimiser", ("GD", "Adam"), "Adam", format="{}")
+    many = Control("schedule", ("constant", "step decay", "warm-up + cosine", "Transformer (inverse √t)"),
+                   "constant", format="{}")
+    named = Demo(title="named", compute=lambda optimiser, schedule: (optimiser, schedule),
+                 draw=lambda data, ax: ax.set_title(" ".join(data)), controls={"optimiser": few, "schedule": many})
+    box = static(named)
+    _, buttons, menu, outer = box.children
+    assert isinstance(buttons, w.ToggleButtons) and buttons.value == "Adam"
+    assert buttons.options == (("GD", "GD"), ("Adam", "Adam"))
+    assert isinstance(menu, w.Dropdown) and menu.value == "constant" and len(menu.options) == 4
+    links = _links()
+    assert ((buttons, "index"), (outer, "selected_index")) in links and outer.selected_index == 1
+    assert all(((menu, "index"), (inner, "selected_index")) in links for inner in outer.children)
+    assert "course-demo" in box._dom_classes
+    assert all(c.layout.width in ("100%", "auto") for c in (buttons, menu))   # no fixed pixel width
+
+
+def test_no_control_has_a_fixed_width_wider_than_a_phone(demo):
+    for control in static(demo).children[1:-1]:
+        assert isinstance(control, w.SelectionSlider)
+        assert control.layout.width == "100%" and control.layout.max_width == "688px"
+
+
 # --- The live version (JupyterLab) ------------------------------------------------------------
 
 def test_live_redraws_the_picture_when_a_slider_moves(demo):
@@ -161,7 +209,8 @@ def test_show_in_the_book_build_gives_a_noscript_picture_then_the_static_demo(de
     monkeypatch.setenv("COURSE_BOOK_BUILD", "1")
     show(demo)
     noscript, box = displayed
-    match = re.fullmatch(r'<noscript><img src="data:image/png;base64,([^"]+)" alt="([^"]*)"></noscript>', noscript.data)
+    match = re.fullmatch(r'<noscript><img src="data:image/png;base64,([^"]+)" alt="([^"]*)" '
+                         r'style="width: 100%; max-width: 688px"></noscript>', noscript.data)
     assert match, noscript.data
     assert base64.b64decode(match.group(1)) == render(demo)
     assert match.group(2) == html.escape(demo.alt, quote=True)
@@ -203,6 +252,50 @@ def test_course_demo_has_few_controls_and_every_frame_computes(name):
     assert len(demo.controls) <= 3, f"{name} has {len(demo.controls)} controls; a demo should have at most 3"
     for params in all_frames(demo):
         assert demo.compute(**params) is not None, f"{name}: compute({params}) returned None"
+
+
+@pytest.mark.parametrize("name", list(COURSE_DEMOS))
+def test_course_demo_shows_named_choices_as_names_not_on_a_slider(name):
+    demo = COURSE_DEMOS[name]
+    for key, control in zip(demo.controls, static(demo).children[1:-1]):
+        named = demo.controls[key].named
+        assert isinstance(control, (w.ToggleButtons, w.Dropdown) if named else w.SelectionSlider), (
+            f"{name}: control {key!r} is a {type(control).__name__}")
+
+
+def _text_boxes(fig):
+    """[(what, Bbox in pixels)] of every visible piece of text: titles, axis and tick labels, texts, legends."""
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    found = []
+    for i, ax in enumerate(fig.axes):
+        drawn_ticks = [*ax.xaxis._update_ticks(), *ax.yaxis._update_ticks()]   # those inside the view only
+        texts = [ax.title, ax._left_title, ax._right_title, ax.xaxis.label, ax.yaxis.label, *ax.texts,
+                 *[label for tick in drawn_ticks for label in (tick.label1, tick.label2)]]
+        for t in texts:
+            if t.get_visible() and t.get_text().strip() and t.get_alpha() != 0:
+                found.append((f"axes {i} {t.get_text()!r}", t.get_window_extent(renderer)))
+        legend = ax.get_legend()
+        if legend is not None and legend.get_visible():
+            found.append((f"axes {i} legend", legend.get_window_extent(renderer)))
+    return found, fig.bbox
+
+
+@pytest.mark.parametrize("name", list(COURSE_DEMOS))
+def test_course_demo_text_is_neither_overprinted_nor_cut_off(name):
+    """In the first, default and last frames, no title, label or legend runs over another or off the figure."""
+    demo = COURSE_DEMOS[name]
+    frames = list(all_frames(demo))
+    for params in (frames[0], demo.defaults, frames[-1]):
+        boxes, page = _text_boxes(figure(demo, **params))
+        outside = [what for what, box in boxes
+                   if box.x0 < page.x0 - 1 or box.y0 < page.y0 - 1 or box.x1 > page.x1 + 1 or box.y1 > page.y1 + 1]
+        assert not outside, f"{name} {params}: cut off at the figure's edge: {outside}"
+        crossing = [(a, b) for i, (a, box_a) in enumerate(boxes) for b, box_b in boxes[i + 1:]
+                    if box_a.overlaps(box_b) and box_a.intersection(box_a, box_b).width > 1
+                    and box_a.intersection(box_a, box_b).height > 1]
+        assert not crossing, f"{name} {params}: text overprinted: {crossing}"
 
 
 @pytest.mark.parametrize("label", ["$\\eta$", "\\(\\lambda\\)"])
