@@ -38,6 +38,26 @@ def product_loss(theta, x=1.0, y_hat=1.0):
     return (y_hat - theta[..., 0] * theta[..., 1] * x) ** 2
 
 
+def taylor_terms(theta0, loss_fn=product_loss):
+    """θ′, L(θ′), the gradient g and the exact Hessian H of a loss (the notes' by default) at θ′, by autograd.
+
+    The gradient once (keeping its graph), then each row of H as the gradient of one component of g.
+    """
+    theta0 = torch.as_tensor(theta0, dtype=torch.float64).clone().requires_grad_()
+    value = loss_fn(theta0)
+    (g,) = torch.autograd.grad(value, theta0, create_graph=True)
+    H = torch.stack([torch.autograd.grad(g[i], theta0, retain_graph=True)[0] for i in range(len(g))])
+    return theta0.detach(), value.detach(), g.detach(), H
+
+
+def quadratic_approximation(theta0, points, loss_fn=product_loss):
+    r"""The Taylor approximation :math:`L(\theta') + (\theta - \theta')^\top g + \tfrac12 (\theta - \theta')^\top H (\theta - \theta')`
+    of a loss (the notes' by default) around θ′ at ``points`` (..., 2); also returns g and H."""
+    theta0, value, g, H = taylor_terms(theta0, loss_fn)
+    d = torch.as_tensor(points, dtype=torch.float64) - theta0
+    return value + d @ g + 0.5 * ((d @ H) * d).sum(-1), g, H
+
+
 def product_surface():
     """The error surface of the notes' example on [−2, 2]², as a :class:`~course_utils.surfaces.Surface`."""
     return Surface(name="(1 − w₁w₂)²", loss=product_loss, xlim=(-2.0, 2.0), ylim=(-2.0, 2.0),

@@ -67,14 +67,14 @@ def _check_hyperparameters(params, lr, momentum=0.0, eps=1.0, betas=(0.0, 0.0)):
 
 
 def _all(condition):
-    """A hyper-parameter's check, for one number or a tensor of one value per row (see :func:`_add_scaled`)."""
+    """A hyper-parameter's check, for one number or a tensor of one value per row (see :func:`_per_row`)."""
     return bool(torch.as_tensor(condition).all())
 
 
-def _add_scaled(p, g, scale):
-    """p ← p + scale·g, where ``scale`` is a number or a tensor that broadcasts against p: a (K, 1) tensor gives
-    each row of a (K, d) parameter its own η (:func:`course_utils.surfaces.descend` runs K descents so)."""
-    return p.add_(g, alpha=scale) if isinstance(scale, (int, float)) else p.add_(scale * g)
+def _per_row(*hyperparameters):
+    """True when a hyper-parameter is a tensor, e.g. (K, 1) to give each row of a (K, d) parameter its own
+    value (:func:`course_utils.surfaces.descend` runs K descents so): ``add_``'s ``alpha`` takes only numbers."""
+    return any(torch.is_tensor(h) for h in hyperparameters)
 
 
 def _with_grad(group):
@@ -124,11 +124,14 @@ class SGD(torch.optim.Optimizer):
             params, grads = _with_grad(group)
             if not params:
                 continue
-            if _use_foreach(params) and not torch.is_tensor(group["lr"]):
+            if _per_row(group["lr"]):
+                for p, g in zip(params, grads):
+                    p.add_(-group["lr"] * g)
+            elif _use_foreach(params):
                 torch._foreach_add_(params, grads, alpha=-group["lr"])
             else:
                 for p, g in zip(params, grads):
-                    _add_scaled(p, g, -group["lr"])
+                    p.add_(g, alpha=-group["lr"])
         return loss
 
 
@@ -165,13 +168,16 @@ class Momentum(torch.optim.Optimizer):
                 continue
             movements = _state_tensors(self, params, "movement", torch.zeros_like)   # m⁰ = 0
             lr, momentum = group["lr"], group["momentum"]
-            if _use_foreach(params) and not torch.is_tensor(lr):
+            if _per_row(lr, momentum):
+                for p, g, m in zip(params, grads, movements):
+                    p.add_(m.mul_(momentum).add_(-lr * g))
+            elif _use_foreach(params):
                 torch._foreach_mul_(movements, momentum)               # λ·m
                 torch._foreach_add_(movements, grads, alpha=-lr)       # − η·g
                 torch._foreach_add_(params, movements)                 # θ + m
             else:
                 for p, g, m in zip(params, grads, movements):
-                    _add_scaled(m.mul_(momentum), g, -lr)
+                    m.mul_(momentum).add_(g, alpha=-lr)
                     p.add_(m)
         return loss
 

@@ -1,4 +1,4 @@
-r"""Error surfaces of two parameters and the trajectory runner.
+r"""Error surfaces of two parameters and the descent engine.
 
 Every optimisation chapter reuses this one harness, so a chapter changes one
 thing (the optimiser, the learning rate, the surface) and the reader sees what
@@ -13,7 +13,8 @@ The runner applies any ``torch.optim.Optimizer`` for ``steps`` updates
 .. math:: \theta^{t+1} = \theta^{t} - \eta\, g^{t}, \qquad g^{t} = \nabla L(\theta^{t})
 
 (or whatever rule the optimiser implements) and returns the whole path
-:math:`\theta^0, \dots, \theta^{T}`.
+:math:`\theta^0, \dots, \theta^{T}`: :func:`descend` from K starts at once, each with its own
+hyper-parameters, :func:`trajectory` from one. Pictures of a surface are in :mod:`course_utils.pictures`.
 """
 from dataclasses import dataclass
 from typing import Callable, Optional, Tuple
@@ -160,27 +161,3 @@ def losses_along(loss, path):
     loss_fn = loss.loss if isinstance(loss, Surface) else loss
     with torch.no_grad():
         return torch.stack([loss_fn(theta) for theta in path])
-
-
-def draw_surface(surface, ax, n=100, levels=20, log=True):
-    """Filled contours of a surface on a matplotlib Axes, labelled, with its minimum marked.
-
-    With ``log`` the colours follow log₁₀(L − min L + 10⁻³), so the flat floor of a valley
-    still shows its shape.
-    """
-    T1, T2, L = grid(surface, n)
-    Z = torch.log10(L - L.min() + 1e-3) if log else L
-    ax.contourf(T1.numpy(), T2.numpy(), Z.numpy(), levels=levels, cmap="viridis", alpha=0.9)
-    if surface.minimum is not None:
-        ax.plot(*surface.minimum, marker="*", color="white", markersize=11, markeredgecolor="black", linestyle="none")
-    ax.set_xlim(*surface.xlim)
-    ax.set_ylim(*surface.ylim)
-    ax.set_xlabel(surface.labels[0])
-    ax.set_ylabel(surface.labels[1])
-
-
-def draw_path(path, ax, color, label=None):
-    """A trajectory as dots joined by lines, starting point ringed."""
-    path = path.detach().numpy() if torch.is_tensor(path) else path
-    ax.plot(path[:, 0], path[:, 1], "-o", color=color, markersize=2.5, linewidth=1.2, label=label)
-    ax.plot(path[0, 0], path[0, 1], "o", markersize=8, markerfacecolor="none", markeredgecolor=color)

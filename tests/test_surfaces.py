@@ -125,18 +125,6 @@ def test_grid_evaluates_the_surface_over_its_window():
     assert torch.allclose(L, 0.1 * T1 ** 2 + 2.0 * T2 ** 2)
 
 
-def test_draw_surface_and_path_label_the_axes_and_keep_the_window():
-    from matplotlib.figure import Figure
-
-    surface = Surface("bowl", elongated_bowl().loss, (-2.0, 2.0), (-1.0, 1.0), minimum=(0.0, 0.0))
-    ax = Figure().subplots()
-    surfaces.draw_surface(surface, ax, n=20)
-    surfaces.draw_path(gradient_descent(surface, (-1.5, 0.8), 0.2, 10), ax, color="red", label="GD")
-    assert (ax.get_xlabel(), ax.get_ylabel()) == (r"$\theta_1$", r"$\theta_2$")
-    assert ax.get_xlim() == (-2.0, 2.0) and ax.get_ylim() == (-1.0, 1.0)
-    assert [line.get_label() for line in ax.get_lines()].count("GD") == 1
-
-
 def test_descend_gives_each_row_its_own_hyper_parameters_and_the_path_it_would_have_alone():
     bowl = elongated_bowl(0.1, 2.0)
     starts = [(-5.0, 2.0), (4.0, -1.0), (1.0, 2.5)]

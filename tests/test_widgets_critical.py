@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from course_utils import critical
+from course_utils.pictures import axes_pixels, filled_contours, pixel_centres
 from course_utils.widgets import all_frames, figure
 from course_utils.widgets import critical as demos
 from course_utils.widgets.backdrop import Picture
@@ -12,10 +13,10 @@ def test_quadratic_approximation_is_exact_at_the_point_and_matches_the_loss_to_s
     theta0 = torch.tensor([0.7, -0.4], dtype=torch.float64)
     for d in (1e-2, 1e-3):
         points = theta0 + d * torch.tensor([[1.0, 0.0], [0.6, 0.8]], dtype=torch.float64)
-        quad, _, _ = demos.quadratic_approximation(theta0, points)
+        quad, _, _ = critical.quadratic_approximation(theta0, points)
         true = critical.product_loss(points)
         assert (quad - true).abs().max() < 10 * d ** 3
-    quad, g, H = demos.quadratic_approximation(theta0, theta0)
+    quad, g, H = critical.quadratic_approximation(theta0, theta0)
     assert quad.item() == pytest.approx(critical.product_loss(theta0).item())
     w1, w2 = theta0.tolist()
     assert torch.allclose(g, torch.tensor([-2 * w2 * (1 - w1 * w2), -2 * w1 * (1 - w1 * w2)], dtype=torch.float64))
@@ -65,9 +66,11 @@ def test_taylor_demo_frames_draw_the_quadratic_approximation_around_their_own_po
     frames = _frames(demos.TAYLOR_DEMO)
     shown = [fig.axes[1].get_images()[0].get_array() for fig in frames]
     for fig, picture in zip(frames, shown):
+        assert picture.shape[1::-1] == axes_pixels(fig.axes[1])     # one picture pixel per screen pixel
         point = tuple(fig.axes[0].lines[0].get_xydata()[0])
-        assert np.array_equal(picture, demos._filled_contours(demos.taylor_compute(*point)["quadratic"],
-                                                                demos.LEVELS, "both"))
+        T1, T2 = pixel_centres(demos.WINDOW, demos.WINDOW, picture.shape[1::-1])
+        quadratic, _, _ = critical.quadratic_approximation(point, np.stack([T1, T2], axis=-1))
+        assert np.array_equal(picture, filled_contours(quadratic.numpy(), demos.LEVELS, "both"))
     assert not np.array_equal(shown[0], shown[-1])
     assert not frames[0].axes[0].get_images()   # the true loss is the same in every frame: in the backdrop
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from .. import adaptive
 from ..plotting import OPTIMISER_COLORS
-from ..surfaces import draw_surface
+from ..pictures import surface_picture
 from . import Control, Demo
 from .backdrop import paste_backdrop
 
@@ -90,7 +90,7 @@ def race_compute(line_up="GD vs AdaGrad", learning_rate=0.3, schedule="constant"
 
 def _race_static(left, right):
     """What every frame of the race shares: the valley, the loss axes."""
-    draw_surface(adaptive.VALLEY, left, n=30, levels=10)
+    surface_picture(adaptive.VALLEY, left, n=30, levels=10)
     _few_ticks(left, (-10, -5, 0), (-1, 0, 1))
     _loss_axis(right)
     right.set_title("loss along the way")

@@ -13,14 +13,13 @@ from functools import lru_cache
 
 import numpy as np
 import torch
-from matplotlib import colormaps
-from matplotlib.colors import Normalize
-from matplotlib.ticker import MaxNLocator
 
 from .. import bn_experiments as bx
 from .. import optim
 from ..plotting import OPTIMISER_COLORS, ROLE_COLORS
-from ..surfaces import descend, draw_path
+from ..pictures import (axes_pixels, contour_levels, draw_path, filled_contours, log_scale, mark_minimum,
+                        pixel_centres, show_picture)
+from ..surfaces import descend
 from . import Control, Demo
 from .backdrop import one_pass, paste_backdrop, without_spines
 
@@ -30,12 +29,10 @@ from .backdrop import one_pass, paste_backdrop, without_spines
 SCALE_LEARNING_RATE = 0.3
 SCALE_STEPS = 30
 _SCALES = (1.0, 0.5, 0.2, 0.1, 0.05)
-#: The filled contours: how many levels (as ``contourf(levels=SCALE_LEVELS)`` chooses them on a
-#: SCALE_GRID_N × SCALE_GRID_N grid, as ``draw_surface`` does) and the picture's width in pixels
-#: (the axes' width at the demo's size and dpi).
+#: The filled contours: how many levels, as ``contourf(levels=SCALE_LEVELS)`` chooses them on a
+#: SCALE_GRID_N × SCALE_GRID_N grid (as ``draw_surface`` does).
 SCALE_LEVELS = 14
 SCALE_GRID_N = 40
-SCALE_PICTURE_WIDTH = 348
 
 
 def _quadratic_form(surface):
@@ -76,40 +73,18 @@ def _loss_gap(S, w_star, w1, w2):
 
 
 @lru_cache(maxsize=None)
-def _surface_picture(scale_x1, normalised):
-    """The surface's filled contours as an RGBA picture (rows from the bottom): the bands and colours
-    ``draw_surface(surface, ax, n=SCALE_GRID_N, levels=SCALE_LEVELS)`` draws with contourf.
-
-    A picture draws several times quicker than contourf's band paths, and its band edges are the
-    true ones rather than interpolated across a 40 × 40 grid.
-    """
+def _surface_picture(scale_x1, normalised, size):
+    """The surface's filled contours as an RGBA picture of ``size`` (the axes' pixels): the bands and colours
+    ``draw_surface(surface, ax, n=SCALE_GRID_N, levels=SCALE_LEVELS)`` draws with contourf, each pixel in its
+    true band."""
     surface, S, _, _ = _scale_descent(scale_x1, normalised)
     w_star = np.array(surface.minimum)
-    # draw_surface colours log₁₀(L − min L + 10⁻³), min L over its grid, in contourf's levels: MaxNLocator
-    # on the range of the grid's values, trimmed to one level beyond each end
     w1, w2 = np.meshgrid(np.linspace(*surface.xlim, SCALE_GRID_N), np.linspace(*surface.ylim, SCALE_GRID_N))
     grid_gap = _loss_gap(S, w_star, w1, w2)
-    floor = grid_gap.min()
-    grid_values = np.log10(grid_gap - floor + 1e-3)
-    zmin, zmax = grid_values.min(), grid_values.max()
-    levels = MaxNLocator(SCALE_LEVELS + 1).tick_values(zmin, zmax)
-    under, over = np.flatnonzero(levels < zmin), np.flatnonzero(levels > zmax)
-    levels = levels[(under[-1] if len(under) else 0):(over[0] + 1 if len(over) else len(levels))]
-    # each band's colour: viridis at its midpoint, levels[0] to levels[-1] spanning the map, 90 % opaque on white
-    middles = (levels[:-1] + levels[1:]) / 2
-    colors = 0.9 * colormaps["viridis"](Normalize(levels[0], levels[-1])(middles)) + 0.1
-    colors = np.round(255 * colors).astype(np.uint8)      # RGBA: matplotlib draws it twice as fast as RGB
-    colors[:, 3] = 255
-    # the picture: one value per pixel centre
-    width = SCALE_PICTURE_WIDTH
-    height = round(width * np.ptp(surface.ylim) / np.ptp(surface.xlim))
-    step1, step2 = np.ptp(surface.xlim) / width, np.ptp(surface.ylim) / height
-    p1 = np.linspace(surface.xlim[0] + step1 / 2, surface.xlim[1] - step1 / 2, width)
-    p2 = np.linspace(surface.ylim[0] + step2 / 2, surface.ylim[1] - step2 / 2, height)
-    # contourf's bands, z₁ < z ≤ z₂ for z = log₁₀(L − floor + 10⁻³), compared as L − floor (no log per pixel)
-    gap = _loss_gap(S, w_star, p1[None, :], p2[:, None]) - floor
-    band = np.searchsorted(10 ** levels[1:-1] - 1e-3, gap)
-    return np.take(colors, band, axis=0)       # (a quarter of colors[band]'s time)
+    floor = grid_gap.min()                      # min L over draw_surface's grid, as its colour scale takes it
+    levels = contour_levels(log_scale(grid_gap, floor), SCALE_LEVELS)
+    p1, p2 = pixel_centres(surface.xlim, surface.ylim, size)
+    return filled_contours(log_scale(_loss_gap(S, w_star, p1, p2), floor), levels, alpha=0.9)
 
 
 def _scale_static(ax, features):
@@ -142,9 +117,9 @@ def scale_draw(data, ax):
         ax.tick_params(axis="y", left=False, labelleft=False)   # the w₂ ticks are in the backdrop
     ax.set_xlim(*surface.xlim)
     _scale_axes(ax)
-    ax.imshow(_surface_picture(data["scale_x1"], data["features"] == "z-scored"), origin="lower",
-              extent=(*surface.xlim, *surface.ylim), interpolation="none")
-    ax.plot(*surface.minimum, marker="*", color="white", markersize=11, markeredgecolor="black", linestyle="none")
+    show_picture(ax, _surface_picture(data["scale_x1"], data["features"] == "z-scored", axes_pixels(ax)),
+                 surface.xlim, surface.ylim)
+    mark_minimum(ax, surface.minimum)
     draw_path(data["path"], ax, color="white")
     ax.set_title(f"{data['features']} features, x₁ scale {data['scale_x1']:g}: curvature ratio "
                  f"{data['condition']:.3g}\nafter {SCALE_STEPS} steps of η = {SCALE_LEARNING_RATE:g}: "

@@ -15,7 +15,8 @@ from .. import classification as cl
 from .. import optim
 from .. import generalization as gen
 from ..plotting import ROLE_COLORS
-from ..surfaces import descend, draw_path, grid, losses_along
+from ..pictures import draw_path
+from ..surfaces import descend, grid, losses_along
 from . import Control, Demo
 from .backdrop import paste_backdrop
 

@@ -21,7 +21,8 @@ from .. import hessian as hs
 from matplotlib.collections import LineCollection
 
 from ..plotting import OPTIMISER_COLORS, ROLE_COLORS
-from ..surfaces import descend, draw_path
+from ..pictures import axes_pixels, draw_path, filled_contours, pixel_centres, show_picture
+from ..surfaces import descend
 from . import Control, Demo
 from .backdrop import paste_backdrop, spines_on_top, without_spines
 
@@ -29,73 +30,50 @@ from .backdrop import paste_backdrop, spines_on_top, without_spines
 LEVELS = np.array([-8, -4, -2, -1, -0.5, 0, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32])
 #: Colours of eigenvectors with a negative and a positive eigenvalue.
 CURVATURE_COLORS = {"negative": "#d62728", "positive": "#1f77b4", "zero": "#7f7f7f"}
-#: Pixels per side of the filled-contour pictures (about the panels' size at the demos' dpi).
+#: Points per side of the grid the demo's data gives the loss and its approximation on.
 GRID_N = 200
 WINDOW = (-2.0, 2.0)
 
 
 @lru_cache(maxsize=1)
 def _grid():
-    """θ₁, θ₂ at the pixel centres of a GRID_N × GRID_N picture of the window, and the true loss there.
+    """θ₁, θ₂ on a GRID_N × GRID_N grid of the window (pixel centres), and the true loss there.
 
     NumPy arrays: at this size a torch operation may start its thread pool, which costs more than
     the arithmetic on a busy machine.
     """
-    step = (WINDOW[1] - WINDOW[0]) / GRID_N
-    t = np.linspace(WINDOW[0] + step / 2, WINDOW[1] - step / 2, GRID_N)
-    T1, T2 = np.meshgrid(t, t, indexing="xy")
+    T1, T2 = pixel_centres(WINDOW, WINDOW, (GRID_N, GRID_N))
     return T1, T2, critical.product_loss(np.stack([T1, T2], axis=-1))
 
 
-@lru_cache(maxsize=None)
-def _band_colors(levels, extend):
-    """RGBA (uint8) of each band of ``contourf(levels=levels, cmap="viridis", extend=extend)``, lowest first."""
-    from matplotlib.figure import Figure
-
-    x = np.linspace(-1.0, 1.0, 3)
-    colors = Figure().subplots().contourf(x, x, np.outer(x, x), levels=list(levels), cmap="viridis",
-                                          extend=extend).get_facecolor()
-    return np.round(np.asarray(colors) * 255).astype(np.uint8)
-
-
-def _filled_contours(values, levels, extend):
-    """``values`` coloured by the band of ``levels`` they fall in, as contourf colours them (z₁ < z ≤ z₂)."""
-    colors = _band_colors(tuple(levels), extend)
-    band = np.digitize(values, levels, right=True)
-    if extend in ("neither", "max"):
-        band = np.clip(band - 1, 0, len(colors) - 1)
-    return colors[np.clip(band, 0, len(colors) - 1)]
-
-
-@lru_cache(maxsize=None)
-def _loss_picture(extend):
-    """The true loss as filled contours (an RGBA picture), drawn once and reused by every frame."""
+@lru_cache(maxsize=4)
+def _loss_picture(extend, size):
+    """The true loss as filled contours, an RGBA picture of ``size`` pixels, drawn once and reused by every frame."""
     levels = LEVELS if extend == "both" else LEVELS[LEVELS >= 0]
-    return _filled_contours(_grid()[2], levels, extend)
+    T1, T2 = pixel_centres(WINDOW, WINDOW, size)
+    return filled_contours(critical.product_loss(np.stack([T1, T2], axis=-1)), levels, extend)
 
 
 def _show_picture(ax, rgba):
-    ax.imshow(rgba, origin="lower", extent=(*WINDOW, *WINDOW), aspect="auto", interpolation="nearest")
+    show_picture(ax, rgba, WINDOW, WINDOW)
     ax.grid(False)   # the bands already show the values; grid lines over them cost time and add clutter
 
 
-def _taylor_terms(theta0):
-    """L(θ′), the gradient g and the exact Hessian H of the notes' loss at θ′, by autograd.
-
-    The gradient once (keeping its graph), then each row of H as the gradient of one component of g.
-    """
-    theta0 = torch.as_tensor(theta0, dtype=torch.float64).clone().requires_grad_()
-    value = critical.product_loss(theta0)
-    (g,) = torch.autograd.grad(value, theta0, create_graph=True)
-    H = torch.stack([torch.autograd.grad(g[i], theta0, retain_graph=True)[0] for i in range(len(g))])
-    return theta0.detach(), value.detach(), g.detach(), H
+@lru_cache(maxsize=64)
+def _terms(w1, w2):
+    """L(θ′), g and H at θ′ = (w₁, w₂) as plain floats, and H's eigenpairs."""
+    _, value, g, H = critical.taylor_terms((w1, w2))
+    lam, vectors = torch.linalg.eigh(H)
+    kind = hs.critical_point_kind(H) if g.norm() < 1e-9 else "not a critical point"
+    return value.item(), g.tolist(), H.tolist(), g.numpy(), lam.numpy(), vectors.T.numpy(), kind
 
 
-def quadratic_approximation(theta0, points):
-    """L(θ′) + (θ − θ′)ᵀg + ½(θ − θ′)ᵀH(θ − θ′) of the notes' loss at ``points`` (..., 2)."""
-    theta0, value, g, H = _taylor_terms(theta0)
-    d = torch.as_tensor(points, dtype=torch.float64) - theta0
-    return value + d @ g + 0.5 * ((d @ H) * d).sum(-1), g, H
+def _quadratic_on(w1, w2, T1, T2):
+    """The quadratic approximation around (w₁, w₂) at the points (T1, T2), in NumPy: the same form as
+    critical.quadratic_approximation."""
+    value, (g1, g2), ((h11, h12), (h21, h22)), *_ = _terms(w1, w2)
+    d1, d2 = T1 - w1, T2 - w2
+    return value + d1 * g1 + d2 * g2 + 0.5 * (h11 * d1 * d1 + (h12 + h21) * d1 * d2 + h22 * d2 * d2)
 
 
 @lru_cache(maxsize=64)
@@ -105,22 +83,18 @@ def _taylor_at(w1, w2):
     Cached: a frame's control values are all it depends on, and the demo has 49 points (0.3 MB each).
     """
     T1, T2, _ = _grid()
-    _, value, g, H = _taylor_terms((w1, w2))
-    (g1, g2), ((h11, h12), (h21, h22)) = g.tolist(), H.tolist()
-    d1, d2 = T1 - w1, T2 - w2   # the same quadratic form as quadratic_approximation, on NumPy arrays
-    quadratic = value.item() + d1 * g1 + d2 * g2 + 0.5 * (h11 * d1 * d1 + (h12 + h21) * d1 * d2 + h22 * d2 * d2)
-    lam, vectors = torch.linalg.eigh(H)
-    kind = hs.critical_point_kind(H) if g.norm() < 1e-9 else "not a critical point"
-    arrays = (quadratic, g.numpy(), lam.numpy(), vectors.T.numpy())
+    *_, g, lam, vectors, kind = _terms(w1, w2)
+    arrays = (_quadratic_on(w1, w2, T1, T2), g, lam, vectors)
     for array in arrays:   # shared by every call for this point: nobody may change them
         array.flags.writeable = False
     return (*arrays, kind)
 
 
 @lru_cache(maxsize=64)
-def _quadratic_picture(w1, w2):
+def _quadratic_picture(w1, w2, size):
     """The quadratic approximation around (w₁, w₂) as filled contours (an RGBA picture), made once per point."""
-    return _filled_contours(_taylor_at(w1, w2)[0], LEVELS, "both")
+    T1, T2 = pixel_centres(WINDOW, WINDOW, size)
+    return filled_contours(_quadratic_on(w1, w2, T1, T2), LEVELS, "both")
 
 
 def taylor_compute(w1=0.5, w2=-0.5):
@@ -156,7 +130,7 @@ def _curvature(lam):
 
 def _taylor_static(left, right):
     """What every frame of TAYLOR_DEMO shares: the true loss's filled contours, both axes, both titles."""
-    _show_picture(left, _loss_picture("both"))
+    _show_picture(left, _loss_picture("both", axes_pixels(left)))
     for ax, name in ((left, "true loss L(θ)"), (right, "quadratic approximation")):
         _frame(ax)
         ax.grid(False)
@@ -172,7 +146,7 @@ def taylor_draw(data, axes):
     left, right = axes
     paste_backdrop(axes, _taylor_static)
     spines_on_top(left, right)
-    _show_picture(right, _quadratic_picture(*data["theta"]))
+    _show_picture(right, _quadratic_picture(*data["theta"], axes_pixels(right)))
     eigenvectors = [np.array([data["theta"] - 0.7 * u, data["theta"] + 0.7 * u]) for u in data["eigenvectors"]]
     eigencolors = [CURVATURE_COLORS[_curvature(lam)] for lam in data["eigenvalues"]]
     step = -0.25 * data["gradient"]
@@ -262,7 +236,7 @@ def escape_compute(direction="λ < 0", size=0.01):
 def _escape_static(ax, curve):
     """What every frame of ESCAPE_DEMO shares: the loss's filled contours, the saddle, both axes."""
     # The loss is the same in every frame: one picture of its filled contours (imshow).
-    _show_picture(ax, _loss_picture("max"))
+    _show_picture(ax, _loss_picture("max", axes_pixels(ax)))
     ax.plot(*SADDLE, "x", color="white", markersize=9, markeredgewidth=2)
     _frame(ax)
     curve.set_ylim(-0.05, 1.1)

@@ -19,7 +19,8 @@ from .. import optim
 from ..batching import minibatch_paths
 from ..plotting import OPTIMISER_COLORS, ROLE_COLORS
 from ..recipe import make_line_data
-from ..surfaces import descend, elongated_bowl, grid, trajectory
+from ..pictures import surface_picture
+from ..surfaces import descend, elongated_bowl, trajectory
 from . import Control, Demo
 from .backdrop import paste_backdrop
 from .recipe import GD_START, line_surface
@@ -37,12 +38,6 @@ STARTS = ((-5.0, 2.0), (-5.0, -0.5), (4.0, 2.8))
 def momentum_path(loss, start, learning_rate, momentum, steps=ITERATIONS):
     """θ⁰ … θ^steps of :class:`course_utils.optim.Momentum` on a loss (λ = 0: plain gradient descent)."""
     return trajectory(loss, start, lambda p: optim.Momentum(p, lr=learning_rate, momentum=momentum), steps)
-
-
-@lru_cache(maxsize=1)
-def _ravine_grid():
-    T1, T2, L = grid(RAVINE, 60)
-    return T1.numpy(), T2.numpy(), torch.log10(L - L.min() + 1e-3).numpy()
 
 
 _LEARNING_RATES = (0.02, 0.05, 0.1, 0.3, 0.5)
@@ -87,7 +82,7 @@ def momentum_compute(learning_rate=0.05, momentum=0.8, start=STARTS[0]):
     """
     path, losses = _run(learning_rate, momentum, start)
     gd_path, gd_losses = _run(learning_rate, 0.0, start)
-    return {"grid": _ravine_grid(), "path": path, "losses": losses, "gd_path": gd_path, "gd_losses": gd_losses,
+    return {"path": path, "losses": losses, "gd_path": gd_path, "gd_losses": gd_losses,
             "learning_rate": learning_rate, "momentum": momentum, "start": start,
             "diverged": len(path) < ITERATIONS + 1, "gd_diverged": len(gd_path) < ITERATIONS + 1}
 
@@ -98,10 +93,8 @@ def _final(losses, diverged):
 
 def _ravine_static(ax):
     """What every frame of the momentum demo shares: the ravine's contours, its minimum, the axes."""
-    T1, T2, Z = _ravine_grid()
-    ax.contourf(T1, T2, Z, levels=12, cmap="viridis", alpha=0.9)
-    ax.plot(0, 0, marker="*", color="white", markersize=11, markeredgecolor="black", linestyle="none")
-    ax.set(xlim=RAVINE.xlim, ylim=RAVINE.ylim, xlabel="θ₁", ylabel="θ₂")
+    surface_picture(RAVINE, ax, n=60, levels=12)
+    ax.set(xlabel="θ₁", ylabel="θ₂")
 
 
 def momentum_draw(data, ax):
@@ -153,13 +146,6 @@ def _minibatch_runs(batch_size):
     return path.numpy()
 
 
-@lru_cache(maxsize=1)
-def _line_grid():
-    surface = line_surface()
-    T1, T2, L = grid(surface, 60)
-    return T1.numpy(), T2.numpy(), torch.log10(L - L.min() + 1e-3).numpy()
-
-
 def batch_compute(batch_size=1, epochs=10):
     """Minibatch SGD (η = BATCH_LEARNING_RATE) on chapter 0's line, N = 20: 30 runs of ``epochs`` epochs.
 
@@ -171,18 +157,15 @@ def batch_compute(batch_size=1, epochs=10):
     paths = _minibatch_runs(batch_size)[: epochs * per_epoch + 1]
     ends = paths[-1]
     spread = float(np.sqrt(((ends - ends.mean(axis=0)) ** 2).sum(axis=1).mean()))
-    return {"grid": _line_grid(), "path": paths[:, 0], "ends": ends, "spread": spread, "batch_size": batch_size,
+    return {"path": paths[:, 0], "ends": ends, "spread": spread, "batch_size": batch_size,
             "epochs": epochs, "updates": len(paths) - 1, "minimum": line_surface().minimum,
             "distance": float(np.linalg.norm(ends.mean(axis=0) - np.array(line_surface().minimum)))}
 
 
 def _line_static(ax):
     """What every frame of the batch-size demo shares: the line's error surface, its minimum, the axes, the legend."""
-    T1, T2, Z = _line_grid()
-    surface = line_surface()
-    ax.contourf(T1, T2, Z, levels=12, cmap="viridis", alpha=0.9)
-    ax.plot(*surface.minimum, marker="*", color="white", markersize=11, markeredgecolor="black", linestyle="none")
-    ax.set(xlim=surface.xlim, ylim=surface.ylim, xlabel="w", ylabel="b")
+    surface_picture(line_surface(), ax, n=60, levels=12)
+    ax.set(xlabel="w", ylabel="b")
     # The legend never changes: proxies with no data draw its entries here, once.
     ax.plot([], [], "-", color=OPTIMISER_COLORS["sgd"], linewidth=1, label="one run")
     ax.plot([], [], "o", color="white", markeredgecolor=ROLE_COLORS["data"], markersize=4, linestyle="none",

@@ -17,7 +17,8 @@ from matplotlib.collections import LineCollection
 
 from .. import recipe
 from ..plotting import OPTIMISER_COLORS, ROLE_COLORS
-from ..surfaces import draw_path, draw_surface, gradient_descent, losses_along, regression_surface
+from ..pictures import draw_path, surface_picture
+from ..surfaces import gradient_descent, losses_along, regression_surface
 from . import Control, Demo
 from .backdrop import paste_backdrop, paste_overlay, spines_on_top, without_spines
 
@@ -126,7 +127,7 @@ def gd2_compute(learning_rate=0.2, steps=30):
 
 def _gd2_static(ax):
     """What every frame of GD2_DEMO shares: the error surface's contours, its minimum, the axes."""
-    draw_surface(line_surface(), ax, n=40, levels=12)
+    surface_picture(line_surface(), ax, n=40, levels=12)
     ax.locator_params(nbins=5)
     without_spines(ax)
 
