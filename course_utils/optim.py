@@ -125,8 +125,8 @@ class SGD(torch.optim.Optimizer):
             if not params:
                 continue
             if _per_row(group["lr"]):
-                for p, g in zip(params, grads):
-                    p.add_(-group["lr"] * g)
+                for rows, g in zip(params, grads):                    # η: one per row
+                    rows.add_(-group["lr"] * g)
             elif _use_foreach(params):
                 torch._foreach_add_(params, grads, alpha=-group["lr"])
             else:
@@ -169,8 +169,8 @@ class Momentum(torch.optim.Optimizer):
             movements = _state_tensors(self, params, "movement", torch.zeros_like)   # m⁰ = 0
             lr, momentum = group["lr"], group["momentum"]
             if _per_row(lr, momentum):
-                for p, g, m in zip(params, grads, movements):
-                    p.add_(m.mul_(momentum).add_(-lr * g))
+                for rows, g, m in zip(params, grads, movements):      # λ and η: one per row
+                    rows.add_(m.mul_(momentum).add_(-lr * g))
             elif _use_foreach(params):
                 torch._foreach_mul_(movements, momentum)               # λ·m
                 torch._foreach_add_(movements, grads, alpha=-lr)       # − η·g
