@@ -24,7 +24,7 @@ TEST_WORKERS ?= 2
 # training run computes on a CPU without AVX. `make test` runs the notebooks and claims under it too.
 CPU_PATH_DEFAULT := ATEN_CPU_CAPABILITY=default MKL_ENABLE_INSTRUCTIONS=SSE4_2 ONEDNN_MAX_CPU_ISA=SSE41
 
-.PHONY: help book lab lab-instructor test bench release grade assets venv clean check-python chromium bubblewrap
+.PHONY: help book translations lab lab-instructor test bench release grade assets venv clean check-python chromium bubblewrap
 
 help:
 	@echo "make book     set up .venv and build the HTML book into $(BUILD)/html"
@@ -71,14 +71,28 @@ assets: $(ASSETS)/.stamp
 # Notebook outputs depend on course_utils as well as on their own cells, so the execution
 # cache (and Sphinx's record of read pages) is emptied whenever the library changes, so every
 # notebook runs again; with nothing changed a rebuild is quick.
+# Execute the chapters that are not in the execution cache (emptied, with every edition's
+# record of read pages, when course_utils changes: notebook outputs depend on it).
+define execute_notebooks
+@mkdir -p $(BUILD)
+@sum=$$(find course_utils -name '*.py' | LC_ALL=C sort | xargs cat | sha256sum | cut -c1-16); \
+  if [ "$$(cat $(BUILD)/.course_utils.sum 2>/dev/null)" != "$$sum" ]; then rm -rf $(BUILD)/.jupyter_cache $(BUILD)/.doctrees*; echo $$sum > $(BUILD)/.course_utils.sum; fi
+COURSE_BOOK_BUILD=1 $(PY) book/_ext/execute_parallel.py $(BUILD)/.jupyter_cache $$(sed -n 's/^ *- file: \(notebooks\/.*\)/\1.ipynb/p' _toc.yml)
+endef
+
 book: $(ASSETS)/.stamp
-	@mkdir -p $(BUILD)
-	@sum=$$(find course_utils -name '*.py' | LC_ALL=C sort | xargs cat | sha256sum | cut -c1-16); \
-	  if [ "$$(cat $(BUILD)/.course_utils.sum 2>/dev/null)" != "$$sum" ]; then rm -rf $(BUILD)/.jupyter_cache $(BUILD)/.doctrees*; echo $$sum > $(BUILD)/.course_utils.sum; fi
-	COURSE_BOOK_BUILD=1 $(PY) book/_ext/execute_parallel.py $(BUILD)/.jupyter_cache $$(sed -n 's/^ *- file: \(notebooks\/.*\)/\1.ipynb/p' _toc.yml)
-	@# Every edition from the same execution cache, each with -W -n (book/_ext/editions.py).
-	COURSE_BOOK_BUILD=1 $(PY) book/_ext/editions.py html $(EDITIONS)
+	$(execute_notebooks)
+	@# Every edition from the same execution cache (jupyter-book build's Sphinx, one edition at a time).
+	COURSE_BOOK_BUILD=1 $(PY) book/_ext/editions.py html -W --keep-going -n $(EDITIONS)
 	@echo "The book is in $(BUILD)/html/index.html (中文: $(BUILD)/html/zh_CN/index.html)"
+
+# The translation catalogues follow the English: extract its text (Sphinx's gettext builder),
+# merge it into book/locales/zh_CN (Babel, as msgmerge does: new paragraphs untranslated,
+# changed ones fuzzy) and convert zh_TW; `python book/_ext/catalogues.py check` lists what is left.
+translations: $(ASSETS)/.stamp
+	$(execute_notebooks)
+	COURSE_BOOK_BUILD=1 $(PY) book/_ext/editions.py gettext -W --keep-going
+	$(PY) book/_ext/catalogues.py update
 
 # A student's JupyterLab: the student copies (solutions removed, as `make release` writes them)
 # in LAB_DIR. The workspace step writes only the chapters LAB_DIR lacks and never changes a

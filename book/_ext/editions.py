@@ -18,8 +18,8 @@ text changed, so an unchanged book reads nothing again.
 
 Usage::
 
-    python book/_ext/editions.py html en zh_CN zh_TW  # -> _build/html/, _build/html/zh_CN/, ...
-    python book/_ext/editions.py gettext              # -> _build/gettext/*.pot (the English text)
+    python book/_ext/editions.py html -W --keep-going -n en zh_CN zh_TW  # -> _build/html/, _build/html/zh_CN/, ...
+    python book/_ext/editions.py gettext -W --keep-going                 # -> _build/gettext/*.pot (the English)
 """
 import os
 import sys
@@ -46,7 +46,8 @@ def doctree_dir(builder, language):
     return BUILD / ".doctrees" if language == "en" else BUILD / f".doctrees-{language}"
 
 
-def build(builder, language="en", editions=(), quiet=True):
+def build(builder, language="en", editions=(), quiet=True, warnings_are_errors=True, keep_going=True,
+          nitpicky=True):
     """Build one edition (``html``) or the message templates (``gettext``); Sphinx's status.
     Each page links to its twins in ``editions`` (the editions built together)."""
     from jupyter_book.sphinx import build_sphinx
@@ -63,31 +64,41 @@ def build(builder, language="en", editions=(), quiet=True):
         convert(language)
     outdir = BUILD / "gettext" if builder == "gettext" else output_dir(language)
     # What `jupyter-book build . -n` passes to Sphinx, plus the language.
-    overrides = {"nitpicky": True, "external_toc_path": str(ROOT / "_toc.yml"), "latex_individualpages": False,
+    overrides = {"nitpicky": nitpicky, "external_toc_path": str(ROOT / "_toc.yml"), "latex_individualpages": False,
                  "language_editions": sorted(set(editions) | {language})}
     if language != "en":
         overrides["language"] = language
     os.chdir(ROOT)
     return build_sphinx(
         ROOT, outdir, noconfig=True, path_config=str(ROOT / "_config.yml"), confoverrides=overrides,
-        doctreedir=doctree_dir(builder, language), builder=builder, warningiserror=True, keep_going=True,
+        doctreedir=doctree_dir(builder, language), builder=builder, warningiserror=warnings_are_errors, keep_going=keep_going,
         quiet=quiet, really_quiet=False, freshenv=builder == "gettext")
 
 
 def main(argv):
+    import argparse
+
     # sphinx-external-toc looks at every live object to find Sphinx's toctree collector; in a
     # process that builds a second edition that includes torch's deprecated aliases (harmless).
     warnings.filterwarnings("ignore", category=FutureWarning, module="sphinx_external_toc.collectors")
-    if not argv or argv[0] not in ("html", "gettext") or (argv[0] == "gettext" and len(argv) > 1):
-        sys.exit(__doc__)
-    if argv[0] == "gettext":
-        result = build("gettext")
+    parser = argparse.ArgumentParser(description="Build the book's editions, or extract its text.")
+    parser.add_argument("builder", choices=["html", "gettext"])
+    parser.add_argument("languages", nargs="*", help="html: the editions, e.g. en zh_CN zh_TW (default: en)")
+    parser.add_argument("-W", dest="warnings_are_errors", action="store_true", help="warnings are errors")
+    parser.add_argument("--keep-going", action="store_true", help="with -W: report every warning, then fail")
+    parser.add_argument("-n", dest="nitpicky", action="store_true", help="warn about every missing reference")
+    args = parser.parse_intermixed_args(argv)
+    options = dict(warnings_are_errors=args.warnings_are_errors, keep_going=args.keep_going, nitpicky=args.nitpicky)
+    if args.builder == "gettext":
+        if args.languages:
+            parser.error("gettext extracts the English: it takes no language")
+        result = build("gettext", **options)
         return result if isinstance(result, int) else 1
     status = 0
-    editions = argv[1:] or ["en"]
+    editions = args.languages or ["en"]
     for language in editions:
         started = time.monotonic()
-        result = build("html", language, editions)
+        result = build("html", language, editions, **options)
         result = result if isinstance(result, int) else 1
         where = output_dir(language).relative_to(ROOT)
         print(f"{language}: {'built' if result == 0 else 'FAILED'} in {time.monotonic() - started:.1f} s "

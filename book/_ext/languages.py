@@ -15,6 +15,11 @@ Two more things each edition needs:
   the English. :func:`_publish_msgstr` escapes such a number ("1\\. 临界点") before parsing.
   No English paragraph or heading starts with a list marker (it would be a list item), so
   no translation is meant to.
+- A glued number in a translated paragraph is the chapter's own: MyST-NB's glue roles find
+  a notebook's data only while the notebook is parsed, and Sphinx parses a translation later,
+  on its own; so :func:`_publish_msgstr` names the notebook in each glue role of a
+  translation (``{glue:text}`key:.3f``` becomes ``{glue:text}`/notebooks/00_training_recipe.ipynb::key:.3f```),
+  which MyST-NB then fills from the glue data it saved for that notebook.
 - MyST-NB writes the executed notebooks and their images next to the HTML folder
   (``_build/jupyter_execute``); an edition inside ``_build/html/`` would get that folder in
   the published site, so each edition has its own, beside the English one.
@@ -44,10 +49,23 @@ _LIST_MARKER = re.compile(r"^(\d{1,9})([.)])(?=\s)|^([-+*])(?=\s)")
 _sphinx_publish_msgstr = i18n.publish_msgstr
 
 
-def _publish_msgstr(app, source, *args, **kwargs):
-    """Sphinx's parse of a translation, with a leading list marker read as text."""
-    escaped = _LIST_MARKER.sub(lambda m: f"{m[1]}\\{m[2]}" if m[1] else f"\\{m[3]}", source, count=1)
-    return _sphinx_publish_msgstr(app, escaped, *args, **kwargs)
+_GLUE_ROLE = re.compile(r"\{(glue(?::\w+)?)\}`(?![^`]*::)([^`]+)`")
+
+
+def _with_format(role, text):
+    """A glue:text role's key with its format ("s" where none is given): MyST-NB splits the
+    format off at the last colon, which would otherwise cut the notebook's ``::``."""
+    return text if role != "glue:text" or ":" in text else f"{text}:s"
+
+
+def _publish_msgstr(app, source, source_path, *args, **kwargs):
+    """Sphinx's parse of a translation, with a leading list marker read as text and each glue
+    role naming its notebook."""
+    source = _LIST_MARKER.sub(lambda m: f"{m[1]}\\{m[2]}" if m[1] else f"\\{m[3]}", source, count=1)
+    if str(source_path).endswith(".ipynb"):
+        notebook = "/" + Path(source_path).resolve().relative_to(Path(app.srcdir).resolve()).as_posix()
+        source = _GLUE_ROLE.sub(lambda m: f"{{{m[1]}}}`{notebook}::{_with_format(m[1], m[2])}`", source)
+    return _sphinx_publish_msgstr(app, source, source_path, *args, **kwargs)
 
 
 def twin_links(language, pagename, built):
