@@ -16,7 +16,10 @@ EDITIONS ?= en zh_CN zh_TW
 SUBMISSIONS ?= submissions
 # The student's own notebook folder that `make lab` fills and opens: outside the repository, so
 # that git pull, git clean, make clean and a new release never touch the student's work.
-LAB_DIR ?= $(HOME)/why-training-fails-notebooks
+# LAB_LANGUAGE=zh_CN (or zh_TW) gives Chinese notebooks: the markdown translated from the
+# book's catalogues, the code the same; they get a folder of their own (…-notebooks-zh_CN).
+LAB_LANGUAGE ?= en
+LAB_DIR ?= $(HOME)/why-training-fails-notebooks$(if $(filter-out en,$(LAB_LANGUAGE)),-$(LAB_LANGUAGE))
 PYTEST_ARGS ?=
 # The chapter notebooks run under nbval on this many workers (each notebook is one kernel on one thread).
 TEST_WORKERS ?= 2
@@ -31,7 +34,9 @@ help:
 	@echo "make test     run the whole test suite (sets up .venv and chromium if missing)"
 	@echo "make lab      open your own copies of the chapter notebooks (no solutions) in JupyterLab"
 	@echo "              (http://127.0.0.1:8888); they live in LAB_DIR=$(LAB_DIR),"
-	@echo "              made on the first run; a later run adds missing chapters and changes none"
+	@echo "              made on the first run; a later run adds missing chapters and changes none;"
+	@echo "              make lab LAB_LANGUAGE=zh_CN (or zh_TW): Chinese notebooks, in LAB_DIR=$(HOME)/why-training-fails-notebooks-zh_CN"
+	@echo "make translations   update the Chinese catalogues (book/locales) from the English text"
 	@echo "make lab-instructor   open the instructor notebooks (with solutions) in notebooks/"
 	@echo "make bench    speed measurements, printed as tables"
 	@echo "make release  write the student notebooks (solutions removed) into release/"
@@ -98,7 +103,7 @@ translations: $(ASSETS)/.stamp
 # in LAB_DIR. The workspace step writes only the chapters LAB_DIR lacks and never changes a
 # notebook that is there; it says which chapters it added and which it left as they are.
 lab: $(VENV)/.installed
-	$(PY) -m course_utils workspace "$(LAB_DIR)"
+	$(PY) -m course_utils workspace --language "$(LAB_LANGUAGE)" "$(LAB_DIR)"
 	cd "$(LAB_DIR)" && "$(abspath $(VENV))/bin/jupyter" lab --ip=127.0.0.1 --port=8888 --no-browser
 
 # The instructor's JupyterLab: the notebooks in notebooks/, solutions and all.

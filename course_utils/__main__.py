@@ -128,6 +128,9 @@ def _workspace_parser(commands):
     command.add_argument("folder", type=Path, metavar="FOLDER", help="the student's notebook folder")
     command.add_argument("--source", type=Path, default=Path("notebooks"),
                          help="folder of the instructor notebooks (default: notebooks/)")
+    command.add_argument("--language", default="en", metavar="LANG",
+                         help="en (default), zh_CN or zh_TW: markdown cells translated from the book's catalogues "
+                              "(book/locales), code cells as in English")
     command.set_defaults(run=_workspace, parser=command)
 
 
@@ -138,7 +141,8 @@ def _workspace(args, parser):
     if not notebooks:
         parser.error(f"no notebooks in {args.source}/ (run from the repository root, or give --source)")
     try:
-        result = workspace(args.folder, notebooks)
+        result = workspace(args.folder, notebooks, language=args.language,
+                           locales=args.source.resolve().parent / "book" / "locales")
     except WorkspaceError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

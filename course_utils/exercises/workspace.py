@@ -7,6 +7,13 @@ A later run writes only the chapters that are missing and leaves every notebook 
 there as it is, whatever it holds: that is the student's work. So a student gets a fresh
 copy of one chapter by renaming or deleting it and running ``make lab`` again.
 
+A student who reads Chinese gets Chinese notebooks (``make lab LAB_LANGUAGE=zh_CN``, or
+``zh_TW``): the same student copies, with each paragraph, heading and table cell of their
+markdown cells replaced by its translation from the book's catalogues
+(``book/locales/zh_CN/LC_MESSAGES/notebooks/<chapter>.po``; Traditional Chinese is converted
+from them by OpenCC, as the book's zh_TW edition is). Code cells are the English ones, byte
+for byte. A paragraph whose translation is missing or marked fuzzy stays in English.
+
 Each notebook is written whole or not at all (a temporary file in the same folder, then a
 hard link to its name, which fails rather than replace a file that appeared meanwhile).
 A target that cannot hold the notebooks (a file, a folder without write permission, the
@@ -15,11 +22,19 @@ and the fix.
 """
 import errno
 import os
+import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import nbformat
+
 from .release import ReleaseError, release
+
+#: The languages of the notebooks: English (the source) and those the book's catalogues give.
+LANGUAGES = ("en", "zh_CN", "zh_TW")
+#: Languages converted from another's catalogues: language -> (source language, OpenCC configuration).
+CONVERTED = {"zh_TW": ("zh_CN", "s2twp")}
 
 #: What the errors suggest: the two ways of naming another folder.
 OTHER_FOLDER = "choose another folder: make lab LAB_DIR=/path/to/folder (or python -m course_utils workspace FOLDER)"
@@ -39,14 +54,21 @@ class Workspace:
     kept: list = field(default_factory=list)
 
 
-def workspace(target, notebooks):
+def workspace(target, notebooks, language="en", locales=None):
     """Fill the folder ``target`` with the student copies of ``notebooks`` that it lacks.
 
+    ``language`` other than ``"en"`` translates their markdown cells with the catalogues in
+    ``locales`` (the book's ``book/locales``, found beside the notebooks' folder by default).
     Returns a :class:`Workspace`. Raises :class:`WorkspaceError`, having changed nothing, when
-    ``target`` cannot be used or a notebook cannot be released.
+    ``target`` cannot be used, a notebook cannot be released or the language has no catalogues.
     """
     folder = Path(os.path.abspath(Path(target).expanduser()))
     notebooks = [Path(path) for path in notebooks]
+    translations = {}
+    if language != "en":
+        locales = Path(locales) if locales else (notebooks[0].resolve().parent.parent / "book" / "locales"
+                                                 if notebooks else Path("book/locales"))
+        translations = {path.name: chapter_translations(locales, path.stem, language) for path in notebooks}
     _refuse_unusable(folder, notebooks)
     created = not folder.exists()
     missing = [path for path in notebooks if created or not os.path.lexists(folder / path.name)]
@@ -63,8 +85,13 @@ def workspace(target, notebooks):
         except OSError as error:
             raise WorkspaceError(f"cannot make the folder {folder}: {error.strerror}; {OTHER_FOLDER}") from None
         for path in released:
+            data = path.read_bytes()
+            if language != "en":
+                notebook = nbformat.reads(data.decode("utf-8"), as_version=4)
+                translate_notebook(notebook, translations[path.name])
+                data = (nbformat.writes(notebook) + "\n").encode("utf-8")
             try:
-                written = write_new(folder / path.name, path.read_bytes())
+                written = write_new(folder / path.name, data)
             except OSError as error:
                 added = ", ".join(result.added) or "nothing"
                 raise WorkspaceError(f"cannot write {folder / path.name}: {error.strerror}. Added before that: "
@@ -73,6 +100,66 @@ def workspace(target, notebooks):
             (result.added if written else result.kept).append(path.name)
     result.kept.sort()
     return result
+
+
+def chapter_translations(locales, chapter, language):
+    """{English text: translation} of one chapter's markdown, from the book's catalogue
+    ``<locales>/<language>/LC_MESSAGES/notebooks/<chapter>.po``: every message translated and
+    not marked fuzzy (a fuzzy one's English has changed since it was translated)."""
+    from babel.messages.pofile import read_po
+
+    if language not in LANGUAGES:
+        raise WorkspaceError(f"no notebooks in {language!r}: choose one of {', '.join(LANGUAGES)} "
+                             f"(make lab LAB_LANGUAGE=zh_CN)")
+    source, config = CONVERTED.get(language, (language, None))
+    path = Path(locales) / source / "LC_MESSAGES" / "notebooks" / f"{chapter}.po"
+    if not path.is_file():
+        raise WorkspaceError(f"no {language} translation of {chapter}: {path} is missing (the book's catalogues; "
+                             f"make translations writes them). Nothing was written.")
+    with open(path, "rb") as file:
+        catalog = read_po(file, abort_invalid=True)
+    convert = _opencc(config) if config else (lambda text: text)
+    return {message.id: convert(message.string) for message in catalog
+            if message.id and message.string and not message.fuzzy and message.string != message.id}
+
+
+def _opencc(config):
+    import opencc
+
+    return opencc.OpenCC(config).convert
+
+
+# Where a message starts in a markdown cell: at a line's start or after a table's "|", past
+# the marks of a heading, list item, quote or definition; and where it ends: at the line's
+# end or the next "|". A message is one block of the cell, never a piece of a sentence.
+_BEFORE = r"(?m)((?:^|\|)[ \t]*(?:(?:#{1,6}|[-*+:>]|\d{1,9}[.)])[ \t]+)*)"
+_AFTER = r"(?=[ \t]*(?:\||$))"
+
+
+def translate_markdown(source, translations):
+    """``source`` (a markdown cell's text) with each block found in ``translations`` replaced
+    by its translation; (new source, set of the messages replaced). A message's text is the
+    block's with its line breaks as spaces (as Sphinx extracts it)."""
+    found = set()
+    for message in sorted(translations, key=len, reverse=True):
+        words = message.split()
+        if not words:
+            continue
+        pattern = re.compile(_BEFORE + r"\s+".join(re.escape(word) for word in words) + _AFTER)
+        source, count = pattern.subn(lambda match: match[1] + translations[message], source)
+        if count:
+            found.add(message)
+    return source, found
+
+
+def translate_notebook(notebook, translations):
+    """Translate the markdown cells of ``notebook`` in place; the set of messages found."""
+    found = set()
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            cell.source, replaced = translate_markdown(cell.source, translations)
+            found |= replaced
+    return found
 
 
 def _refuse_unusable(folder, notebooks):
