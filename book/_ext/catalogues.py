@@ -52,18 +52,21 @@ _VERBATIM = re.compile(r"\{[\w:.-]+\}`[^`]*`|`[^`]*`|\$\$.*?\$\$|\$[^$]*\$", re.
 CONVERTED_LOCALES = ROOT / "_build" / "locales"
 
 
-def catalogue_dir(language):
-    return (CONVERTED_LOCALES if language in CONVERTED else LOCALES) / language / "LC_MESSAGES"
+def catalogue_dir(language, locales=None):
+    """The folder of a language's catalogues, in ``locales`` (default: where the book has them)."""
+    if locales is None:
+        locales = CONVERTED_LOCALES if language in CONVERTED else LOCALES
+    return Path(locales) / language / "LC_MESSAGES"
 
 
-def catalogue_paths(language):
+def catalogue_paths(language, locales=None):
     """Every catalogue of a language, sorted."""
-    return sorted(catalogue_dir(language).rglob("*.po"))
+    return sorted(catalogue_dir(language, locales).rglob("*.po"))
 
 
-def page_of(path, language):
+def page_of(path, language, locales=None):
     """The book page a catalogue translates: ``notebooks/01_critical_points`` for its .po."""
-    return path.relative_to(catalogue_dir(language)).with_suffix("").as_posix()
+    return path.relative_to(catalogue_dir(language, locales)).with_suffix("").as_posix()
 
 
 def needs_translation(msgid):
@@ -86,8 +89,10 @@ def write(path, catalog):
     path.parent.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
     write_po(buffer, catalog, width=WIDTH, omit_header=False, include_previous=False)
-    if not path.exists() or path.read_bytes() != buffer.getvalue():
-        path.write_bytes(buffer.getvalue())
+    if path.exists() and path.read_bytes() == buffer.getvalue():
+        return False
+    path.write_bytes(buffer.getvalue())
+    return True
 
 
 def _new_catalog(template, language):
@@ -100,10 +105,10 @@ def _new_catalog(template, language):
     return catalog
 
 
-def pending(language=SOURCE_LANGUAGE):
+def pending(language=SOURCE_LANGUAGE, locales=None):
     """[(catalogue path, msgid, "untranslated" | "fuzzy")] for every message left to do."""
     left = []
-    for path in catalogue_paths(language):
+    for path in catalogue_paths(language, locales):
         for message in read(path):
             if not message.id:
                 continue
@@ -114,58 +119,58 @@ def pending(language=SOURCE_LANGUAGE):
     return left
 
 
-def templates():
-    """{page: template catalog} from the last extraction (``_build/gettext``)."""
-    return {pot.relative_to(TEMPLATES).with_suffix("").as_posix(): read(pot)
-            for pot in sorted(TEMPLATES.rglob("*.pot"))}
+def templates(folder=TEMPLATES):
+    """{page: template catalog} from an extraction (``_build/gettext``, by default)."""
+    folder = Path(folder)
+    return {pot.relative_to(folder).with_suffix("").as_posix(): read(pot) for pot in sorted(folder.rglob("*.pot"))}
 
 
-def merge(language=SOURCE_LANGUAGE):
+def _shown(path):
+    return path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+
+
+def merge(language=SOURCE_LANGUAGE, template_dir=TEMPLATES, locales=None):
     """Merge the extracted English into the language's catalogues; the pages changed, as text."""
     report = []
-    pages = templates()
+    pages = templates(template_dir)
     if not pages:
-        raise SystemExit(f"no message templates in {TEMPLATES}: run `make translations` (it extracts them first)")
+        raise SystemExit(f"no message templates in {template_dir}: run `make translations` (it extracts them first)")
     for page, template in pages.items():
-        path = catalogue_dir(language) / f"{page}.po"
+        path = catalogue_dir(language, locales) / f"{page}.po"
         if not path.exists():
             write(path, _new_catalog(template, language))
-            report.append(f"{path.relative_to(ROOT)}: new, {sum(1 for m in template if m.id)} messages")
+            report.append(f"{_shown(path)}: new, {sum(1 for m in template if m.id)} messages")
             continue
-        before = path.read_bytes()
         catalog = read(path)
         catalog.update(template, update_creation_date=False)
         for message in catalog:
             if message.id and not message.string and not needs_translation(message.id):
                 message.string = message.id
-        write(path, catalog)
-        if path.read_bytes() != before:
+        if write(path, catalog):
             fuzzy = sum(1 for m in catalog if m.id and m.fuzzy)
             empty = sum(1 for m in catalog if m.id and not m.string)
-            report.append(f"{path.relative_to(ROOT)}: updated ({empty} untranslated, {fuzzy} fuzzy)")
-    for path in catalogue_paths(language):
-        if page_of(path, language) not in pages:
-            report.append(f"{path.relative_to(ROOT)}: its page is no longer in the book; delete the file "
+            report.append(f"{_shown(path)}: updated ({empty} untranslated, {fuzzy} fuzzy)")
+    for path in catalogue_paths(language, locales):
+        if page_of(path, language, locales) not in pages:
+            report.append(f"{_shown(path)}: its page is no longer in the book; delete the file "
                           "if the page is gone for good")
     return report
 
 
-def convert(target, source=SOURCE_LANGUAGE):
+def convert(target, source=SOURCE_LANGUAGE, source_locales=None, target_locales=None):
     """Write the ``target`` catalogues from the ``source`` ones with OpenCC; the files written."""
     import opencc
 
     converter = opencc.OpenCC(CONVERTED[target])
     written = []
-    for path in catalogue_paths(source):
+    for path in catalogue_paths(source, source_locales):
         catalog = read(path)
         catalog.locale = target
         for message in list(catalog) + list(catalog.obsolete.values()):
             if message.id and message.string:
                 message.string = converter.convert(message.string)
-        out = catalogue_dir(target) / path.relative_to(catalogue_dir(source))
-        before = out.read_bytes() if out.exists() else None
-        write(out, catalog)
-        if out.read_bytes() != before:
+        out = catalogue_dir(target, target_locales) / path.relative_to(catalogue_dir(source, source_locales))
+        if write(out, catalog):
             written.append(out)
     return written
 
@@ -183,7 +188,7 @@ def main(argv):
         language = argv[1] if len(argv) > 1 else SOURCE_LANGUAGE
         left = pending(language)
         for path, msgid, why in left:
-            print(f"{path.relative_to(ROOT)}: {why}: {msgid[:80]!r}")
+            print(f"{_shown(path)}: {why}: {msgid[:80]!r}")
         print(f"{len(left)} message(s) left to translate in {language}")
         return 1 if left else 0
     sys.exit(__doc__)

@@ -47,7 +47,7 @@ def doctree_dir(builder, language):
 
 
 def build(builder, language="en", editions=(), quiet=True, warnings_are_errors=True, keep_going=True,
-          nitpicky=True):
+          nitpicky=True, out=None):
     """Build one edition (``html``) or the message templates (``gettext``); Sphinx's status.
     Each page links to its twins in ``editions`` (the editions built together)."""
     from jupyter_book.sphinx import build_sphinx
@@ -62,7 +62,8 @@ def build(builder, language="en", editions=(), quiet=True, warnings_are_errors=T
                          "(make translations writes them)")
     if language in CONVERTED:
         convert(language)
-    outdir = BUILD / "gettext" if builder == "gettext" else output_dir(language)
+    outdir = Path(out).resolve() if out else BUILD / "gettext" if builder == "gettext" else output_dir(language)
+    doctrees = outdir / ".doctrees" if out else doctree_dir(builder, language)
     # What `jupyter-book build . -n` passes to Sphinx, plus the language.
     overrides = {"nitpicky": nitpicky, "external_toc_path": str(ROOT / "_toc.yml"), "latex_individualpages": False,
                  "language_editions": sorted(set(editions) | {language})}
@@ -71,7 +72,7 @@ def build(builder, language="en", editions=(), quiet=True, warnings_are_errors=T
     os.chdir(ROOT)
     return build_sphinx(
         ROOT, outdir, noconfig=True, path_config=str(ROOT / "_config.yml"), confoverrides=overrides,
-        doctreedir=doctree_dir(builder, language), builder=builder, warningiserror=warnings_are_errors, keep_going=keep_going,
+        doctreedir=doctrees, builder=builder, warningiserror=warnings_are_errors, keep_going=keep_going,
         quiet=quiet, really_quiet=False, freshenv=builder == "gettext")
 
 
@@ -87,12 +88,13 @@ def main(argv):
     parser.add_argument("-W", dest="warnings_are_errors", action="store_true", help="warnings are errors")
     parser.add_argument("--keep-going", action="store_true", help="with -W: report every warning, then fail")
     parser.add_argument("-n", dest="nitpicky", action="store_true", help="warn about every missing reference")
+    parser.add_argument("--out", help="gettext: write the templates here instead of _build/gettext")
     args = parser.parse_intermixed_args(argv)
     options = dict(warnings_are_errors=args.warnings_are_errors, keep_going=args.keep_going, nitpicky=args.nitpicky)
     if args.builder == "gettext":
         if args.languages:
             parser.error("gettext extracts the English: it takes no language")
-        result = build("gettext", **options)
+        result = build("gettext", out=args.out, **options)
         return result if isinstance(result, int) else 1
     status = 0
     editions = args.languages or ["en"]

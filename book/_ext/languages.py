@@ -58,13 +58,23 @@ def _with_format(role, text):
     return text if role != "glue:text" or ":" in text else f"{text}:s"
 
 
+def escape_list_marker(text):
+    """``text`` with a leading list marker ("1.", "2)", "-", "+", "*" and a space) escaped."""
+    return _LIST_MARKER.sub(lambda m: f"{m[1]}\\{m[2]}" if m[1] else f"\\{m[3]}", text, count=1)
+
+
+def glue_from(text, notebook):
+    """``text`` with every glue role that names no notebook naming ``notebook`` (``/notebooks/x.ipynb``)."""
+    return _GLUE_ROLE.sub(lambda m: f"{{{m[1]}}}`{notebook}::{_with_format(m[1], m[2])}`", text)
+
+
 def _publish_msgstr(app, source, source_path, *args, **kwargs):
     """Sphinx's parse of a translation, with a leading list marker read as text and each glue
     role naming its notebook."""
-    source = _LIST_MARKER.sub(lambda m: f"{m[1]}\\{m[2]}" if m[1] else f"\\{m[3]}", source, count=1)
+    source = escape_list_marker(source)
     if str(source_path).endswith(".ipynb"):
         notebook = "/" + Path(source_path).resolve().relative_to(Path(app.srcdir).resolve()).as_posix()
-        source = _GLUE_ROLE.sub(lambda m: f"{{{m[1]}}}`{notebook}::{_with_format(m[1], m[2])}`", source)
+        source = glue_from(source, notebook)
     return _sphinx_publish_msgstr(app, source, source_path, *args, **kwargs)
 
 
