@@ -355,3 +355,116 @@ def test_the_exercises_page_shows_an_example_of_each_verdict(visit):
                         "✘ adaptive.largest_stable_lr:"], (
         f"{report.url}: the example boxes should show a function's verdict before an answer, a correct one and a "
         f"wrong one, then a wrong prediction's, not {examples} (see {report.screenshot})")
+
+
+# --- Demos on a wide screen and on a phone ---------------------------------------------------------
+
+#: A laptop and a phone (an iPhone's 390 CSS pixels), each at the device pixel ratio it usually has.
+SCREENS = {"1280px": {"width": 1280, "height": 900, "scale": 1}, "390px": {"width": 390, "height": 844, "scale": 3}}
+CHAPTERS = [d for d in PAGES if d.startswith("notebooks/")]
+
+# Every demo's box, picture, controls and readouts: where each lies, and whether its text is cut off.
+DEMO_LAYOUT_JS = """() => {
+  const vw = document.documentElement.clientWidth;
+  const demos = [...document.querySelectorAll('.course-demo')];
+  const problems = [], widths = [];
+  demos.forEach((demo, d) => {
+    const title = (demo.querySelector('.widget-html-content') || demo).textContent.trim().slice(0, 50);
+    const column = (demo.closest('.cell_output') || demo.parentElement).getBoundingClientRect();
+    const right = Math.min(vw, column.right) + 1, left = Math.max(0, column.left) - 1;
+    const parts = [demo, ...demo.querySelectorAll('.widget-label, .widget-readout, .slider-container, '
+      + '.widget-toggle-button, .widget-dropdown select, img.widget-image, .widget-html-content')];
+    for (const el of parts) {
+      if (!el.checkVisibility()) continue;
+      const r = el.getBoundingClientRect();
+      if (r.width === 0 && r.height === 0) continue;
+      const what = `demo ${d} (${title}): ${el.className || el.tagName} ${JSON.stringify(el.textContent.trim().slice(0, 30))}`;
+      if (r.right > right || r.left < left) problems.push(`${what} spans x ${Math.round(r.left)}–${Math.round(r.right)}, outside ${Math.round(left)}–${Math.round(right)}`);
+      if (el.matches('.widget-readout, .widget-label, .widget-toggle-button') && el.scrollWidth > el.clientWidth + 1)
+        problems.push(`${what} is cut off (${el.scrollWidth} px of text in ${el.clientWidth} px)`);
+    }
+    const img = [...demo.querySelectorAll('img.widget-image')].find(i => i.checkVisibility());
+    if (img) widths.push(Math.round(img.getBoundingClientRect().width));
+  });
+  return {demos: demos.length, problems, widths, column: Math.round((document.querySelector('.cell_output') || document.body).getBoundingClientRect().width),
+          page_scrolls_sideways: document.documentElement.scrollWidth > vw + 1};
+}"""
+
+# Each toggle-button group and dropdown of every demo: pick another option and say whether the picture changed.
+NAMED_CHOICES_JS = """async () => {
+  const visible = demo => [...demo.querySelectorAll('img.widget-image')].filter(i => i.checkVisibility()).map(i => i.src).join();
+  const results = [];
+  for (const [d, demo] of [...document.querySelectorAll('.course-demo')].entries()) {
+    for (const group of demo.querySelectorAll('.widget-toggle-buttons')) {
+      const before = visible(demo);
+      const other = [...group.querySelectorAll('.widget-toggle-button')].find(b => !b.classList.contains('mod-active'));
+      other.click();
+      await new Promise(r => setTimeout(r, 150));
+      results.push({demo: d, kind: 'toggle buttons', option: other.textContent, changed: visible(demo) !== before && visible(demo) !== ''});
+    }
+    for (const select of demo.querySelectorAll('.widget-dropdown select')) {
+      const before = visible(demo);
+      select.selectedIndex = (select.selectedIndex + 1) % select.options.length;
+      select.dispatchEvent(new Event('change', {bubbles: true}));
+      await new Promise(r => setTimeout(r, 150));
+      results.push({demo: d, kind: 'dropdown', option: select.value, changed: visible(demo) !== before && visible(demo) !== ''});
+    }
+  }
+  return results;
+}"""
+
+
+def _demo_layout(browser, url, screen):
+    context = browser.new_context(viewport={"width": screen["width"], "height": screen["height"]},
+                                  device_scale_factor=screen["scale"])
+    try:
+        page = context.new_page()
+        page.goto(url, wait_until="load", timeout=LOAD_TIMEOUT_MS)
+        page.wait_for_load_state("networkidle", timeout=LOAD_TIMEOUT_MS)
+        views = page.locator('script[type="application/vnd.jupyter.widget-view+json"]').count()
+        page.wait_for_function(f"() => document.querySelectorAll('.widget-subarea > *').length >= {views}",
+                               timeout=SETTLE_TIMEOUT_MS)
+        page.wait_for_function("() => [...document.images].every(i => i.complete)", timeout=SETTLE_TIMEOUT_MS)
+        layout = page.evaluate(DEMO_LAYOUT_JS)
+        layout["named"] = page.evaluate(NAMED_CHOICES_JS) if screen["width"] > 1000 else []
+        return layout
+    finally:
+        context.close()
+
+
+@pytest.fixture(scope="module")
+def demo_layout(browser, book_url):
+    seen = {}
+
+    def get(docname, screen):
+        if (docname, screen) not in seen:
+            seen[docname, screen] = _demo_layout(browser, f"{book_url}{docname}.html", SCREENS[screen])
+        return seen[docname, screen]
+
+    return get
+
+
+@pytest.mark.parametrize("screen", list(SCREENS))
+@pytest.mark.parametrize("docname", CHAPTERS)
+def test_no_demo_control_or_readout_overflows(demo_layout, docname, screen):
+    """Every control, readout and picture of every demo stays inside the text column and the screen,
+    and no label, readout or option is cut off, on a laptop and on a 390 px phone."""
+    layout = demo_layout(docname, screen)
+    assert layout["demos"] > 0, f"{docname}: no demo (.course-demo) found at {screen}"
+    assert not layout["problems"], f"{docname} at {screen}: " + "; ".join(layout["problems"])
+    assert not layout["page_scrolls_sideways"], f"{docname} at {screen}: the page scrolls sideways"
+
+
+@pytest.mark.parametrize("screen", list(SCREENS))
+@pytest.mark.parametrize("docname", CHAPTERS)
+def test_every_demo_spans_the_column_at_one_size(demo_layout, docname, screen):
+    layout = demo_layout(docname, screen)
+    expected = min(688, layout["column"])
+    assert layout["widths"] and all(abs(width - expected) <= 1 for width in layout["widths"]), (
+        f"{docname} at {screen}: demo pictures {layout['widths']} px wide, the column {layout['column']} px")
+
+
+@pytest.mark.parametrize("docname", CHAPTERS)
+def test_every_named_choice_changes_the_figure(demo_layout, docname):
+    stuck = [r for r in demo_layout(docname, "1280px")["named"] if not r["changed"]]
+    assert not stuck, f"{docname}: choosing these did not change the figure: {stuck}"

@@ -23,7 +23,8 @@ CSS_NAME = "course-demos.css"
 CSS = """
 .course-demo { width: 100%; max-width: 688px; box-sizing: border-box; }
 .course-demo > * { max-width: 100%; box-sizing: border-box; }
-.course-demo img.widget-image { display: block; width: 100%; height: auto; max-width: 688px; }
+.course-demo img.widget-image { display: block; width: 100%; height: auto; max-width: 688px; margin: 0; }
+.course-demo .widget-stack, .course-demo .widget-box { margin-left: 0; margin-right: 0; }
 
 /* Sliders: the track takes what the label and the readout leave; the readout is never cut off. */
 .course-demo .widget-hslider { width: 100%; min-width: 0; }
