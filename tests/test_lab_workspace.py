@@ -249,3 +249,90 @@ def test_make_lab_instructor_opens_the_instructor_notebooks(tmp_path):
     lines = make_dry_run("lab-instructor", LAB_DIR=tmp_path)
     assert any(line.startswith("cd notebooks && ") and "jupyter lab" in line for line in lines)
     assert not any("course_utils workspace" in line for line in lines)
+
+
+# -- Chinese notebooks: make lab LAB_LANGUAGE=zh_CN (or zh_TW) -------------------------------------------------
+
+LOCALES = REPO / "book" / "locales"
+
+
+def chapter_catalogue(name):
+    from babel.messages.pofile import read_po
+
+    with open(LOCALES / "zh_CN" / "LC_MESSAGES" / "notebooks" / f"{Path(name).stem}.po", "rb") as file:
+        return [message for message in read_po(file) if message.id]
+
+
+@pytest.fixture(scope="module")
+def chinese_run(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("home") / "why-training-fails-notebooks-zh_CN"
+    return folder, run_workspace(folder, "--language", "zh_CN")
+
+
+def test_chinese_notebooks_translate_the_markdown_and_keep_the_code(chinese_run, released):
+    folder, result = chinese_run
+    assert result.returncode == 0, result.stderr
+    assert sorted(path.name for path in folder.iterdir()) == CHAPTERS
+    for name in CHAPTERS:
+        chinese = nbformat.read(folder / name, as_version=4)
+        english = nbformat.reads(released[name].decode("utf-8"), as_version=4)
+        assert [cell.cell_type for cell in chinese.cells] == [cell.cell_type for cell in english.cells]
+        for zh, en in zip(chinese.cells, english.cells):
+            if en.cell_type != "markdown":
+                assert zh == en, f"{name}: a {en.cell_type} cell differs from the English student copy"
+        markdown = "\n".join(cell.source for cell in chinese.cells if cell.cell_type == "markdown")
+        translated = [m for m in chapter_catalogue(name) if m.string and not m.fuzzy and m.string != m.id]
+        missing = [m.string[:80] for m in translated if m.string not in markdown]
+        assert not missing, (f"{name}: translations from the catalogue not in the Chinese notebook: {missing} (their "
+                             f"English paragraphs changed since: run make translations and translate what it marks)")
+
+
+def test_every_paragraph_of_a_chapter_catalogue_is_found_in_its_notebook():
+    """What the Chinese notebooks are made from must be the notebook's own text: a catalogue paragraph not
+    found in the notebook's markdown (the English changed; run make translations) stays English there."""
+    for name in CHAPTERS:
+        notebook = nbformat.read(REPO / "notebooks" / name, as_version=4)
+        marks = {m.id: f"<<{index}>>" for index, m in enumerate(chapter_catalogue(name))}
+        found = workspace_module.translate_notebook(notebook, marks)
+        absent = [message[:100] for message in marks if message not in found]
+        assert not absent, (f"{name}: catalogue paragraphs not in the notebook's markdown cells: {absent} (the English "
+                            f"changed: run make translations, then translate the paragraphs it marks fuzzy or new)")
+
+
+@pytest.mark.parametrize("source, expected", [
+    ("## 1. Why it stops\n\nThe loss stops\ngoing down.", "## 1. 为什么停下\n\n损失不再下降。"),
+    ("- a **local minimum**: rises;\n- Why it stops", "- 局部极小值：上升；\n- 为什么停下"),
+    ("| Why it stops | The loss stops going down. |", "| 为什么停下 | 损失不再下降。 |"),
+    ("We ask: Why it stops and more.", "We ask: Why it stops and more."),   # never a piece of a sentence
+])
+def test_markdown_is_translated_block_by_block(source, expected):
+    translations = {"Why it stops": "为什么停下", "1. Why it stops": "1. 为什么停下",
+                    "The loss stops going down.": "损失不再下降。", "a **local minimum**: rises;": "局部极小值：上升；"}
+    assert workspace_module.translate_markdown(source, translations)[0] == expected
+
+
+def test_traditional_chinese_notebooks_are_converted_from_the_simplified(tmp_path):
+    result = run_workspace(tmp_path / "zh_TW", "--language", "zh_TW")
+    assert result.returncode == 0, result.stderr
+    import opencc
+
+    to_taiwan = opencc.OpenCC("s2twp").convert
+    simplified = workspace_module.chapter_translations(LOCALES, Path(CHAPTERS[0]).stem, "zh_CN")
+    traditional = workspace_module.chapter_translations(LOCALES, Path(CHAPTERS[0]).stem, "zh_TW")
+    assert traditional == {english: to_taiwan(text) for english, text in simplified.items()}
+    notebook = nbformat.read(tmp_path / "zh_TW" / CHAPTERS[0], as_version=4)
+    markdown = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "markdown")
+    assert traditional and all(translation in markdown for translation in traditional.values())
+
+
+def test_an_unknown_language_is_refused_with_the_choices_and_writes_nothing(tmp_path):
+    result = run_workspace(tmp_path / "lab", "--language", "fr")
+    assert result.returncode == 1
+    assert "choose one of en, zh_CN, zh_TW" in result.stderr and "LAB_LANGUAGE=zh_CN" in result.stderr
+    assert not (tmp_path / "lab").exists()
+
+
+def test_make_lab_in_chinese_uses_a_folder_of_its_own(tmp_path):
+    lines = make_dry_run("lab", HOME=tmp_path, LAB_LANGUAGE="zh_CN")
+    folder = tmp_path / "why-training-fails-notebooks-zh_CN"
+    assert any(line.endswith(f'workspace --language "zh_CN" "{folder}"') for line in lines), lines
