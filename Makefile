@@ -116,6 +116,13 @@ chromium:
 	  echo "installing Debian's chromium for the browser tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null || { echo "error: apt-get install chromium failed (are you root?)."; exit 1; }; \
 	fi
+	@# A fresh Debian has no CJK font: the Chinese editions (and the English pages' 中文 terms) would
+	@# show empty boxes in chromium. Debian's Noto CJK fonts are installed when no font covers Chinese.
+	@if [ -z "$$(fc-list :lang=zh 2>/dev/null)" ]; then \
+	  command -v apt-get >/dev/null || { echo "error: no Chinese font and apt-get is not available. Install a CJK font (Debian: fonts-noto-cjk), then re-run."; exit 1; }; \
+	  echo "installing Debian's fonts-noto-cjk (Chinese text in the browser tests)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk >/dev/null || { echo "error: apt-get install fonts-noto-cjk failed (are you root?)."; exit 1; }; \
+	fi
 
 # The grader isolates student code with bubblewrap (Debian package); its tests require it.
 bubblewrap:
