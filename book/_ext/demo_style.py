@@ -6,11 +6,12 @@ column's width, so it is sharp on high-DPI screens and shrinks with the column o
 controls stretch to the column and no readout is cut off.
 
 Dark mode (pydata-sphinx-theme's ``html[data-theme="dark"]``): the theme puts every widget
-area and picture in a light box. Here the demo takes the page's own colours instead: its
-controls use the theme's text, border and surface colours, and its picture (black on white) is
-shown inverted with its hues turned back (``invert`` then ``hue-rotate(180deg)``), so the text
-is light on the dark page and the optimisers keep their colours; the lightness of a colour
-scale runs the other way (a valley's floor shows light).
+area in a light box, where the demo's title and labels are grey on grey. Here the demo takes
+the page's own colours instead: its title, labels, readouts, sliders, buttons and menus use the
+theme's text, border and surface colours. The picture keeps its colours, on its own white
+sheet with rounded corners and no dimming filter: inverting it (``invert`` then
+``hue-rotate``) would turn viridis' dark valley floors pink and light, and the colour scales
+are the same in every chapter, in both modes.
 
 The CSS is written next to the book's other offline assets (``_build/assets``, which
 ``offline_assets`` adds to ``html_static_path``), not into a ``_static/`` folder of the book:
@@ -41,7 +42,8 @@ CSS = """
 .course-demo .widget-dropdown select { max-width: 100%; min-width: 0; }
 
 /* Dark mode: the page's colours for the controls; the picture inverted, hues kept. */
-html[data-theme="dark"] .widget-subarea:has(> .course-demo) { background: transparent; padding: 0; }
+html[data-theme="dark"] .bd-content div.cell_output .widget-subarea:has(.course-demo) {
+  background: transparent; padding: 0; color: var(--pst-color-text-base); }
 html[data-theme="dark"] .course-demo {
   color: var(--pst-color-text-base);
   --jp-widgets-color: var(--pst-color-text-base);
@@ -65,9 +67,8 @@ html[data-theme="dark"] .course-demo .widget-readout { color: var(--pst-color-te
 html[data-theme="dark"] .course-demo .widget-toggle-button,
 html[data-theme="dark"] .course-demo select { background-color: var(--pst-color-surface); color: var(--pst-color-text-base); }
 html[data-theme="dark"] .course-demo .widget-toggle-button.mod-active { background-color: var(--pst-color-border); }
-html[data-theme="dark"] .course-demo img.widget-image,
-html[data-theme="dark"] .bd-content .course-demo img.widget-image {
-  background: none; padding: 0; border-radius: 0; filter: invert(0.9) hue-rotate(180deg);
+html[data-theme="dark"] .bd-content div.cell_output .course-demo img.widget-image {
+  background: #fff; padding: 0; border-radius: 6px; filter: none;
 }
 """
 
