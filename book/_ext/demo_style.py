@@ -35,9 +35,10 @@ CSS = """
 .course-demo .widget-label { max-width: none; min-width: 0; white-space: normal; }
 
 /* Named choices: every option visible; toggle buttons wrap onto a second line if they must. */
-.course-demo .widget-toggle-buttons { width: 100%; height: auto; flex-wrap: wrap; }
-.course-demo .widget-toggle-buttons .widget-toggle-button { width: auto; min-width: 0; padding: 0 0.8em; }
-.course-demo .widget-toggle-buttons .widget-label { flex: 0 0 auto; }
+.course-demo .widget-toggle-buttons { display: flex; align-items: center; width: 100%; height: auto; }
+.course-demo .widget-toggle-buttons > .widget-label { flex: 0 0 auto; margin-right: 0.5em; }
+.course-demo .widget-toggle-buttons > div { display: flex; flex-wrap: wrap; gap: 2px; flex: 1 1 auto; min-width: 0; width: auto; }
+.course-demo .widget-toggle-buttons .widget-toggle-button { width: auto; min-width: 0; margin: 0; padding: 0 0.8em; }
 .course-demo .widget-dropdown { width: auto; max-width: 100%; flex-wrap: wrap; }
 .course-demo .widget-dropdown select { max-width: 100%; min-width: 0; }
 
