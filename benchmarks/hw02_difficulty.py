@@ -54,6 +54,8 @@ CONDITIONS = {
     "CE+lists 5 %+PW+speed+snr": dict(closure_labels=True, edge_silence_s=(0.02, 0.2), word_list_fraction=0.05,
                                       pseudo_words=300, vowel_reduction=0.6, speed_perturbation=(0.8, 1.25),
                                       snr_db=(-5.0, 15.0)),
+    "candidate A": dict(closure_labels=True, edge_silence_s=(0.02, 0.2), word_list_fraction=0.05, pseudo_words=300,
+                        vowel_reduction=0.6, speed_perturbation=(0.8, 1.25), snr_db=(-5.0, 15.0)),
 }
 EPOCHS = {"simple": 5, "medium": 3}
 RESULTS = Path(__file__).parent / "results" / "hw02_difficulty.json"
@@ -97,8 +99,9 @@ def main():
             for name in names:
                 row = measure(name, CONDITIONS[name], args.utterances, seed, root, args.workers)
                 rows.append(row)
+                others = "".join(f"  {p} {row[p]:.3f}" for p in EPOCHS if p not in ("simple", "medium"))
                 print(f"{name:22s} {seed:4d}  {row['simple']:.3f}   {row['medium']:.3f}  {row['gap']:+.3f}  "
-                      f"{row['seconds_per_utterance']:.3f}", flush=True)
+                      f"{row['seconds_per_utterance']:.3f}{others}", flush=True)
                 out = Path(args.out)
                 out.parent.mkdir(exist_ok=True)
                 tmp = out.with_suffix(".tmp")

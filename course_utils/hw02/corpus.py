@@ -5,9 +5,12 @@ so the corpus depends only on its `CorpusConfig` and never on how many processes
 made it:
 
     text  ~ sentences | word lists | [[random syllables]]        (`text`)
+            (syllables as words of one lexicon; unstressed vowels
+             said as schwa, labelled as the lexicon has them   *)  (`text.pseudo_word_text`, `as_meant`)
     voice = accent + variant, rate, pitch, pitch range             (eSpeak NG, `espeak`)
           | a recorded voice (Flite/Festival), stretch, f0     *   (`festival`)
     s     ← rate and pitch changing within the utterance       *   (`text.with_prosody`, eSpeak SSML)
+    stops start at their closure, as an aligner puts them  *   (`closures_to_stops`)
     s     ← s resampled to play `speed` times faster           *   (`acoustics.change_speed`)
     x     = [silence | speech s | silence]                         (labelled sil)
     x     ← x * h  with probability p_reverb                       (`acoustics`)
