@@ -8,6 +8,7 @@ catalogue (the English changed and ``make translations`` was not run) fails a te
 names the catalogue and the paragraph.
 """
 import html
+import json
 import os
 import re
 import subprocess
@@ -36,8 +37,9 @@ def _listing(left):
 
 
 def test_every_page_has_a_catalogue():
+    """One per page, and one more for the demos' control labels (widgets.po)."""
     pages = {catalogues.page_of(path, LANGUAGE) for path in CATALOGUES}
-    assert pages == set(PAGES), (
+    assert pages == set(PAGES) | {languages.WIDGET_CATALOGUE}, (
         f"catalogues missing for {sorted(set(PAGES) - pages)}, or left for pages no longer in the book: "
         f"{sorted(pages - set(PAGES))} (make translations writes the missing ones)")
 
@@ -158,6 +160,21 @@ def test_glue_roles_of_a_translation_name_their_notebook():
         "{glue}`/notebooks/00.ipynb::c`，{glue:text}`/other.ipynb::d:.1f`")
 
 
+def test_demo_control_labels_are_found_and_translated_in_the_embedded_state():
+    state = {"state": {
+        "a": {"model_name": "SelectionSliderModel", "state": {"description": "learning rate η",
+                                                               "_options_labels": ["0.1", "0.3"]}},
+        "b": {"model_name": "ToggleButtonsModel", "state": {"description": "", "_options_labels": ["SGD", "Adam"],
+                                                            "tooltips": ["plain gradient descent", "Adam"]}},
+        "c": {"model_name": "HTMLModel", "state": {"value": "loss 0.25", "description": "η"}}}}
+    assert languages.widget_labels(state) == ["learning rate η", "SGD", "Adam", "plain gradient descent"]
+    translated = languages.translate_widget_state(state, {"learning rate η": "学习率 η", "plain gradient descent": "普通梯度下降"})
+    assert translated["state"]["a"]["state"] == {"description": "学习率 η", "_options_labels": ["0.1", "0.3"]}
+    assert translated["state"]["b"]["state"]["tooltips"] == ["普通梯度下降", "Adam"]
+    assert translated["state"]["c"] == state["state"]["c"]   # readouts are outputs: the same in every edition
+    assert state["state"]["a"]["state"]["description"] == "learning rate η"   # the English state is not changed
+
+
 def test_twin_links_lead_to_the_same_page_in_each_other_edition():
     built = {"en", "zh_CN", "zh_TW"}
     assert languages.twin_links("en", "notebooks/01_x", built) == [
@@ -214,3 +231,33 @@ def test_chinese_page_shows_its_translated_heading(built_book, docname):
     else:
         assert simplified == english   # untranslated: the English, never an empty heading
     assert html.unescape(simplified)
+
+
+def test_chinese_editions_carry_the_translated_book_title(built_book):
+    english = _heading(_page(built_book.html, PAGES[0]))   # the root page's heading is the book's title
+    title = languages.translated_title(english, CATALOGUES)
+    assert title, f"the book's title {english!r} has no translation in {LANGUAGE}'s catalogues"
+    for docname in PAGES:
+        soup = _page(built_book.html / "zh_CN", docname)
+        assert soup.title.get_text().strip().endswith(title), f"{docname}: <title> is {soup.title.get_text()!r}"
+
+
+def test_chinese_chapters_embed_their_demos_with_translated_labels(built_book):
+    from bs4 import BeautifulSoup
+
+    translations = {m.id: m.string for m in catalogues.read(catalogues.catalogue_dir(LANGUAGE) / "widgets.po")
+                    if m.id and m.string and not m.fuzzy}
+    shown = 0
+    for docname in [page for page in PAGES if page.startswith("notebooks/")]:
+        states = []
+        for root in (built_book.html, built_book.html / "zh_CN"):
+            soup = BeautifulSoup((root / f"{docname}.html").read_text(encoding="utf-8"), "html.parser")
+            script = soup.find("script", type="application/vnd.jupyter.widget-state+json")
+            states.append(json.loads(script.string) if script else None)
+        english, chinese = states
+        if english is None:
+            assert chinese is None
+            continue
+        assert chinese == languages.translate_widget_state(english, translations), docname
+        shown += sum(label in translations for label in languages.widget_labels(english))
+    assert shown, "no demo label of the book is translated in widgets.po"

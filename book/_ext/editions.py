@@ -70,6 +70,11 @@ def build(builder, language="en", editions=(), quiet=True, warnings_are_errors=T
     if language != "en":
         overrides["language"] = language
     os.chdir(ROOT)
+    # Sphinx keeps every message catalogue it opened for the rest of the process, and adds a new
+    # language's as a mere fallback of the old: each edition starts with none.
+    import sphinx.locale
+
+    sphinx.locale.translators.clear()
     return build_sphinx(
         ROOT, outdir, noconfig=True, path_config=str(ROOT / "_config.yml"), confoverrides=overrides,
         doctreedir=doctrees, builder=builder, warningiserror=warnings_are_errors, keep_going=keep_going,

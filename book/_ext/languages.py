@@ -20,10 +20,16 @@ Two more things each edition needs:
   on its own; so :func:`_publish_msgstr` names the notebook in each glue role of a
   translation (``{glue:text}`key:.3f``` becomes ``{glue:text}`/notebooks/00_training_recipe.ipynb::key:.3f```),
   which MyST-NB then fills from the glue data it saved for that notebook.
+- The demos' control labels (a slider's "learning rate η", a choice's "Adam") are in the
+  widget state each chapter embeds, not in its paragraphs: the gettext build writes them to
+  one more template, ``widgets.pot`` (:func:`widget_labels`), whose catalogue
+  ``widgets.po`` translates them in every chapter's embedded state as the page is read
+  (:func:`translate_widget_state`). The frames and readouts are the English outputs.
 - MyST-NB writes the executed notebooks and their images next to the HTML folder
   (``_build/jupyter_execute``); an edition inside ``_build/html/`` would get that folder in
   the published site, so each edition has its own, beside the English one.
 """
+import json
 import re
 from pathlib import Path
 
@@ -78,6 +84,99 @@ def _publish_msgstr(app, source, source_path, *args, **kwargs):
     return _sphinx_publish_msgstr(app, source, source_path, *args, **kwargs)
 
 
+WIDGET_CATALOGUE = "widgets"   # widgets.pot / widgets.po: the demos' control labels
+# What a reader sees of a control in the static book: its label, its choices, their tooltips.
+_LABEL_KEYS = ("description", "_options_labels", "tooltips", "tooltip")
+
+
+def _labels(state):
+    for key in _LABEL_KEYS:
+        value = state.get(key)
+        for text in value if isinstance(value, list) else [value]:
+            if isinstance(text, str) and re.search(r"[A-Za-z]{2}", text):
+                yield key, text
+
+
+def widget_labels(widget_state):
+    """Every control label of an embedded widget state (its JSON as a dict) that has words, in order."""
+    seen = []
+    for model in widget_state.get("state", {}).values():
+        for _, text in _labels(model.get("state", {})):
+            if text not in seen:
+                seen.append(text)
+    return seen
+
+
+def translate_widget_state(widget_state, translations):
+    """The widget state with each control label found in ``translations`` replaced (a copy)."""
+    state = json.loads(json.dumps(widget_state))
+    for model in state.get("state", {}).values():
+        fields = model.get("state", {})
+        for key in _LABEL_KEYS:
+            value = fields.get(key)
+            if isinstance(value, list):
+                fields[key] = [translations.get(text, text) if isinstance(text, str) else text for text in value]
+            elif isinstance(value, str):
+                fields[key] = translations.get(value, value)
+    return state
+
+
+def _embedded_state(app, docname):
+    """(kwargs of the page's widget-state script, its state) or (None, None); MyST-NB keeps it per page."""
+    from myst_nb.sphinx_ import NbMetadataCollector
+
+    entry = NbMetadataCollector.get_js_files(app.env, docname).get("ipywidgets_state")
+    if not entry or "body" not in entry[1]:
+        return None, None
+    return entry[1], json.loads(entry[1]["body"])
+
+
+def _widget_catalogues(app):
+    return [path for folder in app.config.locale_dirs
+            if (path := Path(app.srcdir) / folder / app.config.language / "LC_MESSAGES" / f"{WIDGET_CATALOGUE}.po").is_file()]
+
+
+def _widget_translations(app):
+    """{label: translation} from this language's widgets.po (translated and not fuzzy)."""
+    if not hasattr(app, "_widget_translations"):
+        from babel.messages.pofile import read_po
+
+        found = {}
+        for path in _widget_catalogues(app):
+            with open(path, "rb") as file:
+                found.update({m.id: m.string for m in read_po(file) if m.id and m.string and not m.fuzzy})
+        app._widget_translations = found
+    return app._widget_translations
+
+
+def _translate_demos(app, doctree):
+    if (app.config.language or "en") == "en":
+        return
+    kwargs, state = _embedded_state(app, app.env.docname)
+    if state is not None:
+        for path in _widget_catalogues(app):   # a new translation of a label: the page is read again
+            app.env.note_dependency(str(path))
+        translated = translate_widget_state(state, _widget_translations(app))
+        kwargs["body"] = json.dumps(translated).replace("</script>", r"<\/script>")
+
+
+def _write_widget_template(app, exception):
+    """After a gettext build: ``widgets.pot``, every demo control label of the book, chapter by chapter."""
+    if exception is not None or app.builder.name != "gettext":
+        return
+    from babel.messages.catalog import Catalog
+    from babel.messages.pofile import write_po
+
+    catalog = Catalog(project=app.config.project, fuzzy=False)
+    for docname in sorted(app.env.found_docs):
+        _, state = _embedded_state(app, docname)
+        for label in widget_labels(state or {}):
+            if label not in catalog:
+                catalog.add(label, auto_comments=[f"a demo control in {docname}"])
+    with open(Path(app.outdir) / f"{WIDGET_CATALOGUE}.pot", "wb") as file:
+        write_po(file, catalog, width=76, omit_header=False, no_location=True)
+
+
 def twin_links(language, pagename, built):
     """[(language, label, relative URL)] of the page ``pagename`` in every other built edition."""
     depth = pagename.count("/")
@@ -98,7 +197,25 @@ def _builder_inited(app):
         app.env.mystnb_config = app.env.mystnb_config.copy(output_folder=str(folder))
 
 
+def translated_title(title, catalogue_paths):
+    """The translation of the book's title (the root page's heading) in these catalogues, or None."""
+    from babel.messages.pofile import read_po
+
+    for path in catalogue_paths:
+        with open(path, "rb") as file:
+            message = read_po(file).get(title)
+        if message is not None and message.string and not message.fuzzy:
+            return message.string
+    return None
+
+
 def _config_inited(app, config):
+    language = config.language or "en"
+    if language != "en" and config.html_title:
+        # The title in the navigation bar and every page's <title>: the root page's translated heading.
+        catalogues = [path for folder in config.locale_dirs
+                      for path in sorted((Path(app.srcdir) / folder / language / "LC_MESSAGES").rglob("*.po"))]
+        config.html_title = translated_title(config.html_title, catalogues) or config.html_title
     config.templates_path = list(config.templates_path) + [str(HERE / "templates")]
     options = dict(config.html_theme_options or {})
     end = options.get("article_header_end", ["article-header-buttons.html"])
@@ -116,4 +233,6 @@ def setup(app):
     app.connect("config-inited", _config_inited)
     app.connect("builder-inited", _builder_inited, priority=900)  # after MyST-NB's (500)
     app.connect("html-page-context", _add_context)
+    app.connect("doctree-read", _translate_demos)
+    app.connect("build-finished", _write_widget_template)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
