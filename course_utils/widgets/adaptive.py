@@ -96,13 +96,28 @@ def _race_static(left, right):
     right.set_title("loss along the way")
 
 
+def _until_it_leaves(path, ax):
+    """The path up to its first point outside the axes' view (the axes clip that last segment at their edge).
+
+    A diverging run's later points lie far outside: drawn, the lines between them would fill a band
+    of the picture (or of the page below it) instead of showing one path leaving the view."""
+    (x0, x1), (y0, y1) = sorted(ax.get_xlim()), sorted(ax.get_ylim())
+    finite = np.isfinite(path).all(axis=1)
+    with np.errstate(invalid="ignore"):
+        outside = ~finite | (path[:, 0] < x0) | (path[:, 0] > x1) | (path[:, 1] < y0) | (path[:, 1] > y1)
+    if not outside.any():
+        return path
+    first = int(np.argmax(outside))
+    return np.clip(path[:first + 1] if finite[first] else path[:first], -1e6, 1e6)
+
+
 def race_draw(data, axes):
     left, right = axes
     paste_backdrop(axes, _race_static)
     steps = np.arange(RACE_STEPS + 1)
     for run in data["runs"]:
         color = OPTIMISER_COLORS[run["name"]]
-        path = np.clip(run["path"][np.isfinite(run["path"]).all(axis=1)], -50, 50)
+        path = _until_it_leaves(run["path"], left)
         left.plot(path[:, 0], path[:, 1], color=color, linewidth=1.2)      # lines only: markers cost
         right.plot(steps, _log_loss(run["loss"]), color=color, linewidth=1.2,
                    label=f"{run['label']}: {run['verdict']}")
@@ -122,7 +137,6 @@ RACE_DEMO = Demo(
         "schedule": Control("schedule", adaptive.SCHEDULES[:3], "constant", format="{}"),
     },
     ncols=2,
-    figsize=(8.0, 3.2),
     alt="GD bounces at η = 0.01 and diverges above it, while AdaGrad with η = 0.3 crosses the valley, "
         "with bursts sideways late in the run.",
 )
@@ -159,7 +173,7 @@ def _schedule_static(left, right):
     left.set_xlabel("step t")
     left.set_ylabel("learning rate ηᵗ")
     _loss_axis(right)
-    right.set_title(f"AdaGrad, peak η = {VIEWER_LEARNING_RATE:g}, on the valley")
+    right.set_title(f"AdaGrad on the valley, peak η = {VIEWER_LEARNING_RATE:g}")
 
 
 def schedule_draw(data, axes):
@@ -167,7 +181,7 @@ def schedule_draw(data, axes):
     paste_backdrop(axes, _schedule_static)
     steps = np.arange(RACE_STEPS)
     left.plot(steps, data["eta"], color=OPTIMISER_COLORS["adagrad"], linewidth=1.8)
-    warm = " (warm-up " + str(data["warmup"]) + " steps)" if "warm" in data["schedule"] or "Transformer" in data["schedule"] else ""
+    warm = f", warm-up {data['warmup']}" if "warm" in data["schedule"] or "Transformer" in data["schedule"] else ""
     left.set_title(f"{data['schedule']}{warm}")
     steps = np.arange(RACE_STEPS + 1)
     right.plot(steps, _log_loss(data["constant_loss"]), color="#999999", linewidth=1, label="constant η")
@@ -185,6 +199,5 @@ SCHEDULE_DEMO = Demo(
         "warmup": Control("warm-up steps", VIEWER_WARMUPS, 30, format="{:d}"),
     },
     ncols=2,
-    figsize=(8.0, 3.0),
     alt="A linear warm-up over 30 steps then a cosine decay; AdaGrad on the valley under it has no late bursts.",
 )

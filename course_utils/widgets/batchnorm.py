@@ -134,7 +134,6 @@ FEATURE_SCALE_DEMO = Demo(
         "scale_x1": Control("scale of x₁ (x₂ has scale 1)", _SCALES, 0.1),
         "features": Control("features", ("raw", "z-scored"), "raw", format="{}"),
     },
-    figsize=(5.0, 4.0),
     alt="Gradient descent zig-zags down an elongated error surface when x₁ is ten times smaller than x₂.",
 )
 
@@ -218,6 +217,5 @@ RUNNING_AVERAGE_DEMO = Demo(
         "p": Control("p", (0.0, 0.5, 0.8, 0.9, 0.95, 0.99), 0.9),
         "batch_size": Control("batch size B", (2, 8, 32, 128), 8, format="{:d}"),
     },
-    figsize=(6.5, 3.4),
     alt="Batch means scatter around a drifting mean; their moving average with p = 0.9 follows it smoothly.",
 )

@@ -58,7 +58,6 @@ SOFTMAX_DEMO = Demo(
         "y1": Control("logit y₁", (-3.0, -1.0, 0.0, 1.0, 2.0, 3.0, 5.0, 8.0), 3.0),
         "temperature": Control("temperature T", (0.25, 0.5, 1.0, 2.0, 5.0), 1.0),
     },
-    figsize=(6.0, 3.4),
     alt="The logits (3, 1, −3) and their softmax (0.88, 0.12, 0.00).",
 )
 
@@ -150,7 +149,6 @@ SURFACES_DEMO = Demo(
         "learning_rate": Control("learning rate η", _LEARNING_RATES, 1.0),
     },
     ncols=2,
-    figsize=(7.2, 3.2),
     alt="From the corner y₁ = −8, y₂ = 8, SGD does not move on the MSE surface and crosses the cross-entropy surface.",
 )
 
@@ -214,6 +212,5 @@ BOUND_DEMO = Demo(
         "eps": Control("tolerance ε = δ/2", (0.05, 0.1, 0.15, 0.2, 0.3), 0.1),
         "h_size": Control("hypotheses |H|", gen.H_SIZES, 16, format="{:d}"),
     },
-    figsize=(6.0, 3.6),
     alt="For ε = 0.1 and |H| = 16, the measured probability of a bad training set lies below the bound at every N.",
 )

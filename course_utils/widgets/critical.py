@@ -171,7 +171,6 @@ TAYLOR_DEMO = Demo(
     draw=taylor_draw,
     controls={"w1": Control("w₁ of θ′", _POSITIONS, 0.5), "w2": Control("w₂ of θ′", _POSITIONS, -0.5)},
     ncols=2,
-    figsize=(8.0, 3.8),
     alt="The loss (1 − w₁w₂)² and its quadratic approximation around (0.5, −0.5), with the gradient "
         "and the Hessian's eigenvectors.",
 )
@@ -268,7 +267,6 @@ ESCAPE_DEMO = Demo(
         "size": Control("nudge size", _SIZES, 0.01),
     },
     ncols=2,
-    figsize=(8.0, 3.4),
     alt="Gradient descent started 0.01 away from the saddle point along the eigenvector of the negative "
         "eigenvalue slides down to the curve of minima w₁w₂ = 1.",
 )

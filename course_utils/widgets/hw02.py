@@ -125,8 +125,6 @@ WINDOW_DEMO = Demo(
                             format="{:d}"),
     },
     ncols=2,
-    figsize=(8.0, 3.1),
-    dpi=72,
     alt="An utterance's 39 features per frame with its phoneme labels, and the window of 11 frames "
         "around its middle frame that the classifier reads.",
 )

@@ -106,7 +106,9 @@ def momentum_draw(data, ax):
             label=f"momentum: {_final(data['losses'], data['diverged'])}")
     ax.plot(*data["start"], "o", markersize=8, markerfacecolor="none", markeredgecolor="white")
     ax.set_title(f"η = {data['learning_rate']:g}, λ = {data['momentum']:g}: loss after {ITERATIONS} updates")
-    ax.legend(loc="lower right", fontsize=8, labelcolor="white")
+    # White paths need a dark box to be read against the light outer contours.
+    ax.legend(loc="lower right", fontsize=8, labelcolor="white", frameon=True, facecolor="#222222",
+              framealpha=0.75, edgecolor="none")
 
 
 MOMENTUM_DEMO = Demo(
@@ -118,7 +120,6 @@ MOMENTUM_DEMO = Demo(
         "momentum": Control("momentum λ", _MOMENTA, 0.8),
         "start": Control("start θ⁰", STARTS, STARTS[0], format="({0[0]:g}, {0[1]:g})"),
     },
-    figsize=(6.0, 3.6),
     alt="150 updates of momentum (η = 0.05, λ = 0.8) and of gradient descent on the ravine 0.1·θ₁² + 2·θ₂².",
 )
 
@@ -192,6 +193,5 @@ BATCH_DEMO = Demo(
         "batch_size": Control("batch size B", (1, 2, 5, 10, 20), 1, format="{:d}"),
         "epochs": Control("epochs", _BATCH_EPOCHS, 10, format="{:d}"),
     },
-    figsize=(5.8, 3.8),
     alt="Minibatch SGD with batch size 1 for 10 epochs on the line's error surface; 30 runs end in a cloud.",
 )

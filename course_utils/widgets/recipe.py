@@ -160,7 +160,6 @@ GD2_DEMO = Demo(
         "learning_rate": Control("learning rate η", _LEARNING_RATES, 0.2),
         "steps": Control("updates", _UPDATES, 30, format="{:d}"),
     },
-    figsize=(5.5, 3.6),
     alt="Thirty updates of gradient descent with η = 0.2 on the error surface L(w, b).",
 )
 
