@@ -5,7 +5,8 @@ import matplotlib
 import matplotlib.colors as mcolors
 from matplotlib.figure import Figure
 
-from course_utils.plotting import BOOK_STYLE, OPTIMISER_COLORS, ROLE_COLORS, figure_png, use_book_style
+from course_utils.plotting import (BOOK_STYLE, COLUMN_INCHES, COLUMN_PX, CSS_PX_PER_INCH, DENSITY, OPTIMISER_COLORS,
+                                   ROLE_COLORS, figure_png, frame_png, use_book_style)
 
 
 def png_size(data):
@@ -52,3 +53,22 @@ def test_figure_png_without_a_box_keeps_the_figure_size_under_the_book_style():
         width, height = png_size(figure_png(fig))
         assert width < 200 and height < 125                       # "tight" still crops
         assert matplotlib.rcParams["savefig.bbox"] == "tight"      # and the style is left as it was
+
+
+def test_frame_png_is_the_whole_figure_as_a_palette_png_whatever_the_savefig_style():
+    from PIL import Image
+    import io
+
+    fig = Figure(figsize=(4.0, 2.5), dpi=50)
+    fig.text(0.5, 0.5, "small")
+    with matplotlib.rc_context():
+        use_book_style()                                          # savefig.bbox = "tight" must not crop a frame
+        data = frame_png(fig)
+    assert png_size(data) == (200, 125)
+    assert Image.open(io.BytesIO(data)).mode == "P"               # at most 256 colours: a small file
+
+
+def test_a_figure_the_width_of_the_column_is_688_css_pixels_drawn_at_twice_that():
+    assert COLUMN_INCHES * CSS_PX_PER_INCH == COLUMN_PX == 688
+    fig = Figure(figsize=(COLUMN_INCHES, 2.0), dpi=CSS_PX_PER_INCH * DENSITY)
+    assert png_size(frame_png(fig)) == (1376, 400)
