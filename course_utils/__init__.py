@@ -1,19 +1,31 @@
-"""course_utils: the reference implementations, demos and exercises of the course
+"""course_utils: the reference implementations, experiments, demos and exercises of the course
 "Why training fails, and how to fix it".
 
-One concept, one module:
+References, named by concept (each imports nothing of the course but other references):
 
-- `surfaces`: 2-D error surfaces and the trajectory runner every optimisation chapter reuses;
-- `recipe`: chapter 0's models (hard sigmoids, sigmoid and ReLU sums) and training steps;
-- `guide`: chapter 0's practical-guide experiments (model bias, optimisation, overfitting, mismatch);
-- `hessian`: exact Hessians, critical-point kinds, escape directions, Lanczos extreme eigenvalues;
+- `surfaces`: 2-D error surfaces and the one descent engine (`descend`: K starts at once, per-row
+  hyper-parameters, any update rule; `trajectory`: one start) every optimisation chapter reuses;
+- `pictures`: the one way to draw a surface: the log colour scale, filled contours (matplotlib's,
+  or a picture at the axes' own size for demos), the minimum's marker, a path;
 - `optim`: the notes' optimisers (SGD, momentum, AdaGrad, RMSProp, Adam) as torch.optim.Optimizer subclasses;
 - `schedules`: learning-rate decay and warm-up as functions of the step;
+- `hessian`: exact Hessians, critical-point kinds, escape directions, Lanczos extreme eigenvalues;
 - `classification`: softmax, cross-entropy, MSE on the softmax, Hoeffding's bound;
 - `batchnorm`: batch normalisation from scratch, equal to nn.BatchNorm1d;
-- `hw02`: the phoneme-classification homework (libriphone layout, eSpeak NG corpus, lean dataset, models, training, scoring);
-- `widgets`: the demo pattern (compute, draw, a live builder, static frames for the book);
-- `exercises`: `check()`, the exercise registry, release and grading;
+- `data`: the bundled digits data set, split for training and validation;
 - `plotting`: one figure style for the whole book.
+
+Each chapter has one key, and the key names its experiments, demos, exercises and tests:
+recipe (0), critical (1), momentum (2), adaptive (3), classification (4), batchnorm (5), hw02 (6).
+
+- `experiments`: one module a chapter (`experiments.recipe` ... `experiments.batchnorm`), the
+  chapter's experiments built on the references;
+- `hw02`: the phoneme-classification homework, chapter 6 (libriphone layout, eSpeak NG corpus,
+  lean dataset, models, training, its experiments, scoring);
+- `widgets`: the demo pattern (compute, draw, a live builder, static frames for the book), one
+  submodule a chapter, and `widgets.backdrop` (what every frame shares, drawn once);
+- `exercises`: `check()`, the exercise registry (`exercises.chapters`, one module a chapter),
+  release and grading;
+- `__main__`: the command line (release, grade, merge, workspace).
 """
 __version__ = "0.1.0"

@@ -4,7 +4,7 @@
 (exercise stub, solution + remove-cell, check). ``submission(...)`` is what a
 student hands in: the released notebook with some stubs replaced by answers.
 The solutions here are written differently from the library's references
-(``course_utils.recipe`` and ``course_utils.exercises.chapters.recipe``) on
+(``course_utils.experiments.recipe`` and ``course_utils.exercises.chapters.recipe``) on
 purpose, so that a test searching a released file for them cannot be fooled by
 the library's own source.
 """

@@ -172,7 +172,7 @@ def updates_per_epoch(n_examples, batch_size, drop_last=False):
 ```
 
 ```{feedback-example} recipe.updates_per_epoch
-from course_utils.recipe import updates_per_epoch
+from course_utils.experiments.recipe import updates_per_epoch
 ```
 
 ```{feedback-example} recipe.updates_per_epoch

@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-from course_utils import recipe
+from course_utils.experiments import recipe
 from course_utils.exercises import all_exercises, check, get_exercise
 from course_utils.exercises.compare import Difference, same_tensor
 from course_utils.exercises.evaluate import Returned, run_cases

@@ -20,10 +20,12 @@ import pytest
 import torch
 from torch.func import grad, vmap
 
-from course_utils import adaptive, batching, critical, data, guide, hw02, recipe, surfaces
-from course_utils import bn_experiments as bx
+from course_utils import data, hw02, surfaces
+from course_utils.experiments import adaptive, critical, recipe
+from course_utils.experiments import momentum as momentum_experiments
+from course_utils.experiments import batchnorm as bx
 from course_utils import classification as cl
-from course_utils import generalization as gen
+from course_utils.experiments import classification as cx
 from course_utils import hessian as hs
 from course_utils.hw02 import experiments
 from course_utils.hw02.dataset import load_frames
@@ -31,7 +33,7 @@ from course_utils.hw02.training import load_checkpoint, predict_classes, train
 from course_utils.widgets import adaptive as adaptive_demos
 from course_utils.widgets import momentum as momentum_demos
 from course_utils.widgets import recipe as recipe_demos
-from course_utils.widgets.recipe import GD_START, line_surface
+from course_utils.experiments.recipe import GD_START, line_surface
 
 
 SEEDS = (0, 1, 2)
@@ -48,22 +50,22 @@ def one_thread():
 
 @lru_cache(maxsize=None)
 def model_bias(seed):
-    return guide.model_bias(seed)
+    return recipe.model_bias(seed)
 
 
 @lru_cache(maxsize=None)
 def depth(seed, init):
-    return guide.optimisation_failure(seed, init=init)
+    return recipe.optimisation_failure(seed, init=init)
 
 
 @lru_cache(maxsize=None)
 def overfitting(seed):
-    return guide.overfitting(seed)
+    return recipe.overfitting(seed)
 
 
 @lru_cache(maxsize=None)
 def mismatch(seed):
-    return guide.mismatch(seed)
+    return recipe.mismatch(seed)
 
 
 @lru_cache(maxsize=None)
@@ -96,8 +98,8 @@ def timing(seed, tables=5):
     batch size the fastest of them, so that another process briefly taking the core does not decide."""
     s = split()
     n = len(s.x_train)
-    model = batching.classifier(64, 10, seed=seed)
-    runs = [batching.time_updates(model, s.x_train, s.y_train, [1, 16, 64, n]) for _ in range(tables)]
+    model = momentum_experiments.classifier(64, 10, seed=seed)
+    runs = [momentum_experiments.time_updates(model, s.x_train, s.y_train, [1, 16, 64, n]) for _ in range(tables)]
     return n, {row["batch_size"]: min((r for run in runs for r in run if r["batch_size"] == row["batch_size"]),
                                       key=lambda r: r["seconds_per_update"]) for row in runs[0]}
 
@@ -106,7 +108,7 @@ def timing(seed, tables=5):
 def flatness():
     s = split()
     n = len(s.x_train)
-    table = batching.flatness_over_seeds(s, FLATNESS_SEEDS, (8, n))
+    table = momentum_experiments.flatness_over_seeds(s, FLATNESS_SEEDS, (8, n))
     return {key: {name: np.array(values) for name, values in row.items()} for key, row in zip(("small", "full"),
                                                                                               table.values())}
 
@@ -137,11 +139,11 @@ def early_steps():
 def loss_histories():
     split = data.digits()
     torch.set_num_threads(1)
-    return {seed: {loss: cl.train_classifier(loss, split, epochs=15, seed=seed)[1] for loss in cl.TRAINING_LOSSES}
+    return {seed: {loss: cx.train_classifier(loss, split, epochs=15, seed=seed)[1] for loss in cx.TRAINING_LOSSES}
             for seed in SEEDS}
 
 
-CE, EXTRA, MSE = cl.TRAINING_LOSSES
+CE, EXTRA, MSE = cx.TRAINING_LOSSES
 
 
 TABLE_H, EPS = (1, 16, 256), 0.1
@@ -151,11 +153,11 @@ TABLE_H, EPS = (1, 16, 256), 0.1
 def measured_bad():
     """{seed: {|H|: P(bad) per N}} at the chapter's ε, 10⁴ sets per N (different draws per seed)."""
     torch.set_num_threads(1)
-    return {seed: {h: gen.probability_bad(EPS, h, seed=100 * seed).numpy() for h in TABLE_H} for seed in SEEDS}
+    return {seed: {h: cx.probability_bad(EPS, h, seed=100 * seed).numpy() for h in TABLE_H} for seed in SEEDS}
 
 
 def bounds(h):
-    return np.array([min(1.0, cl.hoeffding_bound(n, EPS, h)) for n in gen.N_VALUES])
+    return np.array([min(1.0, cl.hoeffding_bound(n, EPS, h)) for n in cx.N_VALUES])
 
 
 @pytest.fixture(scope="module")
@@ -164,9 +166,9 @@ def dilemma():
     torch.set_num_threads(1)
     out = {}
     for seed in SEEDS:
-        runs = gen.simulate(100, seed=seed)
-        out[seed] = [(h, gen.best_loss_all(h) + 2 * cl.guaranteed_epsilon(100, 0.1, h),
-                      runs[h]["loss_all_of_h_train"].mean().item()) for h in gen.H_SIZES]
+        runs = cx.simulate(100, seed=seed)
+        out[seed] = [(h, cx.best_loss_all(h) + 2 * cl.guaranteed_epsilon(100, 0.1, h),
+                      runs[h]["loss_all_of_h_train"].mean().item()) for h in cx.H_SIZES]
     return out
 
 
@@ -213,7 +215,7 @@ def ladder(corpus, tmp_path_factory):
 class TestChapter0:
     """Chapter 0 (notebooks/00_training_recipe.ipynb): each sentence about an experiment's outcome, as a test.
     
-    Each test runs the chapter's own experiment (its settings, its functions in ``course_utils.guide``)
+    Each test runs the chapter's own experiment (its settings, its functions in ``course_utils.experiments.recipe``)
     over three seeds, and must pass under every CPU code path PyTorch can take
     (``ATEN_CPU_CAPABILITY=default|avx2`` and the machine's own). Each experiment runs once per seed
     (cached) and serves every claim about it.
@@ -224,18 +226,18 @@ class TestChapter0:
         """Chapter 0, "1. Three steps" (Gradient descent):
         "Our updates and PyTorch's are the same numbers, close to the minimum but not yet on it." """
         x, y = recipe.make_line_data()
-        surface = recipe_demos.line_surface()
-        w, b = recipe_demos.GD_START
+        surface = recipe.line_surface()
+        w, b = recipe.GD_START
         for _ in range(100):
             w, b = recipe.linear_regression_step(w, b, x, y, learning_rate)
-        path = surfaces.gradient_descent(surface, recipe_demos.GD_START, learning_rate=learning_rate, steps=100)
+        path = surfaces.gradient_descent(surface, recipe.GD_START, learning_rate=learning_rate, steps=100)
         assert abs(float(w) - path[-1, 0].item()) < 1e-9 and abs(float(b) - path[-1, 1].item()) < 1e-9
 
     def test_every_learning_rate_above_its_limit_diverges_and_every_one_below_converges(self):
         """Chapter 0, "2. Play with it: the learning rate":
         "Every η above its limit in the table diverges; every one below heads for the minimum ...,
         and there is a band of learning rates that works for w alone but not for (w, b)." """
-        surface = recipe_demos.line_surface()
+        surface = recipe.line_surface()
         hessian = torch.autograd.functional.hessian(surface.loss, torch.tensor(surface.minimum))
         limit_w, limit_wb = 2 / hessian[0, 0].item(), 2 / torch.linalg.eigvalsh(hessian).max().item()
         band = 0
@@ -252,7 +254,7 @@ class TestChapter0:
         "The line's training loss is large, as large as its validation loss, and it already equals the
         lowest loss any line can reach ... The network ... reaches a much lower training loss." """
         line, net = model_bias(seed)
-        assert line.train_loss == pytest.approx(guide.best_line_loss(line.x, line.y), rel=0.01)
+        assert line.train_loss == pytest.approx(recipe.best_line_loss(line.x, line.y), rel=0.01)
         assert line.validation_loss == pytest.approx(line.train_loss, rel=0.2)
         assert net.train_loss < 0.5 * line.train_loss
 
@@ -274,7 +276,7 @@ class TestChapter0:
         x, _ = recipe.make_curve_data(200, seed=seed)
         shrink = {}
         for init in ("default", "he"):
-            sizes = guide.layer_signals(guide.deep_network(10, init=init, seed=seed), x)
+            sizes = recipe.layer_signals(recipe.deep_network(10, init=init, seed=seed), x)
             shrink[init] = (sizes[0] / sizes[-1]) ** (1 / 9)
         assert 2.0 < shrink["default"] < 3.5 and shrink["he"] < 1.6, shrink
 
@@ -284,11 +286,11 @@ class TestChapter0:
         "The lower layers' weights get a gradient far smaller than under He's initialisation (the
         other column), and the first layer's ... compares with ... in the two-layer network." """
         x, y = recipe.make_curve_data(200, seed=seed)
-        default = guide.layer_gradients(guide.deep_network(10, seed=seed), x, y)
-        he = guide.layer_gradients(guide.deep_network(10, init="he", seed=seed), x, y)
+        default = recipe.layer_gradients(recipe.deep_network(10, seed=seed), x, y)
+        he = recipe.layer_gradients(recipe.deep_network(10, init="he", seed=seed), x, y)
         ratios = [d / h for d, h in zip(default, he)]
         assert max(ratios[:5]) < 1e-2 and ratios[0] < ratios[-1], ratios
-        assert default[0] < 1e-2 * guide.first_layer_gradient(guide.deep_network(2, seed=seed), x, y)
+        assert default[0] < 1e-2 * recipe.first_layer_gradient(recipe.deep_network(2, seed=seed), x, y)
 
     @pytest.mark.parametrize("seed", SEEDS)
     def test_with_he_initialisation_the_deeper_network_trains_to_the_lowest_training_loss(self, seed):
@@ -453,7 +455,7 @@ class TestChapter2:
         """Chapter 2, "1. Batches: one careful step or many noisy ones":
         "The spread falls steadily as B grows and is exactly zero for the full batch." """
         x, y = recipe.make_line_data()
-        spreads = [spread(batching.minibatch_paths(x, y, b, 0.1, 10, runs=30, start=GD_START, seed=seed)[-1].numpy())
+        spreads = [spread(momentum_experiments.minibatch_paths(x, y, b, 0.1, 10, runs=30, start=GD_START, seed=seed)[-1].numpy())
                    for b in (1, 2, 5, 10, 20)]
         assert all(a > b for a, b in zip(spreads, spreads[1:])), spreads
         assert spreads[-1] < 1e-12
@@ -465,8 +467,8 @@ class TestChapter2:
         B = 1 has taken 200 and is near it" """
         x, y = recipe.make_line_data()
         minimum = np.array(line_surface().minimum)
-        single = batching.minibatch_paths(x, y, 1, 0.1, 10, start=GD_START, seed=seed)[-1, 0].numpy()
-        full = batching.minibatch_paths(x, y, 20, 0.1, 10, start=GD_START, seed=seed)[-1, 0].numpy()
+        single = momentum_experiments.minibatch_paths(x, y, 1, 0.1, 10, start=GD_START, seed=seed)[-1, 0].numpy()
+        full = momentum_experiments.minibatch_paths(x, y, 20, 0.1, 10, start=GD_START, seed=seed)[-1, 0].numpy()
         assert np.linalg.norm(single - minimum) < 0.1 * np.linalg.norm(full - minimum)
 
     @pytest.mark.parametrize("seed", SEEDS)
@@ -502,8 +504,8 @@ class TestChapter2:
         batch has made only 3 updates and has barely started; the small batch has made hundreds and is
         nearly done. Counted in epochs, small batches win." """
         s = split()
-        small = batching.train_classifier(s, 8, 0.1, epochs=3, seed=seed)
-        full = batching.train_classifier(s, len(s.x_train), 0.1, epochs=3, seed=seed)
+        small = momentum_experiments.train_classifier(s, 8, 0.1, epochs=3, seed=seed)
+        full = momentum_experiments.train_classifier(s, len(s.x_train), 0.1, epochs=3, seed=seed)
         assert full.updates == 3 and small.updates > 100
         assert small.train_accuracy > 0.95 and full.train_accuracy < 0.5
         assert small.validation_accuracy > full.validation_accuracy + 0.5
@@ -513,8 +515,8 @@ class TestChapter2:
         are close, and the full batch is no longer behind (its training loss is a little lower). Counted in
         updates, the large batch is at least as good" """
         s = split()
-        small = [batching.train_classifier(s, 8, 0.1, updates=200, seed=seed) for seed in SEEDS]
-        full = [batching.train_classifier(s, len(s.x_train), 0.1, updates=200, seed=seed) for seed in SEEDS]
+        small = [momentum_experiments.train_classifier(s, 8, 0.1, updates=200, seed=seed) for seed in SEEDS]
+        full = [momentum_experiments.train_classifier(s, len(s.x_train), 0.1, updates=200, seed=seed) for seed in SEEDS]
         for a, b in zip(small, full):
             assert b.train_loss < a.train_loss < 1.5 * b.train_loss                         # lower, and close
             assert abs(a.validation_accuracy - b.validation_accuracy) < 0.05
@@ -550,7 +552,7 @@ class TestChapter2:
         """Chapter 2, "The ball that rolls past a local minimum": "Without momentum ... gradient descent
         settles in the first valley ... With momentum ... they settle in the deeper valley. (... with a
         smaller λ the ball stays in the first valley ...)" """
-        ends = {lam: momentum_demos.momentum_path(momentum_demos.two_valleys, (start,), 0.05, lam)[-1, 0].item() for lam in (0.0, 0.5, 0.9)}
+        ends = {lam: momentum_experiments.momentum_path(momentum_experiments.two_valleys, (start,), 0.05, lam)[-1, 0].item() for lam in (0.0, 0.5, 0.9)}
         assert ends[0.0] < 0 and ends[0.5] < 0 < ends[0.9]
         assert ends[0.9] == pytest.approx(2.35, abs=0.01) and ends[0.0] == pytest.approx(-2.1, abs=0.01)
 
@@ -558,35 +560,35 @@ class TestChapter2:
     def test_from_lower_on_the_wall_even_large_momentum_stays_in_the_first_valley(self, start):
         """Chapter 2, "The ball that rolls past a local minimum": "(Momentum is no guarantee: with a smaller λ,
         or from a start lower on the wall, the ball stays in the first valley" (with the figure's λ = 0.9)."""
-        assert momentum_demos.momentum_path(momentum_demos.two_valleys, (start,), 0.05, 0.9)[-1, 0].item() < 0
+        assert momentum_experiments.momentum_path(momentum_experiments.two_valleys, (start,), 0.05, 0.9)[-1, 0].item() < 0
 
     @pytest.mark.parametrize("start", momentum_demos.STARTS)
     def test_ravine_small_eta_momentum_gets_further_along_the_floor(self, start):
         """Chapter 2, "The zig-zag in a ravine": "On the left, with a small η, gradient descent crawls along
         the flat floor, and momentum ... gets much further in the same 40 updates." """
-        gd = momentum_demos.momentum_path(momentum_demos.RAVINE, start, 0.05, 0.0, steps=40)
-        mom = momentum_demos.momentum_path(momentum_demos.RAVINE, start, 0.05, 0.6, steps=40)
+        gd = momentum_experiments.momentum_path(momentum_experiments.RAVINE, start, 0.05, 0.0, steps=40)
+        mom = momentum_experiments.momentum_path(momentum_experiments.RAVINE, start, 0.05, 0.6, steps=40)
         assert abs(mom[-1, 0] - start[0]) > 1.5 * abs(gd[-1, 0] - start[0])               # distance along the floor
-        assert momentum_demos.RAVINE.loss(mom[-1]) < 0.5 * momentum_demos.RAVINE.loss(gd[-1])
+        assert momentum_experiments.RAVINE.loss(mom[-1]) < 0.5 * momentum_experiments.RAVINE.loss(gd[-1])
 
     @pytest.mark.parametrize("start", momentum_demos.STARTS)
     def test_ravine_at_eta_0_4_momentum_swings_longer_across_yet_ends_lower(self, start):
         """Chapter 2, "The zig-zag in a ravine": "In the middle, with η = 0.4, ... momentum does not damp that
         zig-zag: it swings wider and for longer, and still ends with the lower loss." """
-        gd = momentum_demos.momentum_path(momentum_demos.RAVINE, start, 0.4, 0.0, steps=40)
-        mom = momentum_demos.momentum_path(momentum_demos.RAVINE, start, 0.4, 0.6, steps=40)
+        gd = momentum_experiments.momentum_path(momentum_experiments.RAVINE, start, 0.4, 0.0, steps=40)
+        mom = momentum_experiments.momentum_path(momentum_experiments.RAVINE, start, 0.4, 0.6, steps=40)
         assert across_swing(mom) > 100 * across_swing(gd)
-        assert momentum_demos.RAVINE.loss(mom[-1]) < 1e-3 * momentum_demos.RAVINE.loss(gd[-1])
+        assert momentum_experiments.RAVINE.loss(mom[-1]) < 1e-3 * momentum_experiments.RAVINE.loss(gd[-1])
         # the rates behind it: across, |1 − ηh| = 0.6 < √0.6; along the floor, 0.92 > √0.6
-        assert batching.gradient_descent_rate(0.4, 4.0) < batching.momentum_rate(0.4, 0.6, 4.0) == pytest.approx(0.6 ** 0.5)
-        assert batching.gradient_descent_rate(0.4, 0.2) > batching.momentum_rate(0.4, 0.6, 0.2)
+        assert momentum_experiments.gradient_descent_rate(0.4, 4.0) < momentum_experiments.momentum_rate(0.4, 0.6, 4.0) == pytest.approx(0.6 ** 0.5)
+        assert momentum_experiments.gradient_descent_rate(0.4, 0.2) > momentum_experiments.momentum_rate(0.4, 0.6, 0.2)
 
     @pytest.mark.parametrize("start", momentum_demos.STARTS)
     def test_ravine_at_eta_0_5_gradient_descent_bounces_for_ever_and_momentum_damps_it(self, start):
         """Chapter 2, "The zig-zag in a ravine": "On the right, with η = 0.5, gradient descent bounces between
         the walls for ever, and momentum with λ = 0.3 calms it." """
-        gd = momentum_demos.momentum_path(momentum_demos.RAVINE, start, 0.5, 0.0, steps=40)
-        mom = momentum_demos.momentum_path(momentum_demos.RAVINE, start, 0.5, 0.3, steps=40)
+        gd = momentum_experiments.momentum_path(momentum_experiments.RAVINE, start, 0.5, 0.0, steps=40)
+        mom = momentum_experiments.momentum_path(momentum_experiments.RAVINE, start, 0.5, 0.3, steps=40)
         assert across_swing(gd) == pytest.approx(abs(start[1]))
         assert across_swing(mom) < 1e-6 * abs(start[1])
 
@@ -597,7 +599,7 @@ class TestChapter2:
         for eta in momentum_demos.MOMENTUM_DEMO.controls["learning_rate"].values:
             momenta = (0.0, 0.5, 0.9)
             losses = [momentum_demos.momentum_compute(eta, lam, start)["losses"][-1] for lam in momenta]
-            rates = [max(batching.momentum_rate(eta, lam, h) for h in (0.2, 4.0)) for lam in momenta]
+            rates = [max(momentum_experiments.momentum_rate(eta, lam, h) for h in (0.2, 4.0)) for lam in momenta]
             assert np.argsort(losses).tolist() == np.argsort(rates).tolist(), (eta, losses, rates)
 
     @pytest.mark.parametrize("learning_rate", [0.3, 0.5])
@@ -799,14 +801,14 @@ class TestChapter4:
         The seed moves the start a little around the corner (−8, 8), so the claim is not an
         accident of one point."""
         jitter = 0.3 * (torch.rand(2, generator=torch.Generator().manual_seed(seed), dtype=torch.float64) - 0.5)
-        start = tuple((torch.tensor(cl.HIGH_LOSS_CORNER, dtype=torch.float64) + (jitter if seed else 0)).tolist())
-        mse = cl.descend_three_class("MSE", start=start, learning_rate=1.0, steps=100)
-        ce = cl.descend_three_class("cross-entropy", start=start, learning_rate=1.0, steps=100)
-        adam = cl.descend_three_class("MSE", start=start, learning_rate=0.1, steps=100, optimizer="adam")
+        start = tuple((torch.tensor(cx.HIGH_LOSS_CORNER, dtype=torch.float64) + (jitter if seed else 0)).tolist())
+        mse = cx.descend_three_class("MSE", start=start, learning_rate=1.0, steps=100)
+        ce = cx.descend_three_class("cross-entropy", start=start, learning_rate=1.0, steps=100)
+        adam = cx.descend_three_class("MSE", start=start, learning_rate=0.1, steps=100, optimizer="adam")
         assert (mse[-1] - mse[0]).abs().max() < 0.005
         assert ce[10, 0] > ce[10, 1]                          # past the diagonal y₁ = y₂ within 10 updates
-        assert cl.three_class_surface("cross-entropy").loss(ce[-1]) < 0.01
-        assert cl.three_class_surface("MSE").loss(adam[-1]) < 0.01
+        assert cx.three_class_surface("cross-entropy").loss(ce[-1]) < 0.01
+        assert cx.three_class_surface("MSE").loss(adam[-1]) < 0.01
 
     @pytest.mark.parametrize("seed", SEEDS)
     def test_cross_entropy_on_the_logits_learns_fastest_and_ends_best(self, loss_histories, seed):
@@ -840,7 +842,7 @@ class TestChapter4:
         """Chapter 4, "A task where everything can be measured": "With a single hypothesis the bound
         is Hoeffding's own, and the closest of the three." (Compared where every measured
         probability is above zero and no bound is capped at 1 for |H| = 1.)"""
-        at = gen.N_VALUES.index(200)
+        at = cx.N_VALUES.index(200)
         ratios = {h: bounds(h)[at] / measured_bad[seed][h][at] for h in TABLE_H}
         assert ratios[1] < min(ratios[16], ratios[256])
 
@@ -849,7 +851,7 @@ class TestChapter4:
         """Chapter 4, "A task where everything can be measured": "the measured probability grows far
         more slowly with |H| than the bound does" (the bound grows 256-fold from |H| = 1 to 256)."""
         for n in (100, 200):
-            at = gen.N_VALUES.index(n)
+            at = cx.N_VALUES.index(n)
             assert measured_bad[seed][256][at] / measured_bad[seed][1][at] < 256 / 8
 
     @pytest.mark.parametrize("seed", SEEDS)

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from course_utils import classification as cl
+from course_utils.experiments import classification as cx
 
 
 @pytest.mark.parametrize("scale", [1.0, 30.0, 1e4])
@@ -98,27 +99,27 @@ def test_cross_entropy_gradient_is_softmax_minus_one_hot():
 
 @pytest.mark.parametrize("loss", ["MSE", "cross-entropy"])
 def test_three_class_surface_is_the_loss_of_the_three_logits(loss):
-    surface = cl.three_class_surface(loss)
+    surface = cx.three_class_surface(loss)
     theta = torch.tensor([[1.5, -0.5], [-8.0, 8.0]], dtype=torch.float64)
-    logits = torch.cat([theta, torch.full((2, 1), cl.Y3, dtype=torch.float64)], dim=1)
-    expected = cl.LOSSES[loss](logits, torch.tensor([0, 0]), reduction="none")
+    logits = torch.cat([theta, torch.full((2, 1), cx.Y3, dtype=torch.float64)], dim=1)
+    expected = cx.LOSSES[loss](logits, torch.tensor([0, 0]), reduction="none")
     assert torch.allclose(surface.loss(theta), expected)
     grid = torch.zeros(4, 5, 2, dtype=torch.float64)
     assert surface.loss(grid).shape == (4, 5)
 
 
 def test_from_the_high_loss_corner_sgd_stalls_on_mse_and_moves_on_cross_entropy():
-    mse = cl.descend_three_class("MSE", learning_rate=1.0, steps=100)
-    ce = cl.descend_three_class("cross-entropy", learning_rate=1.0, steps=100)
-    start = torch.tensor(cl.HIGH_LOSS_CORNER, dtype=torch.float64)
+    mse = cx.descend_three_class("MSE", learning_rate=1.0, steps=100)
+    ce = cx.descend_three_class("cross-entropy", learning_rate=1.0, steps=100)
+    start = torch.tensor(cx.HIGH_LOSS_CORNER, dtype=torch.float64)
     assert (mse[-1] - start).norm() < 1e-3          # 100 updates and it has not moved
     assert (ce[-1] - start).norm() > 10             # it crossed to the low-loss side
-    surface = cl.three_class_surface("MSE")
-    assert surface.loss(mse[-1]) > 1.9 and cl.three_class_surface("cross-entropy").loss(ce[-1]) < 0.01
+    surface = cx.three_class_surface("MSE")
+    assert surface.loss(mse[-1]) > 1.9 and cx.three_class_surface("cross-entropy").loss(ce[-1]) < 0.01
 
 
 def test_adam_escapes_the_flat_mse_corner_where_sgd_does_not():
-    path = cl.descend_three_class("MSE", learning_rate=0.1, steps=100, optimizer="adam")
+    path = cx.descend_three_class("MSE", learning_rate=0.1, steps=100, optimizer="adam")
     assert path[-1, 0] > path[-1, 1]      # y₁ > y₂: class 1 now wins
 
 
@@ -126,7 +127,7 @@ def test_train_classifier_extra_softmax_and_mse_learn_slower_than_cross_entropy(
     from course_utils.data import digits
 
     split = digits()
-    final = {loss: cl.train_classifier(loss, split, epochs=3)[1]["cross-entropy"][-1] for loss in cl.TRAINING_LOSSES}
+    final = {loss: cx.train_classifier(loss, split, epochs=3)[1]["cross-entropy"][-1] for loss in cx.TRAINING_LOSSES}
     right, double, mse = final.values()
     assert right < mse < double
 
@@ -140,8 +141,8 @@ def test_train_classifier_extra_softmax_and_mse_learn_slower_than_cross_entropy(
     (lambda: cl.softmax(torch.tensor([1, 2])), TypeError, "floating"),
     (lambda: cl.guaranteed_epsilon(100, p_bad=0.0), ValueError, "p must"),
     (lambda: cl.hoeffding_bound(10, eps=-0.1), ValueError, "ε"),
-    (lambda: cl.three_class_surface("hinge"), ValueError, "MSE"),
-    (lambda: cl.train_classifier("hinge", None), ValueError, "loss"),
+    (lambda: cx.three_class_surface("hinge"), ValueError, "MSE"),
+    (lambda: cx.train_classifier("hinge", None), ValueError, "loss"),
 ])
 def test_more_bad_input_raises_a_clear_error(call, error, message):
     with pytest.raises(error, match=message):

@@ -10,7 +10,7 @@ import nbformat
 import pytest
 import torch
 
-from course_utils import adaptive as experiments
+from course_utils.experiments import adaptive as experiments
 from course_utils.exercises import all_exercises, get_exercise
 from course_utils.exercises.cases import hidden_cases
 from course_utils.exercises.evaluate import Returned, _fits_the_notebooks_problem, expected_value, run_cases
@@ -212,7 +212,7 @@ def test_a_prediction_is_followed_by_an_experiment_that_waits_for_it(capsys):
         assert "reveal" in confirm.metadata.get("tags", [])   # its outputs leave the student copy
         problem_line = next(cell.source for cell in cells if f'problem("{exercise_id}")' in cell.source)
         namespace = {}
-        exec("import math\nimport torch\nfrom course_utils import adaptive\n"
+        exec("import math\nimport torch\nfrom course_utils.experiments import adaptive\n"
              "from course_utils.exercises import problem\n" + problem_line, namespace)
         exec(f"{name} = ...", namespace)
         exec(confirm.source, namespace)

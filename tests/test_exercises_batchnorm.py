@@ -16,7 +16,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from course_utils import batchnorm, bn_experiments as bx
+from course_utils import batchnorm
+from course_utils.experiments import batchnorm as bx
 from course_utils.exercises import all_exercises, get_exercise, problem
 from course_utils.exercises.chapters import batchnorm as chapter
 from course_utils.exercises.chapters.batchnorm import NOTEBOOK, same_tensors

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from course_utils import classification as cl
-from course_utils import generalization
+from course_utils.experiments import classification as cx
 from course_utils.exercises import chapter_exercises, get_exercise, problem
 from course_utils.exercises.chapters import classification as chapter
 from course_utils.exercises.evaluate import Returned, run_cases
@@ -219,11 +219,11 @@ def test_a_prediction_that_is_not_a_number_is_told_what_to_give(capsys, answer, 
 def test_the_experiment_confirms_the_right_n_and_refutes_eps_equal_delta():
     p = problem(GUARANTEE.id)
     right = chapter.samples_for_guarantee(p)
-    report = generalization.guarantee_report(right, **p, n_sets=1000)
+    report = cx.guarantee_report(right, **p, n_sets=1000)
     assert f"N = {right} examples" in report and "(≤ p = " in report and "(> p)" in report
     measured = [float(line.rsplit(" ", 1)[1].rstrip("%")) / 100 for line in report.splitlines() if "%" in line]
     assert len(measured) == 2 and all(m <= 1 - p["confidence"] for m in measured)
-    too_few = generalization.guarantee_report(chapter._n_from(p, eps=p["delta"]), **p, n_sets=1000)   # ε = δ: 4× too few
+    too_few = cx.guarantee_report(chapter._n_from(p, eps=p["delta"]), **p, n_sets=1000)   # ε = δ: 4× too few
     bad = float(too_few.splitlines()[-2].rsplit(" ", 1)[1].rstrip("%")) / 100
     assert bad > 1 - p["confidence"]
 
@@ -231,7 +231,7 @@ def test_the_experiment_confirms_the_right_n_and_refutes_eps_equal_delta():
 @pytest.mark.parametrize("answer, words", [(..., "Make your prediction first"), ("many", "not a number"),
                                            (1e12, "too many to simulate"), (0, "not a size")])
 def test_the_experiment_says_what_to_do_with_an_answer_it_cannot_run(answer, words):
-    assert words in generalization.guarantee_report(answer, **problem(GUARANTEE.id))
+    assert words in cx.guarantee_report(answer, **problem(GUARANTEE.id))
 
 
 # ---------------------------------------------------------------------------- exercise 5: the diagnosis
@@ -385,7 +385,7 @@ def test_the_confirm_cell_runs_before_an_answer_is_given():
     cells = notebook_cells()
     [cell] = [c for c in cells if "guarantee_report(" in c.source]
     printed = []
-    namespace = {"generalization": generalization, "goal": problem(GUARANTEE.id), "samples_for_guarantee": ...,
+    namespace = {"experiments": cx, "goal": problem(GUARANTEE.id), "samples_for_guarantee": ...,
                  "print": lambda *args, **kwargs: printed.append(" ".join(map(str, args)))}
     exec(cell.source, namespace)
     assert "Make your prediction first" in "\n".join(printed)

@@ -9,7 +9,7 @@ import nbformat
 import pytest
 import torch
 
-from course_utils import critical
+from course_utils.experiments import critical
 from course_utils import hessian as hs
 from course_utils.exercises import all_exercises, get_exercise, problem
 from course_utils.exercises.chapters import critical as chapter

@@ -12,14 +12,15 @@ import nbformat
 import pytest
 import torch
 
-from course_utils import batching, surfaces
+from course_utils import surfaces
+from course_utils.experiments import momentum as experiments
 from course_utils.exercises import all_exercises, get_exercise
 from course_utils.exercises.cases import hidden_cases
 from course_utils.exercises.chapters import momentum as chapter
 from course_utils.exercises.evaluate import Returned, run_cases
 from course_utils.exercises.grade import grade_submission
 from course_utils.exercises.session import Limits
-from course_utils.widgets.momentum import momentum_path
+from course_utils.experiments.momentum import momentum_path
 from conftest import verdict
 
 REPO = Path(__file__).resolve().parents[1]
@@ -47,7 +48,7 @@ def test_the_predicted_rate_is_the_rate_a_run_of_momentum_shows(seed):
     p = ravine_of(seed)
     path = momentum_path(surfaces.elongated_bowl(p["a"], p["b"]), (-5.0, 2.0), p["learning_rate"], p["momentum"],
                          steps=300)
-    assert batching.measured_rate(path) == pytest.approx(chapter.ravine_rate(p), rel=2e-3)
+    assert experiments.measured_rate(path) == pytest.approx(chapter.ravine_rate(p), rel=2e-3)
 
 
 def test_the_problems_need_both_directions_and_momentums_rate():
@@ -113,7 +114,7 @@ def test_a_prediction_may_be_a_one_element_tensor(capsys):
 
 def test_the_measured_rate_needs_a_long_enough_path():
     with pytest.raises(ValueError, match="too short"):
-        batching.measured_rate(torch.ones(50, 2))
+        experiments.measured_rate(torch.ones(50, 2))
 
 
 # ---------------------------------------------------------------------------- the diagnosis
@@ -130,7 +131,7 @@ def test_most_raw_runs_show_their_failure_clearly():
     """The draw redraws a run that does not show its failure with a margin; that must be the exception."""
     generator = torch.Generator().manual_seed(3)
     for failure in chapter.LABELS:
-        clear = sum(chapter._clear(failure, batching.failing_run(failure, generator)) for _ in range(40))
+        clear = sum(chapter._clear(failure, experiments.failing_run(failure, generator)) for _ in range(40))
         assert clear >= 36, failure
 
 
@@ -145,7 +146,7 @@ def test_the_visible_and_hidden_records_cover_every_failure():
 def test_the_notebooks_example_records_show_their_failures():
     generator = torch.Generator().manual_seed(0)   # as the notebook draws them, in this order
     for failure in chapter.LABELS:
-        record = batching.failing_run(failure, generator)
+        record = experiments.failing_run(failure, generator)
         assert chapter._clear(failure, record) and chapter.diagnose_run(record) == failure
 
 
@@ -285,7 +286,7 @@ GIVEAWAYS = {
     "momentum.momentum_step": ["momentum * movement", "theta + movement", "lam * m"],
     "momentum.movement_from_gradients": ["** (i - 1 - j)", "torch.arange(i - 1", "weights @", "gradients[j]"],
     "momentum.pick_batch_size": ["math.ceil(n", "min(fitting", "smallest", "⌈N/B⌉·t(B) ≤", r"\le$"],
-    "momentum.ravine_rate": ["2 * coefficient", "2 * ravine", "max(batching.momentum_rate", "slowest direction"],
+    "momentum.ravine_rate": ["2 * coefficient", "2 * ravine", "max(experiments.momentum_rate", "slowest direction"],
     "momentum.diagnose_run": ["turns", "> 0.4", "0.5 * loss[0]", "loss[-1] > loss[0]"],
     "momentum.bigger_batch": ['bigger_batch = "', "bigger_batch = '"],
 }
@@ -317,7 +318,7 @@ def test_the_prediction_is_followed_by_a_run_that_waits_for_it(capsys):
     problem_line = next(cell.source for cell in cells if 'problem("momentum.ravine_rate")' in cell.source)
     namespace = {}
     exec("import matplotlib\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt\nimport numpy as np\n"
-         "from course_utils import batching, surfaces\nfrom course_utils.plotting import OPTIMISER_COLORS\n"
+         "from course_utils import surfaces\nfrom course_utils.experiments import momentum\nfrom course_utils.plotting import OPTIMISER_COLORS\n"
          "from course_utils.widgets import momentum as demos\n"
          "from course_utils.exercises import problem\n" + problem_line, namespace)
     exec("ravine_rate = ...", namespace)

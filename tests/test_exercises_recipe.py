@@ -15,7 +15,7 @@ import nbformat
 import pytest
 import torch
 
-from course_utils import recipe
+from course_utils.experiments import recipe
 from course_utils.exercises import all_exercises, get_exercise, problem
 from course_utils.exercises.chapters import recipe as chapter
 from course_utils.exercises.evaluate import Returned, run_cases

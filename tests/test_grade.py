@@ -62,7 +62,7 @@ def crafted(canary_dir, submissions_dir):
         "import_error": submission(correct(), before=["import a_module_that_does_not_exist"]),
         "patcher": submission(dict({name: _answer(name, "return torch.zeros(1)") for name in FUNCTIONS},
                                    parameter_count="parameter_count = torch.zeros(1)"), after=[
-            "import builtins, course_utils, course_utils.exercises, course_utils.recipe as recipe\n"
+            "import builtins, course_utils, course_utils.exercises, course_utils.experiments.recipe as recipe\n"
             "import course_utils.exercises.chapters.recipe as chapter\n"
             "from course_utils.exercises import compare, evaluate\n"
             "torch.allclose = torch.equal = torch.isclose = lambda *a, **k: True\n"

@@ -183,10 +183,10 @@ def test_minimum_ratio_sets_flat_eigenvalues_aside_and_counts_them():
     assert math.isnan(hs.minimum_ratio(torch.zeros(2, 2, dtype=torch.float64)))
 
 
-# --- chapter 1's study helpers (course_utils.critical), which rely on the Hessian -----------------
+# --- chapter 1's study helpers (course_utils.experiments.critical), which rely on the Hessian -----------------
 
 def test_adam_snapshots_hold_each_network_as_it_was_after_its_own_number_of_updates():
-    from course_utils import critical
+    from course_utils.experiments import critical
 
     loss = critical.sinc_network_loss(hidden=2, n_points=8)
     start = torch.randn(3, critical.n_parameters(2), generator=torch.Generator().manual_seed(0), dtype=torch.float64)
@@ -203,7 +203,7 @@ def test_adam_snapshots_hold_each_network_as_it_was_after_its_own_number_of_upda
 
 
 def test_gradient_norm_descent_leaves_a_point_alone_once_its_gradient_is_below_tol():
-    from course_utils import critical
+    from course_utils.experiments import critical
 
     H = torch.tensor([[2.0, 0.0], [0.0, -1.0]], dtype=torch.float64)
     loss = lambda t: 0.5 * (t - 1) @ H @ (t - 1)  # noqa: E731

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from course_utils import optim, surfaces
-from course_utils.surfaces import (Surface, descend, elongated_bowl, gradient_descent, grid, losses_along,
-                                   regression_surface, trajectory)
+from course_utils import optim
+from course_utils.surfaces import (descend, elongated_bowl, gradient_descent, grid, losses_along, regression_surface,
+                                   trajectory)
 
 
 @pytest.fixture

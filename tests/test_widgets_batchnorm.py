@@ -5,7 +5,7 @@ import torch
 
 from matplotlib.figure import Figure
 
-from course_utils import bn_experiments as bx
+from course_utils.experiments import batchnorm as bx
 from course_utils.batchnorm import BatchNorm1d
 from course_utils.pictures import axes_pixels
 from course_utils.surfaces import grid
@@ -100,7 +100,7 @@ def test_running_average_is_what_batchnorm1d_keeps_with_momentum_one_minus_p(p):
     data = demos.average_compute(p=p, batch_size=8)
     layer = BatchNorm1d(1, momentum=1 - p).double()
     kept = []
-    for z in demos.average_batches(8):
+    for z in bx.drifting_batches(8):
         layer(z)
         kept.append(layer.running_mean.item())
     assert np.allclose(data["running"], kept, atol=1e-12)
@@ -128,7 +128,7 @@ def test_running_average_frames_paste_one_backdrop_per_batch_size_and_keep_its_l
         (picture,) = _pictures(fig)
         by_size.setdefault(params["batch_size"], set()).add(id(picture.rgba))
         ax = fig.axes[0]
-        assert ax.get_xlim() == (0, demos.AVERAGE_STEPS) and ax.get_ylim() == (-0.5, 4.5)
+        assert ax.get_xlim() == (0, bx.AVERAGE_STEPS) and ax.get_ylim() == (-0.5, 4.5)
         (line,) = ax.get_lines()                                   # the frame draws the moving average only
         assert np.allclose(line.get_ydata(), demos.average_compute(**params)["running"])
         assert f"p = {params['p']:g}" in ax.get_title()

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from course_utils import classification as cl
-from course_utils import generalization as gen
+from course_utils.experiments import classification as cx
 from course_utils.widgets import all_frames
 from course_utils.widgets import classification as demos
 
@@ -38,7 +38,7 @@ def test_surfaces_demo_from_the_corner_mse_stalls_and_cross_entropy_moves():
 def test_surfaces_demo_paths_are_the_library_descent():
     data = demos.surfaces_compute(start=(-2, 2), learning_rate=0.3)
     for loss, run in data["runs"].items():
-        expected = cl.descend_three_class(loss, (-2.0, 2.0), 0.3, demos.SURFACE_UPDATES)
+        expected = cx.descend_three_class(loss, (-2.0, 2.0), 0.3, demos.SURFACE_UPDATES)
         assert np.allclose(run["path"], expected.numpy())
 
 
@@ -56,12 +56,12 @@ def test_bound_demo_measured_probability_below_its_bound():
 
 def test_bound_demo_bound_is_the_union_bound_formula():
     data = demos.bound_compute(eps=0.1, h_size=4)
-    expected = [4 * 2 * math.exp(-2 * n * 0.01) for n in gen.N_VALUES]
+    expected = [4 * 2 * math.exp(-2 * n * 0.01) for n in cx.N_VALUES]
     assert np.allclose(data["bound"], expected)
 
 
 @pytest.mark.parametrize("demo, limits", [
-    (demos.SURFACES_DEMO, [(cl.SURFACE_WINDOW, cl.SURFACE_WINDOW)] * 2),
+    (demos.SURFACES_DEMO, [(cx.SURFACE_WINDOW, cx.SURFACE_WINDOW)] * 2),
     (demos.BOUND_DEMO, [(demos._LOG_N_LIMITS, (demos._FLOOR, 0.3))]),
 ], ids=["surfaces", "bound"])
 def test_demo_frames_paste_one_backdrop_and_keep_its_limits(demo, limits):

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from course_utils import critical
+from course_utils.experiments import critical
 from course_utils.pictures import axes_pixels, filled_contours, pixel_centres
 from course_utils.widgets import all_frames, figure
 from course_utils.widgets import critical as demos

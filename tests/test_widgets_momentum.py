@@ -5,9 +5,10 @@ import pytest
 from course_utils.widgets import all_frames, figure
 from course_utils.widgets import momentum as demos
 from course_utils.widgets.backdrop import Picture
-from course_utils.widgets.recipe import line_surface
+from course_utils.experiments import momentum as experiments
+from course_utils.experiments.recipe import line_surface
 
-LIMITS = {demos.MOMENTUM_DEMO.title: (demos.RAVINE.xlim, demos.RAVINE.ylim),
+LIMITS = {demos.MOMENTUM_DEMO.title: (experiments.RAVINE.xlim, experiments.RAVINE.ylim),
           demos.BATCH_DEMO.title: (line_surface().xlim, line_surface().ylim)}
 
 
@@ -35,13 +36,13 @@ def test_momentum_frame_legend_reports_that_frames_losses():
 def test_batched_momentum_runs_are_the_optimisers_paths_for_every_control_value():
     for params in all_frames(demos.MOMENTUM_DEMO):
         data = demos.momentum_compute(**params)
-        expected = demos.momentum_path(demos.RAVINE, params["start"], params["learning_rate"], params["momentum"])
+        expected = experiments.momentum_path(experiments.RAVINE, params["start"], params["learning_rate"], params["momentum"])
         assert np.allclose(data["path"], expected.numpy(), rtol=1e-12, atol=1e-12), params
 
 
 @pytest.mark.parametrize("learning_rate, momentum", [(100.0, 0.0), (30.0, 0.9)])
 def test_a_diverging_run_off_the_controls_is_cut_where_the_optimisers_path_is(learning_rate, momentum):
     data = demos.momentum_compute(learning_rate, momentum, demos.STARTS[1])
-    expected = demos.momentum_path(demos.RAVINE, demos.STARTS[1], learning_rate, momentum).numpy()
+    expected = experiments.momentum_path(experiments.RAVINE, demos.STARTS[1], learning_rate, momentum).numpy()
     assert data["diverged"] and data["path"].shape == expected.shape and np.allclose(data["path"], expected)
     assert np.isfinite(data["losses"]).all()

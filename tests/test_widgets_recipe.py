@@ -3,13 +3,13 @@ import numpy as np
 import pytest
 import torch
 
-from course_utils import recipe
+from course_utils.experiments import recipe
 from course_utils.widgets import recipe as demos
 
 def test_gd_two_parameters_follows_the_hand_written_step():
     x, y = recipe.make_line_data()
     data = demos.gd2_compute(learning_rate=0.1, steps=30)
-    w, b = demos.GD_START
+    w, b = recipe.GD_START
     path = [(w, b)]
     for _ in range(30):
         w, b = recipe.linear_regression_step(w, b, x, y, 0.1)
@@ -19,9 +19,9 @@ def test_gd_two_parameters_follows_the_hand_written_step():
 
 def test_gd_one_parameter_moves_only_w_with_b_at_its_best():
     x, y = recipe.make_line_data()
-    b_star = demos.line_surface().minimum[1]
+    b_star = recipe.line_surface().minimum[1]
     data = demos.gd1_compute(learning_rate=0.1, steps=5)
-    w = demos.GD_START[0]
+    w = recipe.GD_START[0]
     for _ in range(5):
         w, _ = recipe.linear_regression_step(w, b_star, x, y, 0.1)
     assert data["path"].shape == (6,) and data["path"][-1] == pytest.approx(float(w))
@@ -45,7 +45,7 @@ def test_gd_converges_below_two_over_the_largest_curvature_and_diverges_above():
 def test_gd_small_learning_rate_lowers_the_loss_at_every_update():
     data = demos.gd2_compute(learning_rate=0.05, steps=100)
     assert (np.diff(data["losses"]) < 0).all()
-    minimum = demos.line_surface().loss(torch.tensor(demos.line_surface().minimum)).item()
+    minimum = recipe.line_surface().loss(torch.tensor(recipe.line_surface().minimum)).item()
     assert data["losses"][-1] > minimum + 0.01  # too small a step: still on its way after 100 updates
 
 
@@ -82,7 +82,7 @@ def _pictures(fig):
     return under, over
 
 
-_SURFACE = demos.line_surface()
+_SURFACE = recipe.line_surface()
 
 
 @pytest.mark.parametrize("demo, xlim, ylim, has_legend", [

@@ -1,7 +1,7 @@
 """Chapter 3's demos: an optimiser race on the elongated valley, and a schedule viewer.
 
 Both run the optimisers of :mod:`course_utils.optim` on the valley of
-:mod:`course_utils.adaptive` through :func:`course_utils.adaptive.race`, which runs every
+:mod:`course_utils.experiments.adaptive` through :func:`course_utils.experiments.adaptive.race`, which runs every
 learning rate (or schedule) of a control in one go; the results are cached, so moving a
 slider mostly redraws.
 
@@ -14,7 +14,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .. import adaptive
+from ..experiments import adaptive
 from ..plotting import OPTIMISER_COLORS
 from ..pictures import surface_picture
 from . import Control, Demo

@@ -14,7 +14,7 @@ from functools import lru_cache
 import numpy as np
 import torch
 
-from .. import bn_experiments as bx
+from ..experiments import batchnorm as bx
 from .. import optim
 from ..plotting import OPTIMISER_COLORS, ROLE_COLORS
 from ..pictures import (axes_pixels, contour_levels, draw_path, filled_contours, log_scale, mark_minimum,
@@ -139,44 +139,26 @@ FEATURE_SCALE_DEMO = Demo(
 
 # --- The moving average of the batch mean ----------------------------------------------------------
 
-AVERAGE_STEPS = 150
-
-
-def population_mean(step):
-    """The mean of a feature z during training: it drifts while the layers below it learn."""
-    return 1.0 + 2.0 * (1.0 - np.exp(-np.asarray(step, dtype=float) / 30.0))
+_SMOOTHING = (0.0, 0.5, 0.8, 0.9, 0.95, 0.99)
 
 
 @lru_cache(maxsize=None)
-def average_batches(batch_size, seed=0):
-    """AVERAGE_STEPS batches (B, 1) of one feature: its drifting mean plus noise of standard deviation 1."""
-    g = torch.Generator().manual_seed(seed)
-    noise = torch.randn(AVERAGE_STEPS, batch_size, 1, generator=g, dtype=torch.float64)
-    return noise + torch.tensor(population_mean(np.arange(AVERAGE_STEPS)))[:, None, None]
-
-
-def moving_average(values, p, start=0.0):
-    """μ̄ after each value: μ̄ ← p·μ̄ + (1 − p)·μᵗ from μ̄ = start (BatchNorm1d's running_mean, momentum 1 − p)."""
-    out, average = np.empty(len(values)), start
-    for t, value in enumerate(values):
-        average = p * average + (1 - p) * value
-        out[t] = average
-    return out
-
-
-@lru_cache(maxsize=None)
-def _batch_means(batch_size):
-    """μᵗ of each of the AVERAGE_STEPS batches (a NumPy array)."""
-    return average_batches(batch_size).mean(dim=(1, 2)).numpy()
+def _averages(batch_size):
+    """The batch means μᵗ of the drifting feature's batches and, for every p of the demo, the moving average."""
+    batches = bx.drifting_batches(batch_size)
+    running = bx.running_means(batches, _SMOOTHING).T.numpy()
+    return batches.mean(dim=(1, 2)).numpy(), dict(zip(_SMOOTHING, running))
 
 
 def average_compute(p=0.9, batch_size=16):
     """The batch means μᵗ of AVERAGE_STEPS batches of one drifting feature, and the moving average μ̄
     that a BatchNorm1d with momentum = 1 − p keeps of them (starting, as PyTorch's, at 0)."""
-    means = _batch_means(batch_size)
-    steps = np.arange(1, AVERAGE_STEPS + 1)
-    return {"steps": steps, "batch_means": means, "running": moving_average(means, p),
-            "population": population_mean(steps - 1), "p": p, "batch_size": batch_size}
+    means, running = _averages(batch_size)
+    if p not in running:
+        running = {p: bx.running_means(bx.drifting_batches(batch_size), p)[:, 0].numpy()}
+    steps = np.arange(1, bx.AVERAGE_STEPS + 1)
+    return {"steps": steps, "batch_means": means, "running": running[p],
+            "population": bx.population_mean(steps - 1), "p": p, "batch_size": batch_size}
 
 
 def _average_static(ax, batch_size):
@@ -187,7 +169,7 @@ def _average_static(ax, batch_size):
     ax.plot(data["steps"], data["population"], "--", color=ROLE_COLORS["target"], linewidth=1.5,
             label="mean over all data")
     ax.plot([], [], **_RUNNING_STYLE, label="moving average (running_mean)")     # each frame draws it
-    ax.set_xlim(0, AVERAGE_STEPS)
+    ax.set_xlim(0, bx.AVERAGE_STEPS)
     ax.set_ylim(-0.5, 4.5)
     # Fixed, few ticks: the automatic locator makes a dozen, each a handful of artists to build and draw.
     ax.set_xticks((0, 50, 100, 150))
@@ -214,7 +196,7 @@ RUNNING_AVERAGE_DEMO = Demo(
     compute=average_compute,
     draw=average_draw,
     controls={
-        "p": Control("p", (0.0, 0.5, 0.8, 0.9, 0.95, 0.99), 0.9),
+        "p": Control("p", _SMOOTHING, 0.9),
         "batch_size": Control("batch size B", (2, 8, 32, 128), 8, format="{:d}"),
     },
     alt="Batch means scatter around a drifting mean; their moving average with p = 0.9 follows it smoothly.",

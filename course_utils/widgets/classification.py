@@ -13,7 +13,7 @@ import torch
 
 from .. import classification as cl
 from .. import optim
-from .. import generalization as gen
+from ..experiments import classification as cx
 from ..plotting import ROLE_COLORS
 from ..pictures import draw_path
 from ..surfaces import descend, grid, losses_along
@@ -72,7 +72,7 @@ _TICK_LABELS = ("−10", "0", "10")
 
 @lru_cache(maxsize=None)
 def _surface(loss):
-    return cl.three_class_surface(loss)
+    return cx.three_class_surface(loss)
 
 
 _LEARNING_RATES = (0.1, 0.3, 1.0, 3.0, 10.0)
@@ -100,7 +100,7 @@ def _descent(loss, start, learning_rate):
     found = _all_descents(loss).get((start, learning_rate))
     if found is not None and np.isfinite(found[0]).all() and np.isfinite(found[1]).all():
         return found
-    path = cl.descend_three_class(loss, start, learning_rate, SURFACE_UPDATES)   # off the grid, or cut short
+    path = cx.descend_three_class(loss, start, learning_rate, SURFACE_UPDATES)   # off the grid, or cut short
     return path.numpy(), losses_along(_surface(loss), path).numpy()
 
 
@@ -123,7 +123,7 @@ def _surfaces_static(*axes):
     """What every frame shares: both surfaces, their ticks and axis labels (the second panel shares the y axis)."""
     for i, (ax, loss) in enumerate(zip(axes, ("MSE", "cross-entropy"))):
         # One image per panel, not contours: the surface never changes.
-        ax.imshow(_surface_image(loss), extent=(*cl.SURFACE_WINDOW, *cl.SURFACE_WINDOW), origin="lower",
+        ax.imshow(_surface_image(loss), extent=(*cx.SURFACE_WINDOW, *cx.SURFACE_WINDOW), origin="lower",
                   cmap="viridis", aspect="auto", interpolation="nearest")
         ax.set_xticks(_TICKS, _TICK_LABELS)
         ax.set_yticks(() if i else _TICKS, () if i else _TICK_LABELS)
@@ -161,17 +161,17 @@ _FLOOR = -4.6   # log10 of the lowest probability drawn
 
 def bound_compute(eps=0.1, h_size=16):
     """Measured P(bad training set) over 10⁴ sets per N, and the bound |H|·2·exp(−2Nε²), for each N."""
-    n = np.array(gen.N_VALUES)
+    n = np.array(cx.N_VALUES)
     return {
-        "n": n, "eps": eps, "h_size": h_size, "n_sets": gen.N_SETS,
-        "measured": gen.probability_bad(eps, h_size).numpy(),
+        "n": n, "eps": eps, "h_size": h_size, "n_sets": cx.N_SETS,
+        "measured": cx.probability_bad(eps, h_size).numpy(),
         "bound": np.array([cl.hoeffding_bound(int(k), eps, h_size) for k in n]),
         "needed": cl.samples_needed(eps, P_BAD, h_size),
     }
 
 
 #: Where the bound figure's N axis ends, in log10 N (a little beyond the simulated N).
-_LOG_N_LIMITS = (np.log10(gen.N_VALUES[0]) - 0.05, np.log10(gen.N_VALUES[-1]) + 0.05)
+_LOG_N_LIMITS = (np.log10(cx.N_VALUES[0]) - 0.05, np.log10(cx.N_VALUES[-1]) + 0.05)
 
 
 def _bound_static(ax):
@@ -180,7 +180,7 @@ def _bound_static(ax):
     # at a fraction of the drawing time.
     ax.plot([], [], "--", color=ROLE_COLORS["model"], label="bound min(1, |H|·2·exp(−2Nε²))")
     ax.plot([], [], "o-", color=ROLE_COLORS["data"], markersize=4,
-            label=f"measured over {gen.N_SETS:,} training sets".replace(",", " "))
+            label=f"measured over {cx.N_SETS:,} training sets".replace(",", " "))
     ax.set_xticks([1, 2, 3], ["10", "100", "1000"])
     ax.set_yticks([-4, -3, -2, -1, 0], ["10⁻⁴", "10⁻³", "0.01", "0.1", "1"])
     ax.set(xlim=_LOG_N_LIMITS, ylim=(_FLOOR, 0.3),
@@ -210,7 +210,7 @@ BOUND_DEMO = Demo(
     draw=bound_draw,
     controls={
         "eps": Control("tolerance ε = δ/2", (0.05, 0.1, 0.15, 0.2, 0.3), 0.1),
-        "h_size": Control("hypotheses |H|", gen.H_SIZES, 16, format="{:d}"),
+        "h_size": Control("hypotheses |H|", cx.H_SIZES, 16, format="{:d}"),
     },
     alt="For ε = 0.1 and |H| = 16, the measured probability of a bad training set lies below the bound at every N.",
 )

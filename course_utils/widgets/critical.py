@@ -16,7 +16,8 @@ from functools import lru_cache
 import numpy as np
 import torch
 
-from .. import critical, optim
+from .. import optim
+from ..experiments import critical
 from .. import hessian as hs
 from matplotlib.collections import LineCollection
 

@@ -16,28 +16,18 @@ import numpy as np
 import torch
 
 from .. import optim
-from ..batching import minibatch_paths
+from ..experiments.momentum import ITERATIONS, RAVINE, minibatch_paths
 from ..plotting import OPTIMISER_COLORS, ROLE_COLORS
-from ..recipe import make_line_data
+from ..experiments.recipe import GD_START, line_surface, make_line_data
 from ..pictures import surface_picture
-from ..surfaces import descend, elongated_bowl, trajectory
+from ..surfaces import descend
 from . import Control, Demo
 from .backdrop import paste_backdrop
-from .recipe import GD_START, line_surface
 
 # --- Momentum on a ravine ---------------------------------------------------------------------
 
-#: The ravine of the chapter: L = 0.1·θ₁² + 2·θ₂² (d2l's f2d), curvatures 0.2 and 4.
-RAVINE = elongated_bowl(0.1, 2.0)
-#: Updates drawn at once, as in Distill's figure.
-ITERATIONS = 150
 #: The start points a reader can pick.
 STARTS = ((-5.0, 2.0), (-5.0, -0.5), (4.0, 2.8))
-
-
-def momentum_path(loss, start, learning_rate, momentum, steps=ITERATIONS):
-    """θ⁰ … θ^steps of :class:`course_utils.optim.Momentum` on a loss (λ = 0: plain gradient descent)."""
-    return trajectory(loss, start, lambda p: optim.Momentum(p, lr=learning_rate, momentum=momentum), steps)
 
 
 _LEARNING_RATES = (0.02, 0.05, 0.1, 0.3, 0.5)
@@ -122,14 +112,6 @@ MOMENTUM_DEMO = Demo(
     },
     alt="150 updates of momentum (η = 0.05, λ = 0.8) and of gradient descent on the ravine 0.1·θ₁² + 2·θ₂².",
 )
-
-# --- The ball that rolls past a local minimum -------------------------------------------------
-
-
-def two_valleys(theta):
-    """A 1-D loss with a local minimum near θ = −2.1 and the global one near θ = 2.35."""
-    return (theta ** 4 / 20 - theta ** 2 / 2 - theta / 4).sum()
-
 
 # --- Minibatch SGD: the path and its spread ---------------------------------------------------
 

@@ -15,10 +15,11 @@ import numpy as np
 import torch
 from matplotlib.collections import LineCollection
 
-from .. import recipe
+from ..experiments import recipe
+from ..experiments.recipe import GD_START, line_surface
 from ..plotting import OPTIMISER_COLORS, ROLE_COLORS
 from ..pictures import draw_path, surface_picture
-from ..surfaces import gradient_descent, losses_along, regression_surface
+from ..surfaces import gradient_descent, losses_along
 from . import Control, Demo
 from .backdrop import paste_backdrop, paste_overlay, spines_on_top, without_spines
 
@@ -39,16 +40,6 @@ def _between(ax, draw_static, *args, legend=None):
 
 
 # --- Gradient descent on one and on two parameters ------------------------------------------
-
-#: Where both descents start: (w⁰, b⁰).
-GD_START = (-1.0, 3.0)
-
-
-@lru_cache(maxsize=1)
-def line_surface():
-    """The error surface L(w, b) of y = b + w·x on the chapter's 20 points (make_line_data)."""
-    return regression_surface(*recipe.make_line_data())
-
 
 def loss_of_w(theta):
     """L(w, b*): the surface cut at the best b, a loss of the one parameter θ = (w,)."""

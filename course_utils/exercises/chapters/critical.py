@@ -219,7 +219,7 @@ _ESCAPE_MISTAKES = [
 def _escape_step_problem(rng):
     """H (3×3, tilted) with one positive and two negative eigenvalues of clearly different sizes; u an
     eigenvector of one of the negative ones, not of unit length; a step α. The loss of the experiment,
-    :func:`course_utils.critical.saddle_loss`, adds ¼‖θ‖⁴ to the quadratic, which changes the loss by
+    :func:`course_utils.experiments.critical.saddle_loss`, adds ¼‖θ‖⁴ to the quadratic, which changes the loss by
     3 % to 20 % of the prediction: visible in the experiment, too much to pass for the prediction.
     Redrawn until every mistake gives a value of its own."""
     while True:

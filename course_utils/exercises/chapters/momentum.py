@@ -3,7 +3,7 @@ gradients, picking the batch size from a measured timing table, the rate of mome
 (a prediction), the failing setting behind a training record (a diagnosis) and what a bigger batch
 changes (a choice).
 
-References are in :mod:`course_utils.batching`, except the three written out here (the prediction,
+References are in :mod:`course_utils.experiments.momentum`, except the three written out here (the prediction,
 the diagnosis and the choice). Each :class:`Mistake` is a wrong answer students commonly write;
 when a result matches it, the verdict names it.
 """
@@ -11,7 +11,7 @@ import math
 
 import torch
 
-from ... import batching
+from ...experiments import momentum as experiments
 from ..cases import coin, integer, normal, uniform
 from ..compare import Difference, close_number, same_choice, same_int, same_label, same_tensor
 from ..registry import Case, Exercise, Mistake, choice_mistakes, label_mistakes
@@ -76,7 +76,7 @@ def ravine_rate(problem):
 
 
 def _direction_rates(p, curvature=lambda coefficient: 2 * coefficient):
-    return [batching.momentum_rate(p["learning_rate"], p["momentum"], curvature(p[k])) for k in ("a", "b")]
+    return [experiments.momentum_rate(p["learning_rate"], p["momentum"], curvature(p[k])) for k in ("a", "b")]
 
 
 def _coefficient_as_curvature(p):
@@ -88,7 +88,7 @@ def _faster_direction(p):
 
 
 def _gradient_descent_rate(p):
-    return max(batching.gradient_descent_rate(p["learning_rate"], 2 * p[k]) for k in ("a", "b"))
+    return max(experiments.gradient_descent_rate(p["learning_rate"], 2 * p[k]) for k in ("a", "b"))
 
 
 def _square_root_of_momentum(p):
@@ -115,14 +115,14 @@ def _ravine_problem(rng):
         values = [rate] + [mistake(problem) for mistake in _RAVINE_MISTAKES]
         if any(abs(x - y) < 0.03 * rate for i, x in enumerate(values) for y in values[i + 1:]):
             continue
-        z1, z2 = batching.momentum_eigenvalues(problem["learning_rate"], lam, 2 * (a if floor > across else b))
+        z1, z2 = experiments.momentum_eigenvalues(problem["learning_rate"], lam, 2 * (a if floor > across else b))
         if abs(z1 - z2) > 0.1:
             return Case((problem,))
 
 
 # --- a diagnosis: which setting failed, from the training record -----------------------------------
 
-LABELS = batching.OPTIMISER_FAILURES
+LABELS = experiments.OPTIMISER_FAILURES
 
 
 def diagnose_run(record):
@@ -160,7 +160,7 @@ def _clear(failure, record):
 def training_record(rng, failure):
     """A record of ``failure`` (one of LABELS), redrawn until it shows its failure clearly."""
     while True:
-        record = batching.failing_run(failure, rng)
+        record = experiments.failing_run(failure, rng)
         if _clear(failure, record):
             return record
 
@@ -210,7 +210,7 @@ FIXED_RECORDS = [Case((training_record(torch.Generator().manual_seed(seed), fail
 
 EXERCISES = [
     Exercise(
-        "momentum.momentum_step", batching.momentum_step, draw=_step_case,
+        "momentum.momentum_step", experiments.momentum_step, draw=_step_case,
         fixed=[Case((torch.tensor([1.0, -2.0]), torch.tensor([0.5, 0.0]), torch.tensor([2.0, 1.0]), 0.1, 0.9)),
                Case((torch.tensor([1.0]), torch.tensor([0.0]), torch.tensor([3.0]), 0.1, 0.5))],
         compare=same_tensors("theta_new", "movement_new"),
@@ -227,7 +227,7 @@ EXERCISES = [
         ],
     ),
     Exercise(
-        "momentum.movement_from_gradients", batching.movement_from_gradients, draw=_gradients_case,
+        "momentum.movement_from_gradients", experiments.movement_from_gradients, draw=_gradients_case,
         fixed=[Case((torch.tensor([[1.0], [2.0], [4.0]]), 0.1, 0.5)),
                Case((torch.tensor([[1.0, 2.0], [3.0, -1.0]]), 0.1, 0.9))],
         mistakes=[
@@ -243,7 +243,7 @@ EXERCISES = [
         ],
     ),
     Exercise(
-        "momentum.pick_batch_size", batching.pick_batch_size, draw=_timing_case, compare=same_int,
+        "momentum.pick_batch_size", experiments.pick_batch_size, draw=_timing_case, compare=same_int,
         fixed=[Case(([1, 10, 100, 1000], [1e-3, 1.1e-3, 1.5e-3, 1.8e-2], 1000, 0.02)),
                Case(([1, 8, 64, 512], [2e-4, 2e-4, 4e-4, 3e-3], 1000, 0.0062)),
                Case(([1, 4, 16, 64], [1e-3, 1e-3, 1e-3, 5e-3], 100, 0.03))],

@@ -1,7 +1,7 @@
 """Chapter 0, the training recipe: hard sigmoids, the sigmoid model, one gradient step, updates per epoch,
 the parameter count of a network (a prediction) and the practical guide's diagnosis of a training record.
 
-References are in :mod:`course_utils.recipe`, except the two written out here (the parameter count and
+References are in :mod:`course_utils.experiments.recipe`, except the two written out here (the parameter count and
 the diagnosis, whose rules are section 5's). Each :class:`Mistake` is a wrong answer students commonly
 write; when a result matches it, the verdict names it.
 """
@@ -9,7 +9,7 @@ import math
 
 import torch
 
-from ... import recipe
+from ...experiments import recipe
 from ..cases import coin, integer, normal, uniform
 from ..compare import close_number, same_int, same_label, same_numbers
 from ..registry import Case, Exercise, Mistake, label_mistakes

@@ -1,9 +1,9 @@
-"""course_utils.generalization: the bad-training-set simulation against brute force and against the bound."""
+"""course_utils.experiments.classification: the bad-training-set simulation against brute force and against the bound."""
 import pytest
 import torch
 
 from course_utils import classification as cl
-from course_utils import generalization as g
+from course_utils.experiments import classification as g
 
 
 @pytest.mark.parametrize("h_size", [1, 3, 16, 256])

@@ -4,7 +4,8 @@ import math
 import pytest
 import torch
 
-from course_utils import adaptive, optim, schedules
+from course_utils import optim, schedules
+from course_utils.experiments import adaptive
 from course_utils.exercises import check
 from course_utils.exercises.chapters import adaptive as chapter
 from course_utils.plotting import OPTIMISER_COLORS

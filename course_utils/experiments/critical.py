@@ -27,8 +27,8 @@ from dataclasses import dataclass
 import torch
 from torch.func import grad, jacrev, vmap
 
-from . import hessian as hs
-from .surfaces import Surface
+from .. import hessian as hs
+from ..surfaces import Surface
 
 # --- The notes' example: y = w1·w2·x -----------------------------------------------------------
 

@@ -24,9 +24,9 @@ from typing import Dict, List
 
 import torch
 
-from . import optim, schedules
-from .data import digits
-from .surfaces import Surface, trajectory
+from .. import optim, schedules
+from ..data import digits
+from ..surfaces import Surface, trajectory
 
 #: The valley's coefficients: L = A·θ₁² + B·θ₂².
 A, B = 1e-3, 100.0

@@ -25,12 +25,13 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import List
 
+import numpy as np
 import torch
 from torch import nn
 
-from . import surfaces
-from .batchnorm import BatchNorm1d
-from .data import digits
+from .. import surfaces
+from ..batchnorm import BatchNorm1d, update_running_stats
+from ..data import digits
 
 # --- 1. Two features of different scales --------------------------------------------------------
 
@@ -122,6 +123,38 @@ def batch_statistics(z, eps=0.0):
     """(μ, σ) of each column of z (B, C) as BN takes them in training mode: the batch's mean and
     σ = √(v + ε), v the *biased* variance (÷ B). With γ = σ and β = μ the layer gives back z."""
     return z.mean(dim=0), torch.sqrt(z.var(dim=0, unbiased=False) + eps)
+
+
+# --- The moving averages BN keeps, of a feature whose mean drifts ----------------------------------
+
+#: Training steps of the drifting feature.
+AVERAGE_STEPS = 150
+
+
+def population_mean(step):
+    """The mean of a feature z during training: it drifts while the layers below it learn."""
+    return 1.0 + 2.0 * (1.0 - np.exp(-np.asarray(step, dtype=float) / 30.0))
+
+
+@lru_cache(maxsize=None)
+def drifting_batches(batch_size, seed=0):
+    """AVERAGE_STEPS batches (B, 1) of one feature: its drifting mean plus noise of standard deviation 1."""
+    g = torch.Generator().manual_seed(seed)
+    noise = torch.randn(AVERAGE_STEPS, batch_size, 1, generator=g, dtype=torch.float64)
+    return noise + torch.tensor(population_mean(np.arange(AVERAGE_STEPS)))[:, None, None]
+
+
+def running_means(batches, p):
+    """μ̄ after each batch (steps, K), as a BatchNorm1d with momentum 1 − p keeps it from μ̄ = 0:
+    :func:`course_utils.batchnorm.update_running_stats`, batch after batch. ``p`` is K smoothing factors,
+    one column each (the batches have one feature, which every column sees)."""
+    p = torch.as_tensor(p, dtype=torch.float64).reshape(-1)
+    mean, var = torch.zeros_like(p), torch.ones_like(p)
+    means = []
+    for z in batches:
+        mean, var = update_running_stats(mean, var, z.expand(-1, len(p)), p)
+        means.append(mean)
+    return torch.stack(means)
 
 
 # --- 2. Networks on the digits --------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Chapter 0's reference implementations, each against an independent computation."""
+"""Chapter 0's experiments (course_utils.experiments.recipe), each against an independent computation."""
 import math
 
 import numpy as np
@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from course_utils import guide, recipe
+from course_utils.experiments import recipe
 
 F64 = torch.float64
 
@@ -218,24 +218,24 @@ def test_train_with_full_batch_is_gradient_descent():
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_model_bias_linear_model_is_stuck_at_the_best_line(seed):
-    linear, net = guide.model_bias(seed)
-    assert linear.train_loss == pytest.approx(guide.best_line_loss(linear.x, linear.y), abs=0.01)
+    linear, net = recipe.model_bias(seed)
+    assert linear.train_loss == pytest.approx(recipe.best_line_loss(linear.x, linear.y), abs=0.01)
     assert net.train_loss < 0.5 * linear.train_loss
     assert linear.validation_loss == pytest.approx(linear.train_loss, rel=0.2)
 
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_deeper_plain_network_has_larger_training_loss(seed):
-    shallow, deep = guide.optimisation_failure(seed)
+    shallow, deep = recipe.optimisation_failure(seed)
     assert deep.train_loss > 3 * shallow.train_loss
     assert deep.train_loss == pytest.approx(deep.y.var(unbiased=False).item(), rel=0.05)  # no better than a constant
-    assert guide.first_layer_gradient(recipe.network(10, 16), deep.x, deep.y) < 1e-3 * guide.first_layer_gradient(
+    assert recipe.first_layer_gradient(recipe.network(10, 16), deep.x, deep.y) < 1e-3 * recipe.first_layer_gradient(
         recipe.network(2, 16), deep.x, deep.y)
 
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_overfitting_is_cured_by_more_data(seed):
-    few, many = guide.overfitting(seed)
+    few, many = recipe.overfitting(seed)
     assert few.train_loss < 0.5 * few.validation_loss
     assert many.validation_loss < 0.7 * few.validation_loss
     assert many.validation_loss == pytest.approx(many.train_loss, rel=0.35)
@@ -243,25 +243,25 @@ def test_overfitting_is_cured_by_more_data(seed):
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_mismatch_is_not_cured_by_more_data(seed):
-    runs, test_losses = guide.mismatch(seed)
+    runs, test_losses = recipe.mismatch(seed)
     for run, test_loss in zip(runs, test_losses):
         assert run.validation_loss < 0.3 and test_loss > 10 * run.validation_loss
 
 
 def test_he_initialisation_draws_weights_of_variance_2_over_fan_in_and_zero_biases():
-    model = guide.deep_network(3, width=400, init="he", seed=0)
+    model = recipe.deep_network(3, width=400, init="he", seed=0)
     hidden = model[2]
     assert hidden.weight.var().item() == pytest.approx(2 / 400, rel=0.05)
     assert all((layer.bias == 0).all() for layer in model if isinstance(layer, torch.nn.Linear))
-    default = guide.deep_network(3, width=400, seed=0)[2]
+    default = recipe.deep_network(3, width=400, seed=0)[2]
     assert default.weight.var().item() == pytest.approx(1 / (3 * 400), rel=0.05)  # PyTorch's U(±1/√fan_in)
 
 
 def test_layer_signals_and_gradients_have_one_entry_per_layer_and_match_autograd():
     x, y = recipe.make_curve_data(50, seed=3)
-    model = guide.deep_network(4, seed=3)
-    assert len(guide.layer_signals(model, x)) == 4
-    gradients = guide.layer_gradients(model, x, y)
-    assert len(gradients) == 5 and gradients[0] == guide.first_layer_gradient(model, x, y)
+    model = recipe.deep_network(4, seed=3)
+    assert len(recipe.layer_signals(model, x)) == 4
+    gradients = recipe.layer_gradients(model, x, y)
+    assert len(gradients) == 5 and gradients[0] == recipe.first_layer_gradient(model, x, y)
     h = torch.relu(model[0](x))
-    assert guide.layer_signals(model, x)[0] == pytest.approx(h.var(dim=0, unbiased=False).mean().sqrt().item())
+    assert recipe.layer_signals(model, x)[0] == pytest.approx(h.var(dim=0, unbiased=False).mean().sqrt().item())

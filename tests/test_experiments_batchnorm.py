@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from course_utils import bn_experiments as bx
+from course_utils.experiments import batchnorm as bx
 from course_utils import surfaces
 from course_utils.batchnorm import BatchNorm1d
 

@@ -27,9 +27,10 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from . import optim, recipe
-from .hessian import extreme_eigenvalues
-from .surfaces import trajectory
+from .. import optim
+from ..hessian import extreme_eigenvalues
+from ..surfaces import elongated_bowl, trajectory
+from . import recipe
 
 
 # ----------------------------------------------------------------------------- time
@@ -85,6 +86,25 @@ def time_updates(model, x, y, batch_sizes, device="cpu", repeats=15):
         t = min(seconds)
         table.append({"batch_size": b, "seconds_per_update": t, "seconds_per_epoch": t * math.ceil(n / b)})
     return table
+
+
+# ----------------------------------------------------------------------------- momentum on a ravine
+
+#: The ravine of the chapter: L = 0.1·θ₁² + 2·θ₂² (d2l's f2d), curvatures 0.2 and 4.
+RAVINE = elongated_bowl(0.1, 2.0)
+#: Updates drawn at once, as in Distill's figure.
+ITERATIONS = 150
+
+
+def momentum_path(loss, start, learning_rate, momentum, steps=ITERATIONS):
+    """θ⁰ … θ^steps of :class:`course_utils.optim.Momentum` on a loss (λ = 0: plain gradient descent)."""
+    return trajectory(loss, start, lambda p: optim.Momentum(p, lr=learning_rate, momentum=momentum), steps)
+
+
+def two_valleys(theta):
+    """A 1-D loss with a local minimum near θ = −2.1 and the global one near θ = 2.35 (the ball that rolls past
+    a local minimum)."""
+    return (theta ** 4 / 20 - theta ** 2 / 2 - theta / 4).sum()
 
 
 # ----------------------------------------------------------------------------- noise, on a 2-D surface

@@ -1,4 +1,4 @@
-"""Chapter 2: course_utils.batching, the momentum demos and the chapter's exercises."""
+"""Chapter 2: course_utils.experiments.momentum, the momentum demos and the chapter's exercises."""
 import io
 import contextlib
 import math
@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from course_utils import batching, data, optim, recipe
+from course_utils import data, optim
+from course_utils.experiments import momentum as experiments
+from course_utils.experiments import recipe
 from course_utils.exercises import all_exercises, check, get_exercise
 from course_utils.widgets import all_frames
 from course_utils.widgets import momentum as demos
@@ -32,7 +34,7 @@ def test_momentum_step_by_hand_matches_the_optimiser_over_many_steps():
         g = torch.randn(5, dtype=torch.float64, generator=torch.Generator().manual_seed(i))
         theta.grad = g.clone()
         opt.step()
-        by_hand, movement = batching.momentum_step(by_hand, movement, g, 0.05, 0.9)
+        by_hand, movement = experiments.momentum_step(by_hand, movement, g, 0.05, 0.9)
     assert torch.allclose(theta.detach(), by_hand) and torch.allclose(opt.state[theta]["movement"], movement)
 
 
@@ -41,16 +43,16 @@ def test_movement_from_gradients_is_the_recursion_unrolled():
     movement = torch.zeros(3, dtype=torch.float64)
     for g in grads:
         movement = 0.8 * movement - 0.1 * g
-    assert torch.allclose(batching.movement_from_gradients(grads, 0.1, 0.8), movement)
-    assert torch.allclose(batching.movement_from_gradients(grads, 0.1, 0.0), -0.1 * grads[-1])   # λ = 0: plain GD
+    assert torch.allclose(experiments.movement_from_gradients(grads, 0.1, 0.8), movement)
+    assert torch.allclose(experiments.movement_from_gradients(grads, 0.1, 0.0), -0.1 * grads[-1])   # λ = 0: plain GD
 
 
 def test_pick_batch_size_takes_the_smallest_that_fits_and_none_when_nothing_does():
     sizes, seconds = [1, 10, 100], [1e-3, 1e-3, 2e-3]     # epochs of N = 100: 0.1, 0.01, 0.002 s
-    assert batching.pick_batch_size(sizes, seconds, 100, 0.05) == 10
-    assert batching.pick_batch_size(sizes, seconds, 100, 0.2) == 1
-    assert batching.pick_batch_size(sizes, seconds, 100, 0.001) is None
-    assert batching.pick_batch_size([64], [1e-3], 100, 0.002) == 64       # ⌈100/64⌉ = 2 updates
+    assert experiments.pick_batch_size(sizes, seconds, 100, 0.05) == 10
+    assert experiments.pick_batch_size(sizes, seconds, 100, 0.2) == 1
+    assert experiments.pick_batch_size(sizes, seconds, 100, 0.001) is None
+    assert experiments.pick_batch_size([64], [1e-3], 100, 0.002) == 64       # ⌈100/64⌉ = 2 updates
 
 
 # ---------------------------------------------------------------------------- time
@@ -59,7 +61,7 @@ def test_pick_batch_size_takes_the_smallest_that_fits_and_none_when_nothing_does
 def test_time_updates_gives_one_row_per_batch_size_with_epoch_equal_to_ceil_n_over_b_updates():
     split = data.digits()
     x, y = split.x_train[:100], split.y_train[:100]
-    table = batching.time_updates(batching.classifier(64, 10, width=16), x, y, [1, 7, 100], repeats=2)
+    table = experiments.time_updates(experiments.classifier(64, 10, width=16), x, y, [1, 7, 100], repeats=2)
     assert [row["batch_size"] for row in table] == [1, 7, 100]
     for row in table:
         assert row["seconds_per_update"] > 0
@@ -70,11 +72,11 @@ def test_time_updates_gives_one_row_per_batch_size_with_epoch_equal_to_ceil_n_ov
 def test_time_updates_refuses_batch_sizes_outside_one_to_n(sizes):
     x, y = torch.zeros(100, 4), torch.zeros(100, dtype=torch.int64)
     with pytest.raises(ValueError, match="between 1 and N = 100"):
-        batching.time_updates(batching.classifier(4, 2, width=4), x, y, sizes)
+        experiments.time_updates(experiments.classifier(4, 2, width=4), x, y, sizes)
 
 
 def test_devices_lists_cpu_and_cuda_only_when_present():
-    assert batching.devices()[0] == "cpu" and ("cuda" in batching.devices()) == torch.cuda.is_available()
+    assert experiments.devices()[0] == "cpu" and ("cuda" in experiments.devices()) == torch.cuda.is_available()
 
 
 # ---------------------------------------------------------------------------- noise on the 2-D surface
@@ -82,7 +84,7 @@ def test_devices_lists_cpu_and_cuda_only_when_present():
 
 def test_minibatch_paths_follow_the_hand_written_minibatch_update():
     x, y = recipe.make_line_data()
-    paths = batching.minibatch_paths(x, y, batch_size=5, learning_rate=0.1, epochs=2, runs=3, seed=4)
+    paths = experiments.minibatch_paths(x, y, batch_size=5, learning_rate=0.1, epochs=2, runs=3, seed=4)
     assert paths.shape == (2 * 4 + 1, 3, 2)
     generator = torch.Generator().manual_seed(4)
     orders = [torch.stack([torch.randperm(20, generator=generator) for _ in range(3)]) for _ in range(2)]
@@ -97,7 +99,7 @@ def test_minibatch_paths_follow_the_hand_written_minibatch_update():
 
 def test_full_batch_paths_are_gradient_descent_and_have_no_spread():
     x, y = recipe.make_line_data()
-    paths = batching.minibatch_paths(x, y, batch_size=20, learning_rate=0.1, epochs=5, runs=4)
+    paths = experiments.minibatch_paths(x, y, batch_size=20, learning_rate=0.1, epochs=5, runs=4)
     assert torch.allclose(paths[:, 0], paths[:, 3])
     assert demos.batch_compute(batch_size=20, epochs=10)["spread"] < 1e-12
     spreads = [demos.batch_compute(batch_size=b, epochs=10)["spread"] for b in (1, 5)]
@@ -110,15 +112,15 @@ def test_full_batch_paths_are_gradient_descent_and_have_no_spread():
 def test_train_classifier_counts_epochs_and_updates_and_stops_below_a_loss():
     split = data.digits()
     n = len(split.x_train)
-    by_epochs = batching.train_classifier(split, 500, 0.1, epochs=2)
+    by_epochs = experiments.train_classifier(split, 500, 0.1, epochs=2)
     assert by_epochs.updates == 2 * math.ceil(n / 500) and by_epochs.epochs == 2
-    by_updates = batching.train_classifier(split, 500, 0.1, updates=4)
+    by_updates = experiments.train_classifier(split, 500, 0.1, updates=4)
     assert by_updates.updates == 4 and by_updates.epochs == pytest.approx(4 / 3)
     assert by_updates.history["updates"] == [0, 3, 4]
-    stopped = batching.train_classifier(split, n, 0.5, updates=500, stop_below=1.0)
+    stopped = experiments.train_classifier(split, n, 0.5, updates=500, stop_below=1.0)
     assert stopped.updates < 500 and stopped.train_loss < 1.0 <= stopped.history["train_loss"][-2]
     with pytest.raises(ValueError, match="exactly one"):
-        batching.train_classifier(split, 10, 0.1)
+        experiments.train_classifier(split, 10, 0.1)
 
 
 def test_sharpness_is_the_top_eigenvalue_of_the_exact_hessian():
@@ -138,7 +140,7 @@ def test_sharpness_is_the_top_eigenvalue_of_the_exact_hessian():
 
     theta = torch.nn.utils.parameters_to_vector(params).detach().requires_grad_(True)
     exact = torch.linalg.eigvalsh(torch.func.hessian(loss_of_vector)(theta)).max().item()
-    assert batching.sharpness(model, x, y, iters=len(theta)) == pytest.approx(exact, rel=1e-6)
+    assert experiments.sharpness(model, x, y, iters=len(theta)) == pytest.approx(exact, rel=1e-6)
 
 
 # ---------------------------------------------------------------------------- demos
@@ -155,7 +157,7 @@ def test_momentum_demo_paths_are_150_updates_of_the_notes_momentum():
     theta, movement = torch.tensor(demos.STARTS[1], dtype=torch.float64), torch.zeros(2, dtype=torch.float64)
     for _ in range(150):
         g = torch.stack([0.2 * theta[0], 4.0 * theta[1]])                # ∇(0.1θ₁² + 2θ₂²)
-        theta, movement = batching.momentum_step(theta, movement, g, 0.05, 0.8)
+        theta, movement = experiments.momentum_step(theta, movement, g, 0.05, 0.8)
     assert np.allclose(data_["path"][-1], theta.numpy())
 
 
@@ -169,10 +171,10 @@ def test_momentum_beats_gradient_descent_on_the_ravine_and_widens_the_stable_lea
 
 
 def test_the_ball_stops_in_the_local_valley_without_momentum_and_rolls_on_with_it():
-    gd = demos.momentum_path(demos.two_valleys, (-3.5,), 0.05, 0.0)
-    ball = demos.momentum_path(demos.two_valleys, (-3.5,), 0.05, 0.9)
+    gd = experiments.momentum_path(experiments.two_valleys, (-3.5,), 0.05, 0.0)
+    ball = experiments.momentum_path(experiments.two_valleys, (-3.5,), 0.05, 0.9)
     assert gd[-1, 0] < 0 < ball[-1, 0]
-    assert demos.two_valleys(ball[-1]) < demos.two_valleys(gd[-1])
+    assert experiments.two_valleys(ball[-1]) < experiments.two_valleys(gd[-1])
 
 
 # ---------------------------------------------------------------------------- exercises
@@ -199,7 +201,7 @@ def test_a_momentum_step_returning_one_tensor_is_told_to_return_both():
 def test_timing_cases_always_have_a_batch_size_that_fits():
     exercise = get_exercise("momentum.pick_batch_size")
     for case in exercise.hidden_cases():
-        assert batching.pick_batch_size(*case.args) is not None
+        assert experiments.pick_batch_size(*case.args) is not None
 
 
 # ---------------------------------------------------------------------------- rates on a quadratic
@@ -212,7 +214,7 @@ def simulated_rate(learning_rate, momentum, curvature, skip=100, span=600):
     theta, movement, logs = torch.tensor([1.0], dtype=torch.float64), torch.zeros(1, dtype=torch.float64), []
     for _ in range(skip + span):
         previous = theta
-        theta, movement = batching.momentum_step(theta, movement, curvature * theta, learning_rate, momentum)
+        theta, movement = experiments.momentum_step(theta, movement, curvature * theta, learning_rate, momentum)
         logs.append(math.log(math.hypot(theta.item(), previous.item())))
     slope = np.polyfit(np.arange(span), logs[skip:], 1)[0]
     return math.exp(slope)
@@ -222,32 +224,32 @@ def simulated_rate(learning_rate, momentum, curvature, skip=100, span=600):
     (0.4, 0.6, 4.0), (0.4, 0.6, 0.2), (0.5, 0.3, 4.0), (0.5, 0.1, 4.0), (0.05, 0.9, 0.2), (0.3, 0.5, 4.0),
     (0.02, 0.3, 0.2), (0.1, 0.0, 4.0), (0.7, 0.5, 4.0)])
 def test_momentum_rate_is_the_shrink_factor_of_a_simulated_descent(learning_rate, momentum, curvature):
-    assert batching.momentum_rate(learning_rate, momentum, curvature) == pytest.approx(
+    assert experiments.momentum_rate(learning_rate, momentum, curvature) == pytest.approx(
         simulated_rate(learning_rate, momentum, curvature), rel=2e-3)
 
 
 def test_gradient_descent_rate_is_momentum_rate_at_lambda_zero_and_the_simulated_factor():
     for eta, h in [(0.4, 4.0), (0.4, 0.2), (0.5, 4.0), (0.05, 0.2)]:
-        assert batching.gradient_descent_rate(eta, h) == pytest.approx(batching.momentum_rate(eta, 0.0, h))
-        assert batching.gradient_descent_rate(eta, h) == pytest.approx(simulated_rate(eta, 0.0, h), rel=1e-9)
+        assert experiments.gradient_descent_rate(eta, h) == pytest.approx(experiments.momentum_rate(eta, 0.0, h))
+        assert experiments.gradient_descent_rate(eta, h) == pytest.approx(simulated_rate(eta, 0.0, h), rel=1e-9)
 
 
 def test_complex_eigenvalues_have_size_sqrt_lambda_and_real_ones_are_larger():
     lam = 0.6
     for x in np.linspace(0.01, 2 * (1 + lam) - 0.01, 97):       # x = ηh
-        z1, z2 = batching.momentum_eigenvalues(x, lam, 1.0)
+        z1, z2 = experiments.momentum_eigenvalues(x, lam, 1.0)
         assert z1 * z2 == pytest.approx(lam)
         complex_ = (1 - lam ** 0.5) ** 2 < x < (1 + lam ** 0.5) ** 2
         assert (abs(z1.imag) > 1e-12) == complex_
         if complex_:
             assert abs(z1) == pytest.approx(lam ** 0.5) and abs(z2) == pytest.approx(lam ** 0.5)
-        assert lam ** 0.5 - 1e-12 <= batching.momentum_rate(x, lam, 1.0) < 1        # stable below 2(1 + λ)
-    assert batching.momentum_rate(2 * (1 + lam) + 0.01, lam, 1.0) > 1
+        assert lam ** 0.5 - 1e-12 <= experiments.momentum_rate(x, lam, 1.0) < 1        # stable below 2(1 + λ)
+    assert experiments.momentum_rate(2 * (1 + lam) + 0.01, lam, 1.0) > 1
 
 
 def test_momentum_beats_gradient_descent_exactly_where_its_rate_exceeds_sqrt_lambda():
     for lam in (0.1, 0.3, 0.6, 0.9):
         for x in np.linspace(0.005, 2 * (1 + lam) - 0.005, 211):
-            gd, mom = batching.gradient_descent_rate(x, 1.0), batching.momentum_rate(x, lam, 1.0)
+            gd, mom = experiments.gradient_descent_rate(x, 1.0), experiments.momentum_rate(x, lam, 1.0)
             if abs(abs(1 - x) - lam ** 0.5) > 1e-6:
                 assert (mom < gd) == (abs(1 - x) > lam ** 0.5), (lam, x)

@@ -1,4 +1,16 @@
-r"""Why more data generalises: good and bad training sets, measured (the lecture's argument).
+r"""Chapter 4's experiments: the notes' three-class surfaces, a classifier trained with each loss, and why
+more data generalises (good and bad training sets, measured).
+
+**The notes' optimisation argument**: three classes, the label is class 1
+(:math:`\hat y = (1, 0, 0)`), the logits :math:`y_1, y_2` are free and :math:`y_3` is held
+very negative. :func:`three_class_surface` is the loss over :math:`(y_1, y_2)` as a
+:class:`~course_utils.surfaces.Surface`, so the shared harness draws it and runs any
+optimiser on it. The gradients explain the picture:
+:math:`\partial e_{CE}/\partial y_i = y'_i - \hat y_i`, while
+:math:`\partial e_{MSE}/\partial y_i = 2y'_i\,[(y'_i - \hat y_i) - \sum_j y'_j (y'_j - \hat y_j)]`
+carries a factor :math:`y'_i`, which vanishes where the softmax saturates.
+
+**Why more data generalises** (the lecture's argument).
 
 **The task.** One feature :math:`x`, uniform on [0, 1); the label is
 :math:`\hat y = 1[x \ge b]`, flipped with probability ν (label noise). The whole
@@ -26,6 +38,107 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import torch
+
+from ..classification import cross_entropy, mse_on_softmax
+from ..surfaces import Surface, trajectory
+
+
+# --- The notes' three-class optimisation argument --------------------------------------------
+
+#: The logit y₃ of the third class, held so low that the class never matters.
+Y3 = -1000.0
+#: The window of the notes' figure, and its high-loss corner: y₁ low, y₂ high, label class 1.
+SURFACE_WINDOW = (-10.0, 10.0)
+HIGH_LOSS_CORNER = (-8.0, 8.0)
+
+LOSSES = {"MSE": mse_on_softmax, "cross-entropy": cross_entropy}
+
+
+def three_class_surface(loss="cross-entropy", y3=Y3):
+    """The loss of one example of class 1 (index 0) over the logits (y₁, y₂), with y₃ fixed, as a Surface.
+
+    ``loss`` is "MSE" (on the softmax) or "cross-entropy". The loss accepts θ = (y₁, y₂) of any
+    leading shape, so the same function draws the contours and drives an optimiser.
+    """
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {list(LOSSES)}, got {loss!r}")
+    loss_fn = LOSSES[loss]
+
+    def value(theta):
+        theta = torch.as_tensor(theta, dtype=torch.float64)
+        if theta.shape[-1:] != (2,):
+            raise ValueError(f"θ = (y₁, y₂) must have a last dimension of 2, got shape {tuple(theta.shape)}")
+        logits = torch.cat([theta, theta.new_full(theta.shape[:-1] + (1,), y3)], dim=-1).reshape(-1, 3)
+        targets = torch.zeros(len(logits), dtype=torch.long)
+        return loss_fn(logits, targets, reduction="none").reshape(theta.shape[:-1])
+
+    return Surface(name=f"{loss} of softmax(y₁, y₂, {y3:g}) against class 1", loss=value,
+                   xlim=SURFACE_WINDOW, ylim=SURFACE_WINDOW, labels=("$y_1$", "$y_2$"))
+
+
+def descend_three_class(loss, start=HIGH_LOSS_CORNER, learning_rate=1.0, steps=100, optimizer="sgd"):
+    """The path (steps + 1, 2) of an optimiser ("sgd" or "adam") on three_class_surface(loss) from ``start``."""
+    makers = {"sgd": lambda p: torch.optim.SGD(p, lr=learning_rate),
+              "adam": lambda p: torch.optim.Adam(p, lr=learning_rate)}
+    if optimizer not in makers:
+        raise ValueError(f"optimizer must be one of {list(makers)}, got {optimizer!r}")
+    return trajectory(three_class_surface(loss), start, makers[optimizer], steps)
+
+
+# --- Training a classifier with each loss -----------------------------------------------------
+
+#: What the network's output goes through before the loss. The middle one is the classic bug:
+#: nn.CrossEntropyLoss applies the softmax itself, so a softmax in the model is a second one.
+TRAINING_LOSSES = {
+    "cross-entropy on the logits": lambda logits, y: torch.nn.functional.cross_entropy(logits, y),
+    "cross-entropy after an extra softmax": lambda logits, y: torch.nn.functional.cross_entropy(
+        torch.softmax(logits, dim=1), y),
+    "MSE on the softmax": lambda logits, y: mse_on_softmax(logits, y),
+}
+
+
+def classifier(n_features, n_classes, hidden=32, seed=0):
+    """A small network that outputs logits: Linear → ReLU → Linear (no softmax at the end)."""
+    torch.manual_seed(seed)
+    return torch.nn.Sequential(torch.nn.Linear(n_features, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, n_classes))
+
+
+def accuracy(logits, targets):
+    """The fraction of examples whose largest logit is the right class."""
+    return (logits.argmax(dim=1) == targets).double().mean().item()
+
+
+def train_classifier(loss, split, epochs=15, batch_size=64, learning_rate=0.1, hidden=32, seed=0):
+    """Train ``classifier`` on a :class:`~course_utils.data.Split` with SGD and one of TRAINING_LOSSES.
+
+    Returns (model, history); history holds, before training and after every epoch, the
+    cross-entropy of the logits on the training set and the training and validation accuracy.
+    """
+    if loss not in TRAINING_LOSSES:
+        raise ValueError(f"loss must be one of {list(TRAINING_LOSSES)}, got {loss!r}")
+    model = classifier(split.n_features, split.n_classes, hidden, seed)
+    optimizer = torch.optim.SGD(model.parameters(), lr=learning_rate)
+    shuffler = torch.Generator().manual_seed(seed)
+    history = {"cross-entropy": [], "train accuracy": [], "validation accuracy": []}
+
+    def record():
+        with torch.no_grad():
+            logits = model(split.x_train)
+            history["cross-entropy"].append(cross_entropy(logits, split.y_train).item())
+            history["train accuracy"].append(accuracy(logits, split.y_train))
+            history["validation accuracy"].append(accuracy(model(split.x_val), split.y_val))
+
+    record()
+    for _ in range(epochs):
+        for batch in torch.randperm(len(split.x_train), generator=shuffler).split(batch_size):
+            optimizer.zero_grad()
+            TRAINING_LOSSES[loss](model(split.x_train[batch]), split.y_train[batch]).backward()
+            optimizer.step()
+        record()
+    return model, history
+
+
+# --- Why more data generalises: the simulation -------------------------------------------------
 
 #: Training-set sizes and hypothesis-set sizes of the chapter's experiments.
 N_VALUES = (10, 20, 50, 100, 200, 500, 1000)
