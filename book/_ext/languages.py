@@ -3,7 +3,7 @@
 The English edition is at ``_build/html/``; every other edition (``editions.LANGUAGES``) is
 in a folder of its own under it (``_build/html/zh_CN/``), with the same page names, so a
 page's twin is found by its name alone. The link sits in the page header, next to the
-download and full-screen buttons (template ``language-twin.html`` beside this file).
+sidebar's toggle (template ``templates/language-twin.html`` beside this file).
 
 Two more things each edition needs:
 
@@ -217,11 +217,14 @@ def _config_inited(app, config):
                       for path in sorted((Path(app.srcdir) / folder / language / "LC_MESSAGES").rglob("*.po"))]
         config.html_title = translated_title(config.html_title, catalogues) or config.html_title
     config.templates_path = list(config.templates_path) + [str(HERE / "templates")]
+    config.html_static_path = list(config.html_static_path) + [str(HERE / "static")]
     options = dict(config.html_theme_options or {})
-    end = options.get("article_header_end", ["article-header-buttons.html"])
-    end = [end] if isinstance(end, str) else list(end)
-    if "language-twin.html" not in end:
-        options["article_header_end"] = ["language-twin.html"] + end
+    # After the sidebar toggle, at the left of the article header (the right holds the buttons,
+    # and an item there wraps above them, under the page's top bar).
+    start = options.get("article_header_start", ["toggle-primary-sidebar.html"])
+    start = [start] if isinstance(start, str) else list(start)
+    if "language-twin.html" not in start:
+        options["article_header_start"] = start + ["language-twin.html"]
     config.html_theme_options = options
 
 
@@ -233,6 +236,7 @@ def setup(app):
     app.connect("config-inited", _config_inited)
     app.connect("builder-inited", _builder_inited, priority=900)  # after MyST-NB's (500)
     app.connect("html-page-context", _add_context)
+    app.add_css_file("languages.css")
     app.connect("doctree-read", _translate_demos)
     app.connect("build-finished", _write_widget_template)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
