@@ -251,7 +251,9 @@ def test_course_demo_has_few_controls_and_every_frame_computes(name):
     demo = COURSE_DEMOS[name]
     assert len(demo.controls) <= 3, f"{name} has {len(demo.controls)} controls; a demo should have at most 3"
     for params in all_frames(demo):
-        assert demo.compute(**params) is not None, f"{name}: compute({params}) returned None"
+        data = demo.compute(**params)
+        assert isinstance(data, dict) and data, (
+            f"{name}: compute({params}) gave {data!r:.60}, not the dict of named data its draw() takes")
 
 
 @pytest.mark.parametrize("name", list(COURSE_DEMOS))

@@ -79,8 +79,8 @@ def test_scale_demo_frames_paste_one_backdrop_per_feature_kind_and_keep_its_limi
               for s in (1.0, 0.1) for f in ("raw", "z-scored")}
     pictures = {key: _pictures(fig) for key, fig in frames.items()}
     assert all(len(p) == 1 for p in pictures.values())
-    assert pictures[1.0, "raw"][0].rgba is pictures[0.1, "raw"][0].rgba                # drawn once
-    assert pictures[1.0, "raw"][0].rgba is not pictures[1.0, "z-scored"][0].rgba
+    assert np.array_equal(pictures[1.0, "raw"][0].rgba, pictures[0.1, "raw"][0].rgba)   # one per feature kind
+    assert not np.array_equal(pictures[1.0, "raw"][0].rgba, pictures[1.0, "z-scored"][0].rgba)
     for (s, f), fig in frames.items():
         ax, surface = fig.axes[0], bx.feature_surface(s, f == "z-scored")
         assert np.allclose(ax.get_xlim(), surface.xlim) and np.allclose(ax.get_ylim(), surface.ylim)

@@ -53,7 +53,7 @@ def _frames(demo, n=3):
 def test_demo_frames_paste_one_backdrop_and_keep_its_limits(name):
     frames = _frames(getattr(demos, name))
     pictures = [[a for a in fig.get_children() if isinstance(a, Picture)] for fig in frames]
-    assert all(len(p) == 1 for p in pictures) and pictures[0][0].rgba is pictures[-1][0].rgba  # drawn once
+    assert all(len(p) == 1 for p in pictures) and np.array_equal(pictures[0][0].rgba, pictures[-1][0].rgba)  # one backdrop
     width, height = (frames[0].get_size_inches() * frames[0].dpi).round().astype(int)
     assert pictures[0][0].rgba.shape == (height, width, 4)
     for fig in frames:

@@ -97,7 +97,7 @@ def test_demo_frames_paste_one_backdrop_and_keep_its_limits(demo, xlim, ylim, ha
     frames = [figure(demo, **params) for params in list(all_frames(demo))[:3]]
     layers = [_pictures(fig) for fig in frames]
     assert all(len(under) == 1 for under, _ in layers)
-    assert layers[0][0][0].rgba is layers[-1][0][0].rgba                     # drawn once, shared
+    assert np.array_equal(layers[0][0][0].rgba, layers[-1][0][0].rgba)                     # one backdrop, shared
     width, height = (frames[0].get_size_inches() * frames[0].dpi).round().astype(int)
     assert layers[0][0][0].rgba.shape == (height, width, 4)
     for fig in frames:
