@@ -40,6 +40,8 @@ HERE = Path(__file__).resolve().parent
 BUILD = HERE.parents[1] / "_build"
 # Every edition, the English first, with the name its link shows (in its own language).
 EDITIONS = {"en": "English", "zh_CN": "简体中文", "zh_TW": "繁體中文"}
+# The same, short, for a phone's header (which also holds the toggle and five buttons).
+SHORT = {"en": "EN", "zh_CN": "简", "zh_TW": "繁"}
 
 
 class MathIsNotTranslated(SphinxTransform):
@@ -187,6 +189,7 @@ def twin_links(language, pagename, built):
 
 def _add_context(app, pagename, templatename, context, doctree):
     context["language_twins"] = twin_links(app.config.language or "en", pagename, app.builder.language_editions)
+    context["language_short"] = SHORT
 
 
 def _builder_inited(app):
