@@ -27,6 +27,7 @@ import torch
 from .. import optim, schedules
 from ..data import digits
 from ..surfaces import Surface, trajectory
+from ..training import accuracy, fit
 
 #: The valley's coefficients: L = A·θ₁² + B·θ₂².
 A, B = 1e-3, 100.0
@@ -273,18 +274,13 @@ def digits_experiment(names=tuple(DIGITS_LEARNING_RATES), epochs=8, batch_size=6
             total, warmup = epochs * per_epoch, warmup_epochs * per_epoch
             scheduler = torch.optim.lr_scheduler.LambdaLR(
                 optimizer, lambda t: schedules.warmup_cosine(t, 1.0, total, warmup))
-        run = runs[name] = Run(NAMES[name])
-        _record(run, model, data)
-        for epoch_batches in batches:
-            for batch in epoch_batches:
-                optimizer.zero_grad()
-                torch.nn.functional.cross_entropy(model(data.x_train[batch]), data.y_train[batch]).backward()
-                optimizer.step()
-                if scheduler is not None:
-                    scheduler.step()
-            _record(run, model, data)
-        with torch.no_grad():
-            run.accuracy = (model(data.x_val).argmax(1) == data.y_val).float().mean().item()
+        run = fit(model, optimizer, torch.nn.functional.cross_entropy, data.x_train, data.y_train,
+                  (batch for epoch_batches in batches for batch in epoch_batches),
+                  {"train": lambda model: _cross_entropy(model, data.x_train, data.y_train),
+                   "validation": lambda model: _cross_entropy(model, data.x_val, data.y_val)},
+                  record_at=lambda update: update % per_epoch == 0, scheduler=scheduler)
+        runs[name] = Run(NAMES[name], run.history["train"], run.history["validation"],
+                         accuracy(model, data.x_val, data.y_val))
     return runs
 
 
@@ -329,10 +325,9 @@ def adam_early_steps(seed=0, steps=200, learning_rate=0.01, batch_size=64, recor
     return found
 
 
-def _record(run, model, data):
+def _cross_entropy(model, x, y):
     with torch.no_grad():
-        run.train.append(torch.nn.functional.cross_entropy(model(data.x_train), data.y_train).item())
-        run.validation.append(torch.nn.functional.cross_entropy(model(data.x_val), data.y_val).item())
+        return torch.nn.functional.cross_entropy(model(x), y).item()
 
 
 def digits_over_seeds(seeds=(0, 1, 2), **kwargs):

@@ -32,6 +32,7 @@ from torch import nn
 from .. import surfaces
 from ..batchnorm import BatchNorm1d, update_running_stats
 from ..data import digits
+from ..training import accuracy, fit
 
 # --- 1. Two features of different scales --------------------------------------------------------
 
@@ -178,16 +179,6 @@ def mlp(depth=4, width=32, batch_norm=True, activation="relu", seed=0, n_in=64, 
     return nn.Sequential(*layers)
 
 
-def accuracy(model, x, y):
-    """The fraction of rows of x classified as y, in evaluation mode (BN uses its moving averages)."""
-    was_training = model.training
-    model.eval()
-    with torch.no_grad():
-        result = (model(x).argmax(dim=1) == y).float().mean().item()
-    model.train(was_training)
-    return result
-
-
 def batch_order(y, order, generator):
     """The order in which one epoch visits the examples: ``"shuffled"`` (a random permutation) or
     ``"sorted"`` (grouped by class, so a batch holds one or two classes)."""
@@ -224,30 +215,20 @@ def train(model, learning_rate, steps, split=None, batch_size=32, order="shuffle
     called before each update. A run whose loss stops being finite is stopped and marked diverged."""
     split = split or digits()
     generator = torch.Generator().manual_seed(seed)
-    optimizer = torch.optim.SGD(model.parameters(), lr=learning_rate)
-    run = Run(name, model)
-    order_now, position = batch_order(split.y_train, order, generator), 0
-    for step in range(steps + 1):
-        if step % eval_every == 0 or step == steps:
-            run.steps.append(step)
-            run.accuracy.append(accuracy(model, split.x_val, split.y_val))
-        if step == steps:
-            break
-        if position + batch_size > len(order_now):
-            order_now, position = batch_order(split.y_train, order, generator), 0
-        index = order_now[position:position + batch_size]
-        position += batch_size
-        x, y = split.x_train[index], split.y_train[index]
-        if on_step is not None:
-            on_step(model, x, y, step)
-        loss = nn.functional.cross_entropy(model(x), y)
-        if not torch.isfinite(loss):
-            run.diverged = True
-            break
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    return run
+
+    def batches():                 # the next batch_size examples of the order, a new order when too few are left
+        order_now, position = batch_order(split.y_train, order, generator), 0
+        for _ in range(steps):
+            if position + batch_size > len(order_now):
+                order_now, position = batch_order(split.y_train, order, generator), 0
+            yield order_now[position:position + batch_size]
+            position += batch_size
+
+    run = fit(model, torch.optim.SGD(model.parameters(), lr=learning_rate), nn.functional.cross_entropy,
+              split.x_train, split.y_train, batches(),
+              {"accuracy": lambda model: accuracy(model, split.x_val, split.y_val)},
+              record_at=lambda update: update % eval_every == 0, on_step=on_step)
+    return Run(name, model, run.updates, run.history["accuracy"], run.diverged)
 
 
 # --- 3. Ioffe & Szegedy in small -------------------------------------------------------------------

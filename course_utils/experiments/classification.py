@@ -41,6 +41,7 @@ import torch
 
 from ..classification import cross_entropy, mse_on_softmax
 from ..surfaces import Surface, trajectory
+from ..training import accuracy, fit
 
 
 # --- The notes' three-class optimisation argument --------------------------------------------
@@ -103,13 +104,9 @@ def classifier(n_features, n_classes, hidden=32, seed=0):
     return torch.nn.Sequential(torch.nn.Linear(n_features, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, n_classes))
 
 
-def accuracy(logits, targets):
-    """The fraction of examples whose largest logit is the right class."""
-    return (logits.argmax(dim=1) == targets).double().mean().item()
-
-
 def train_classifier(loss, split, epochs=15, batch_size=64, learning_rate=0.1, hidden=32, seed=0):
-    """Train ``classifier`` on a :class:`~course_utils.data.Split` with SGD and one of TRAINING_LOSSES.
+    """Train ``classifier`` on a :class:`~course_utils.data.Split` with SGD and one of TRAINING_LOSSES
+    (:func:`course_utils.training.fit`, the batches reshuffled every epoch).
 
     Returns (model, history); history holds, before training and after every epoch, the
     cross-entropy of the logits on the training set and the training and validation accuracy.
@@ -117,25 +114,22 @@ def train_classifier(loss, split, epochs=15, batch_size=64, learning_rate=0.1, h
     if loss not in TRAINING_LOSSES:
         raise ValueError(f"loss must be one of {list(TRAINING_LOSSES)}, got {loss!r}")
     model = classifier(split.n_features, split.n_classes, hidden, seed)
-    optimizer = torch.optim.SGD(model.parameters(), lr=learning_rate)
     shuffler = torch.Generator().manual_seed(seed)
-    history = {"cross-entropy": [], "train accuracy": [], "validation accuracy": []}
+    n = len(split.x_train)
+    batches = (batch for _ in range(epochs) for batch in torch.randperm(n, generator=shuffler).split(batch_size))
+    per_epoch = -(-n // batch_size)
 
-    def record():
+    def training_cross_entropy(model):
         with torch.no_grad():
-            logits = model(split.x_train)
-            history["cross-entropy"].append(cross_entropy(logits, split.y_train).item())
-            history["train accuracy"].append(accuracy(logits, split.y_train))
-            history["validation accuracy"].append(accuracy(model(split.x_val), split.y_val))
+            return cross_entropy(model(split.x_train), split.y_train).item()
 
-    record()
-    for _ in range(epochs):
-        for batch in torch.randperm(len(split.x_train), generator=shuffler).split(batch_size):
-            optimizer.zero_grad()
-            TRAINING_LOSSES[loss](model(split.x_train[batch]), split.y_train[batch]).backward()
-            optimizer.step()
-        record()
-    return model, history
+    run = fit(model, torch.optim.SGD(model.parameters(), lr=learning_rate), TRAINING_LOSSES[loss],
+              split.x_train, split.y_train, batches,
+              {"cross-entropy": training_cross_entropy,
+               "train accuracy": lambda model: accuracy(model, split.x_train, split.y_train),
+               "validation accuracy": lambda model: accuracy(model, split.x_val, split.y_val)},
+              record_at=lambda update: update % per_epoch == 0)
+    return model, run.history
 
 
 # --- Why more data generalises: the simulation -------------------------------------------------

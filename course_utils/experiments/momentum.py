@@ -20,6 +20,7 @@ direction of curvature :math:`h` shrinks its error by a fixed factor per update,
 momentum (:func:`gradient_descent_rate`, :func:`momentum_eigenvalues`, :func:`momentum_rate`).
 """
 import cmath
+import itertools
 import math
 import time
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from torch import nn
 from .. import optim
 from ..hessian import extreme_eigenvalues
 from ..surfaces import elongated_bowl, trajectory
+from ..training import accuracy, fit
 from . import recipe
 
 
@@ -165,12 +167,6 @@ class Run:
     train_loss: float = 0.0
 
 
-def accuracy(model, x, y):
-    """The fraction of rows of ``x`` whose largest output is the label in ``y``."""
-    with torch.no_grad():
-        return (model(x).argmax(dim=1) == y).double().mean().item()
-
-
 def full_loss(model, x, y):
     """The cross-entropy on all of (x, y)."""
     with torch.no_grad():
@@ -199,27 +195,17 @@ def train_classifier(split, batch_size, learning_rate, epochs=None, updates=None
     optimizer = (optim.Momentum(model.parameters(), lr=learning_rate, momentum=momentum) if momentum
                  else optim.SGD(model.parameters(), lr=learning_rate))
     shuffler = torch.Generator().manual_seed(seed)
-    history = {"updates": [0], "train_loss": [full_loss(model, split.x_train, split.y_train)],
-               "validation_accuracy": [accuracy(model, split.x_val, split.y_val)]}
-    done, epoch = 0, 0
+    epochs_of_batches = (batch for _ in range(-(-total // per_epoch)) for batch in recipe.batches(n, batch_size, shuffler))
     stride = max(1, math.ceil(total / per_epoch) // 100)      # at most about 100 records
-    while done < total:
-        for batch in recipe.batches(n, batch_size, shuffler):     # shuffle after every epoch
-            optimizer.zero_grad()
-            nn.functional.cross_entropy(model(split.x_train[batch]), split.y_train[batch]).backward()
-            optimizer.step()
-            done += 1
-            if done == total:
-                break
-        epoch += 1
-        if epoch % stride and done < total:
-            continue
-        history["updates"].append(done)
-        history["train_loss"].append(full_loss(model, split.x_train, split.y_train))
-        history["validation_accuracy"].append(accuracy(model, split.x_val, split.y_val))
-        if stop_below is not None and history["train_loss"][-1] < stop_below:
-            total = done
-    return Run(name or f"B = {batch_size}", batch_size, learning_rate, total / per_epoch, total, model, history,
+    run = fit(model, optimizer, nn.functional.cross_entropy, split.x_train, split.y_train,
+              itertools.islice(epochs_of_batches, total),
+              {"train_loss": lambda model: full_loss(model, split.x_train, split.y_train),
+               "validation_accuracy": lambda model: accuracy(model, split.x_val, split.y_val)},
+              record_at=lambda update: update % (stride * per_epoch) == 0,
+              stop=None if stop_below is None else lambda run: run.history["train_loss"][-1] < stop_below)
+    done = run.updates[-1]
+    history = {"updates": run.updates, **run.history}
+    return Run(name or f"B = {batch_size}", batch_size, learning_rate, done / per_epoch, done, model, history,
                accuracy(model, split.x_train, split.y_train), accuracy(model, split.x_val, split.y_val),
                history["train_loss"][-1])
 
