@@ -11,11 +11,15 @@ code calls ``plt.show()``, or makes a pyplot figure (``plt.subplots``, ``plt.fig
 ``plt.plot``, …) without closing it; such a cell must store an ``image/*`` output.
 """
 import ast
+import base64
 import json
 import re
+import struct
 from pathlib import Path
 
 import pytest
+
+from course_utils.plotting import BOOK_STYLE, COLUMN_INCHES, COLUMN_PX
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((REPO / "notebooks").glob("0*.ipynb"))
@@ -75,3 +79,32 @@ def test_the_rule_finds_a_figure_that_was_not_stored():
         {"cell_type": "markdown", "source": "plt.show()"},
     ]}
     assert figures_not_stored(notebook) == [1, 2]
+
+
+# --- Figures fit the book's column ------------------------------------------------------------------
+
+#: A stored figure may be the column's width plus savefig's padding on both sides (bbox "tight").
+WIDEST_FIGURE_PX = COLUMN_PX + 2 * round(BOOK_STYLE.get("savefig.pad_inches", 0.1) * BOOK_STYLE["figure.dpi"])
+#: Figures still wider than the column, by chapter: their cells belong to that chapter's own work.
+TOO_WIDE_YET = {"06_hw02_phoneme_classification": "cell 8's figure is 723 px wide (the HW02 chapter's figures are not yet resized)"}
+
+
+def png_width(data):
+    return struct.unpack(">I", base64.b64decode(data)[16:20])[0]
+
+
+def figures_wider_than_the_column(notebook):
+    cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+    return [(i, png_width(output["data"]["image/png"])) for i, cell in enumerate(cells)
+            for output in cell.get("outputs", []) if "image/png" in output.get("data", {})
+            if png_width(output["data"]["image/png"]) > WIDEST_FIGURE_PX]
+
+
+@pytest.mark.parametrize("path", [pytest.param(path, marks=pytest.mark.xfail(reason=TOO_WIDE_YET[path.stem], strict=True))
+                                  if path.stem in TOO_WIDE_YET else path for path in NOTEBOOKS],
+                         ids=lambda path: path.stem)
+def test_every_stored_figure_fits_the_column(path):
+    """A figure wider than the 688 px column is shrunk to fit it, and its text with it (7 px legends)."""
+    wide = figures_wider_than_the_column(path)
+    assert not wide, (f"{path.name}: figures wider than {WIDEST_FIGURE_PX} px (cell, width): {wide}; "
+                      f"make them at most {COLUMN_INCHES:g} in wide (figsize) and use layout='constrained'")
