@@ -87,7 +87,7 @@ endef
 
 book: $(ASSETS)/.stamp
 	$(execute_notebooks)
-	@# Every edition from the same execution cache (jupyter-book build's Sphinx, one edition at a time).
+	@# Every edition from the same execution cache, one after the other (book/_ext/editions.py).
 	COURSE_BOOK_BUILD=1 $(PY) book/_ext/editions.py html -W --keep-going -n $(EDITIONS)
 	@echo "The book is in $(BUILD)/html/index.html (中文: $(BUILD)/html/zh_CN/index.html)"
 
