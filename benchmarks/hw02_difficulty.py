@@ -68,11 +68,13 @@ def measure(name, options, utterances, seed, root, workers):
     row = dict(condition=name, seed=seed, options=options, key=config.key(),
                seconds_per_utterance=(time.perf_counter() - start) / (utterances + 1))
     for preset, epochs in EPOCHS.items():
+        if epochs == 0:   # --epochs simple=0: leave it out
+            continue
         recipe = dataclasses.replace(PRESETS[preset], num_epochs=epochs, seed=seed)
         with tempfile.TemporaryDirectory() as out:
             history = train(recipe, path, out, device="cpu", resume=False, progress=False)
         row[preset] = max(h["val_acc"] for h in history)
-    row["gap"] = row["medium"] - row["simple"]
+    row["gap"] = row["medium"] - row["simple"] if "simple" in row and "medium" in row else float("nan")
     return row
 
 
@@ -81,7 +83,8 @@ def main():
     parser.add_argument("--utterances", type=int, default=600)
     parser.add_argument("--seeds", default="0", help="comma-separated corpus and training seeds")
     parser.add_argument("--only", default="", help="comma-separated condition names (default: all)")
-    parser.add_argument("--epochs", default="", help="e.g. simple=5,medium=8 (default: %s)" % EPOCHS)
+    parser.add_argument("--epochs", default="", help="e.g. simple=5,medium=8,strong=5,boss=5; 0 leaves a preset out "
+                                                     "(default: %s)" % EPOCHS)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--root", default=None, help="where the corpora go (default: a temporary folder)")
     parser.add_argument("--out", default=str(RESULTS), help="the JSON result file")
@@ -90,6 +93,7 @@ def main():
     for item in filter(None, args.epochs.split(",")):
         preset, epochs = item.split("=")
         EPOCHS[preset] = int(epochs)
+    nan = float("nan")
     names = [n for n in CONDITIONS if not args.only or any(part in n for part in args.only.split(","))]
     rows = []
     with tempfile.TemporaryDirectory() as scratch:
@@ -99,8 +103,9 @@ def main():
             for name in names:
                 row = measure(name, CONDITIONS[name], args.utterances, seed, root, args.workers)
                 rows.append(row)
-                others = "".join(f"  {p} {row[p]:.3f}" for p in EPOCHS if p not in ("simple", "medium"))
-                print(f"{name:22s} {seed:4d}  {row['simple']:.3f}   {row['medium']:.3f}  {row['gap']:+.3f}  "
+                others = "".join(f"  {p} {row[p]:.3f}" for p in EPOCHS if p not in ("simple", "medium") and p in row)
+                print(f"{name:22s} {seed:4d}  {row.get('simple', nan):.3f}   {row.get('medium', nan):.3f}  "
+                      f"{row['gap']:+.3f}  "
                       f"{row['seconds_per_utterance']:.3f}{others}", flush=True)
                 out = Path(args.out)
                 out.parent.mkdir(exist_ok=True)
