@@ -163,7 +163,8 @@ def _translate_demos(app, doctree):
 
 
 def _write_widget_template(app, exception):
-    """After a gettext build: ``widgets.pot``, every demo control label of the book, chapter by chapter."""
+    """After a gettext build: ``widgets.pot``, every demo control label of the book, chapter by chapter
+    (in each, alphabetically: the order of the models in a widget state changes from run to run)."""
     if exception is not None or app.builder.name != "gettext":
         return
     from babel.messages.catalog import Catalog
@@ -172,7 +173,7 @@ def _write_widget_template(app, exception):
     catalog = Catalog(project=app.config.project, fuzzy=False)
     for docname in sorted(app.env.found_docs):
         _, state = _embedded_state(app, docname)
-        for label in widget_labels(state or {}):
+        for label in sorted(widget_labels(state or {}), key=str.casefold):   # the state's order varies
             if label not in catalog:
                 catalog.add(label, auto_comments=[f"a demo control in {docname}"])
     with open(Path(app.outdir) / f"{WIDGET_CATALOGUE}.pot", "wb") as file:
