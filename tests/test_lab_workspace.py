@@ -231,7 +231,7 @@ def test_make_lab_fills_the_students_folder_then_opens_it_not_notebooks(tmp_path
     lines = make_dry_run("lab", LAB_DIR=folder)
     [step] = [index for index, line in enumerate(lines) if "-m course_utils workspace" in line]
     [opens] = [index for index, line in enumerate(lines) if "jupyter" in line and " lab " in line]
-    assert lines[step].endswith(f'workspace "{folder}"')
+    assert lines[step].endswith(f'--language "en" "{folder}"')
     assert lines[opens].startswith(f'cd "{folder}" && ')
     assert step < opens
     assert not any("notebooks" in line for line in lines)
@@ -241,7 +241,7 @@ def test_make_lab_fills_the_students_folder_then_opens_it_not_notebooks(tmp_path
 def test_make_lab_by_default_uses_a_folder_outside_the_repository(tmp_path):
     lines = make_dry_run("lab", HOME=tmp_path)
     folder = tmp_path / "why-training-fails-notebooks"
-    assert any(line.endswith(f'workspace "{folder}"') for line in lines)
+    assert any("-m course_utils workspace" in line and line.endswith(f'"{folder}"') for line in lines)
     assert not folder.is_relative_to(REPO)
 
 
