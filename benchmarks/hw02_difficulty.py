@@ -10,6 +10,8 @@ accuracy of both, their gap, and the seconds per utterance the corpus took to ma
     nice -n 19 .venv/bin/python -m benchmarks.hw02_difficulty [--utterances 600] [--seeds 0] [--only base,speed]
         [--epochs simple=5,medium=8] [--root DIR (keeps the corpora for the next run)] [--out FILE]
 
+``--epochs strong=5,boss=5`` also trains those presets (the ladder's other steps); ``simple=0`` leaves one out.
+
 Not a ``bench_*`` module: it takes many minutes, so `python -m benchmarks` does not run it. The absolute
 numbers are lower than the full-size ladder's (less data, fewer epochs); compare conditions with each other.
 """
