@@ -86,7 +86,6 @@ def test_the_rule_finds_a_figure_that_was_not_stored():
 #: A stored figure may be the column's width plus savefig's padding on both sides (bbox "tight").
 WIDEST_FIGURE_PX = COLUMN_PX + 2 * round(BOOK_STYLE.get("savefig.pad_inches", 0.1) * BOOK_STYLE["figure.dpi"])
 #: Figures still wider than the column, by chapter: their cells belong to that chapter's own work.
-TOO_WIDE_YET = {"06_hw02_phoneme_classification": "cell 8's figure is 723 px wide (the HW02 chapter's figures are not yet resized)"}
 
 
 def png_width(data):
@@ -100,9 +99,7 @@ def figures_wider_than_the_column(notebook):
             if png_width(output["data"]["image/png"]) > WIDEST_FIGURE_PX]
 
 
-@pytest.mark.parametrize("path", [pytest.param(path, marks=pytest.mark.xfail(reason=TOO_WIDE_YET[path.stem], strict=True))
-                                  if path.stem in TOO_WIDE_YET else path for path in NOTEBOOKS],
-                         ids=lambda path: path.stem)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.stem)
 def test_every_stored_figure_fits_the_column(path):
     """A figure wider than the 688 px column is shrunk to fit it, and its text with it (7 px legends)."""
     wide = figures_wider_than_the_column(path)
