@@ -242,6 +242,17 @@ def test_chinese_editions_carry_the_translated_book_title(built_book):
         assert soup.title.get_text().strip().endswith(title), f"{docname}: <title> is {soup.title.get_text()!r}"
 
 
+def test_chinese_sidebars_show_translated_section_captions(built_book):
+    english = [span.get_text() for span in _page(built_book.html, PAGES[0]).select("p.caption span.caption-text")]
+    assert english, "the English sidebar has no section captions"
+    expected = [languages.translated_title(caption, CATALOGUES) for caption in english]
+    assert all(expected), f"captions without a translation in {LANGUAGE}'s catalogues: {english}"
+    for docname in PAGES:
+        shown = [span.get_text() for span in _page(built_book.html / "zh_CN", docname)
+                 .select("p.caption span.caption-text")]
+        assert shown == expected, f"{docname}: the Chinese sidebar's captions are {shown}"
+
+
 def test_chinese_chapters_embed_their_demos_with_translated_labels(built_book):
     from bs4 import BeautifulSoup
 

@@ -213,12 +213,34 @@ def translated_title(title, catalogue_paths):
     return None
 
 
+def _catalogue_paths(app, config, language):
+    return [path for folder in config.locale_dirs
+            for path in sorted((Path(app.srcdir) / folder / language / "LC_MESSAGES").rglob("*.po"))]
+
+
+def _translate_toctree_captions(app, doctree):
+    """The sidebar's section captions (_toc.yml's ``caption``) in the edition's language.
+
+    sphinx-external-toc inserts the toctrees after Sphinx's own translation step, so their
+    captions, though extracted into the root page's catalogue, would stay English."""
+    from sphinx import addnodes
+
+    language = app.config.language or "en"
+    if language == "en":
+        return
+    catalogues = None
+    for toctree in doctree.findall(addnodes.toctree):
+        caption = toctree.get("caption")
+        if caption:
+            catalogues = catalogues or _catalogue_paths(app, app.config, language)
+            toctree["caption"] = translated_title(caption, catalogues) or caption
+
+
 def _config_inited(app, config):
     language = config.language or "en"
     if language != "en" and config.html_title:
         # The title in the navigation bar and every page's <title>: the root page's translated heading.
-        catalogues = [path for folder in config.locale_dirs
-                      for path in sorted((Path(app.srcdir) / folder / language / "LC_MESSAGES").rglob("*.po"))]
+        catalogues = _catalogue_paths(app, config, language)
         config.html_title = translated_title(config.html_title, catalogues) or config.html_title
     config.templates_path = list(config.templates_path) + [str(HERE / "templates")]
     config.html_static_path = list(config.html_static_path) + [str(HERE / "static")]
@@ -242,5 +264,6 @@ def setup(app):
     app.connect("html-page-context", _add_context)
     app.add_css_file("languages.css")
     app.connect("doctree-read", _translate_demos)
+    app.connect("doctree-read", _translate_toctree_captions)
     app.connect("build-finished", _write_widget_template)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
