@@ -314,9 +314,7 @@ def test_markdown_is_translated_block_by_block(source, expected):
 def test_traditional_chinese_notebooks_are_converted_from_the_simplified(tmp_path):
     result = run_workspace(tmp_path / "zh_TW", "--language", "zh_TW")
     assert result.returncode == 0, result.stderr
-    import opencc
-
-    to_taiwan = opencc.OpenCC("s2twp").convert
+    to_taiwan = workspace_module.traditional_chinese
     simplified = workspace_module.chapter_translations(LOCALES, Path(CHAPTERS[0]).stem, "zh_CN")
     traditional = workspace_module.chapter_translations(LOCALES, Path(CHAPTERS[0]).stem, "zh_TW")
     assert traditional == {english: to_taiwan(text) for english, text in simplified.items()}

@@ -20,8 +20,10 @@ fails on any.
 
 Traditional Chinese (``zh_TW``) is never edited by hand: it is the Simplified catalogue
 converted by OpenCC with its ``s2twp`` configuration (Simplified to Taiwan usage, phrase
-by phrase: 软件 -> 軟體, 内存 -> 記憶體, not character by character), message by message,
-with the fuzzy marks kept.
+by phrase: 软件 -> 軟體, 内存 -> 記憶體, not character by character), then given the
+course's own terms where OpenCC's computing words differ (``traditional_chinese`` and its
+``TAIWAN_TERMS`` in ``course_utils.exercises.workspace``: 參數, not 引數), message by
+message, with the fuzzy marks kept.
 
 Usage::
 
@@ -160,15 +162,16 @@ def merge(language=SOURCE_LANGUAGE, template_dir=TEMPLATES, locales=None):
 def convert(target, source=SOURCE_LANGUAGE, source_locales=None, target_locales=None):
     """Write the ``target`` catalogues from the ``source`` ones with OpenCC; the files written."""
     import opencc
+    from course_utils.exercises.workspace import traditional_chinese
 
-    converter = opencc.OpenCC(CONVERTED[target])
+    convert = traditional_chinese if CONVERTED[target] == "s2twp" else opencc.OpenCC(CONVERTED[target]).convert
     written = []
     for path in catalogue_paths(source, source_locales):
         catalog = read(path)
         catalog.locale = target
         for message in list(catalog) + list(catalog.obsolete.values()):
             if message.id and message.string:
-                message.string = converter.convert(message.string)
+                message.string = convert(message.string)
         out = catalogue_dir(target, target_locales) / path.relative_to(catalogue_dir(source, source_locales))
         if write(out, catalog):
             written.append(out)
