@@ -172,3 +172,137 @@ def verdict(capsys, *args):
     assert printed == result.message + "\n"
     assert "Traceback" not in printed
     return result, printed
+
+
+# --- submissions for the chapters' grader tests ------------------------------------------------------
+
+def answered_release(cells, answers):
+    """A chapter notebook as a student hands it in: the released cells (no solutions) that the grader reads
+    (exercise stubs, checks, cells that call ``problem(``), each stub named in ``answers`` (a dict from the
+    exercise's function or variable name to its code) replaced by that answer."""
+    import nbformat
+
+    def tags(cell):
+        return cell.metadata.get("tags", [])
+
+    handed_in = [nbformat.v4.new_code_cell("import torch\nfrom course_utils.exercises import check, problem")]
+    for cell in cells:
+        if "solution" in tags(cell):
+            continue
+        if "exercise" in tags(cell) or "check" in tags(cell) or "problem(" in cell.source:
+            name = next((n for n in answers if "exercise" in tags(cell) and
+                         (f"def {n}(" in cell.source or cell.source.startswith(f"{n} ="))), None)
+            source = answers[name] if name else cell.source
+            handed_in.append(nbformat.v4.new_code_cell(source, metadata={"tags": tags(cell)}))
+    return nbformat.v4.new_notebook(cells=handed_in, metadata={"kernelspec": {
+        "name": "python3", "display_name": "Python 3", "language": "python"}})
+
+
+def grade_with_the_command(tmp_path, notebook_name, notebook):
+    """Grade one student's ``notebook`` with ``python -m course_utils grade`` in the bwrap sandbox, as an
+    instructor would: (the student's row of grades.csv, the feedback report as JSON text)."""
+    import csv
+    import json
+    import sys
+
+    import nbformat
+
+    path = tmp_path / "submissions" / "student" / f"{notebook_name}.ipynb"
+    path.parent.mkdir(parents=True)
+    nbformat.write(notebook, path)
+    done = subprocess.run([sys.executable, "-m", "course_utils", "grade", str(tmp_path / "submissions"),
+                           "--out", "grades.csv", "--feedback-dir", "feedback", "--sandbox", "bwrap"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    with open(tmp_path / "grades.csv") as grades:
+        [row] = list(csv.DictReader(grades))
+    [report] = [json.loads(p.read_text()) for p in (tmp_path / "feedback").glob("*.json")]
+    return row, json.dumps(report, ensure_ascii=False)
+
+
+def grade_cells(tmp_path, notebook_name, sources, student="student"):
+    """The grader's report (in process, no sandbox) on a notebook of one code cell per source in ``sources``,
+    handed in by ``student`` under the chapter notebook's file name."""
+    import nbformat
+
+    from course_utils.exercises.grade import grade_submission
+    from course_utils.exercises.session import Limits
+
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in sources])
+    path = tmp_path / student / f"{notebook_name}.ipynb"
+    path.parent.mkdir()
+    nbformat.write(notebook, path)
+    return grade_submission(student, path, tmp_path / f"work-{student}", Limits(memory_bytes=2 * 2**30),
+                            isolation="none", key=b"the instructor's key")
+
+
+def above_the_stub(cells, exercise_id):
+    """(the cells before the exercise's stub that a student reads before answering, the stub cell)."""
+    import re
+
+    name = exercise_id.partition(".")[2]
+    [stub] = [i for i, cell in enumerate(cells) if "exercise" in cell.metadata.get("tags", [])
+              and re.match(rf"(def )?{name}\b", cell.source)]
+    return [cell for cell in cells[:stub] if "solution" not in cell.metadata.get("tags", [])], cells[stub]
+
+
+# --- the checks' feedback on labels and choices -------------------------------------------------------
+
+def said_instead(reference, true, said):
+    """An answer right on every record except where ``reference`` gives the label ``true``: there it says ``said``."""
+    def answer(record):
+        label = reference(record)
+        return said if label == true else label
+    return answer
+
+
+def assert_told_the_pairs_reason(printed, true, said, reasons):
+    """The check's message names the wrong label and the right one, and gives that pair's reason and no other (but
+    the ones its reason is made of)."""
+    reason = reasons[true, said]
+    assert f"you said {said!r}, but this is {true!r}" in printed
+    assert f"hint: {reason}" in printed
+    assert [why for pair, why in reasons.items() if pair != (true, said) and why in printed and why not in reason] == []
+
+
+def assert_wrong_choice_explained(capsys, exercise_id, letter):
+    """Choosing the wrong ``letter`` fails, says so, and gives that choice's explanation only."""
+    from course_utils.exercises import get_exercise
+
+    result, printed = verdict(capsys, exercise_id, letter)
+    hints = [m.hint for m in get_exercise(exercise_id).mistakes]
+    assert not result.passed and f"({letter}) is not the right choice" in printed
+    assert len([hint for hint in hints if hint in printed]) == 1
+
+
+def every_pair(labels):
+    """Every (true, said) pair of two different labels: the confusions a diagnosis exercise must explain."""
+    return {(true, said) for true in labels for said in labels if true != said}
+
+
+def typed_in_on_the_graders_problems(exercise_id, **options):
+    """The result of grading, on the grader's own problems, the number that is right for the notebook's problem
+    (a prediction typed in rather than computed)."""
+    from course_utils.exercises import get_exercise
+    from course_utils.exercises.cases import hidden_cases
+    from course_utils.exercises.evaluate import Returned, run_cases
+
+    exercise = get_exercise(exercise_id)
+    typed = exercise.reference(*exercise.visible_cases()[0].args)
+    return run_cases(exercise, hidden_cases(exercise, b"the instructor's key"), lambda case: Returned(typed),
+                     **options)
+
+
+def giveaways_shown(cells, exercise_id, giveaways, last=None):
+    """Which of ``giveaways`` (pieces of the answer's code or worked-out formula) the exercise's prompt shows: the
+    cells above its stub (the ``last`` of them, or all) and the stub."""
+    above, stub = above_the_stub(cells, exercise_id)
+    text = "\n".join(cell.source for cell in above[-last if last else 0:] + [stub])
+    return [words for words in giveaways if words in text]
+
+
+def assert_the_choice_reads_in_any_common_form(capsys, exercise_id, letter):
+    """The right ``letter`` passes however a student writes it: b, B, (b), ' b) '."""
+    for answer in (letter, letter.upper(), f"({letter})", f" {letter}) "):
+        result, _ = verdict(capsys, exercise_id, answer)
+        assert result.passed, answer

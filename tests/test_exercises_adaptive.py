@@ -3,7 +3,6 @@ reference passes, each declared mistake is named on the visible problem): the pr
 experiments that confirm them, every problem the grader may draw tells each named mistake apart, a number
 typed in fails on the grader's problem, the grader grades each kind of answer, and the prompts above the
 exercises hold no code of their answers."""
-import re
 from pathlib import Path
 
 import nbformat
@@ -12,12 +11,12 @@ import torch
 
 from course_utils.experiments import adaptive as experiments
 from course_utils.exercises import all_exercises, get_exercise
-from course_utils.exercises.cases import hidden_cases
 from course_utils.exercises.evaluate import Returned, _fits_the_notebooks_problem, expected_value, run_cases
-from course_utils.exercises.grade import grade_submission
-from course_utils.exercises.session import Limits
 from course_utils.exercises.chapters import adaptive as chapter
-from conftest import verdict
+from conftest import (
+    assert_the_choice_reads_in_any_common_form, assert_wrong_choice_explained, giveaways_shown, grade_cells,
+    typed_in_on_the_graders_problems, verdict,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK = REPO / "notebooks" / "03_adaptive_learning_rate.ipynb"
@@ -91,10 +90,7 @@ def test_every_problem_the_grader_may_draw_names_each_mistake_and_passes_the_ref
 
 @pytest.mark.parametrize("exercise_id", PREDICTIONS)
 def test_a_number_typed_in_fails_on_the_graders_problem_and_says_why(exercise_id):
-    exercise = get_exercise(exercise_id)
-    typed = exercise.reference(*exercise.visible_cases()[0].args)   # right for the notebook's problem
-    result = run_cases(exercise, hidden_cases(exercise, b"the instructor's key"), lambda case: Returned(typed),
-                       label="cases")
+    result = typed_in_on_the_graders_problems(exercise_id, label="cases")
     assert not result.passed and "a problem of its own" in result.message
 
 
@@ -118,17 +114,13 @@ def test_a_prediction_may_be_a_one_element_tensor(capsys):
     assert result.passed
 
 
-@pytest.mark.parametrize("answer", ["c", "C", "(c)", " c) "])
-def test_the_choice_reads_the_letter_in_any_common_form(capsys, answer):
-    result, _ = verdict(capsys, "adaptive.why_warmup", answer)
-    assert result.passed
+def test_the_choice_reads_the_letter_in_any_common_form(capsys):
+    assert_the_choice_reads_in_any_common_form(capsys, "adaptive.why_warmup", "c")
 
 
 @pytest.mark.parametrize("letter", "abd")
 def test_each_wrong_choice_gets_its_own_explanation(capsys, letter):
-    result, printed = verdict(capsys, "adaptive.why_warmup", letter)
-    others = [m.hint for m in get_exercise("adaptive.why_warmup").mistakes if m.hint not in printed]
-    assert not result.passed and f"({letter}) is not the right choice" in printed and len(others) == 2
+    assert_wrong_choice_explained(capsys, "adaptive.why_warmup", letter)
 
 
 def test_adam_direction_copied_from_section_3c_with_t_plus_1_is_told_how_t_counts(capsys):
@@ -153,12 +145,7 @@ def test_the_grader_grades_each_kind_of_answer_on_its_own_problems(tmp_path):
         f"first_step_length = {chapter.first_step_length(get_exercise(IDS[4]).visible_cases()[0].args[0])!r}",
         "why_warmup = ...",
     ]
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in cells])
-    path = tmp_path / "submission" / f"{NOTEBOOK.stem}.ipynb"
-    path.parent.mkdir()
-    nbformat.write(notebook, path)
-    report = grade_submission("student", path, tmp_path / "work", Limits(memory_bytes=2 * 2**30), isolation="none",
-                              key=b"the instructor's key")
+    report = grade_cells(tmp_path, NOTEBOOK.stem, cells)
     exercises = report["exercises"]
     assert (report["chapter"], report["total"], report["max_total"]) == ("adaptive", 1.0, 6.0)
     assert exercises["adaptive.largest_stable_lr"]["points"] == 1.0
@@ -175,14 +162,6 @@ def _cells():
     return nbformat.read(NOTEBOOK, as_version=4).cells
 
 
-def _above(cells, exercise_id):
-    """The cells before the exercise's stub (everything a student reads before answering)."""
-    name = exercise_id.partition(".")[2]
-    [stub] = [i for i, cell in enumerate(cells) if "exercise" in cell.metadata.get("tags", [])
-              and re.match(rf"(def )?{name}\b", cell.source)]
-    return [cell for cell in cells[:stub] if "solution" not in cell.metadata.get("tags", [])], cells[stub]
-
-
 #: What would be the answer's code (or its formula, worked out) if a cell above the exercise showed it.
 GIVEAWAYS = {
     "adaptive.rmsprop_step": ["torch.sqrt(alpha", "sigma ** 2"],
@@ -196,9 +175,7 @@ GIVEAWAYS = {
 
 @pytest.mark.parametrize("exercise_id", IDS)
 def test_the_prompt_and_the_stub_hold_no_code_of_the_answer(exercise_id):
-    above, stub = _above(_cells(), exercise_id)
-    text = "\n".join(cell.source for cell in above + [stub])
-    assert [words for words in GIVEAWAYS[exercise_id] if words in text] == []
+    assert giveaways_shown(_cells(), exercise_id, GIVEAWAYS[exercise_id]) == []
 
 
 def test_a_prediction_is_followed_by_an_experiment_that_waits_for_it(capsys):

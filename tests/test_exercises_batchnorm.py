@@ -4,11 +4,7 @@ that the declared mistakes do not cover, the predictions against PyTorch's own l
 diagnosis's records and reasons, the prompts (no code of an answer above its exercise), and
 the grader on a submission with right, wrong and missing answers of every kind."""
 import contextlib
-import csv
 import io
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
@@ -20,9 +16,12 @@ from course_utils import batchnorm
 from course_utils.experiments import batchnorm as bx
 from course_utils.exercises import all_exercises, get_exercise, problem
 from course_utils.exercises.chapters import batchnorm as chapter
-from course_utils.exercises.chapters.batchnorm import NOTEBOOK, same_tensors
+from course_utils.exercises.chapters.batchnorm import NOTEBOOK
+from course_utils.exercises.compare import same_tensors
 from course_utils.exercises.evaluate import Returned, run_cases
-from conftest import verdict
+from conftest import (
+    answered_release, assert_told_the_pairs_reason, every_pair, grade_with_the_command, said_instead, verdict,
+)
 
 IDS = ["batchnorm.batch_norm_train", "batchnorm.update_running_stats", "batchnorm.batch_norm_eval",
        "batchnorm.eval_output", "batchnorm.running_mean_after", "batchnorm.diagnose_bn_mode"]
@@ -210,20 +209,14 @@ def test_visible_and_hidden_cases_cover_every_mode():
 
 
 def test_every_wrong_label_has_its_reason_and_every_pair_is_covered():
-    assert set(chapter.MODE_REASONS) == {(t, s) for t in chapter.MODES for s in chapter.MODES if t != s}
+    assert set(chapter.MODE_REASONS) == every_pair(chapter.MODES)
 
 
 @pytest.mark.parametrize("true, said", list(chapter.MODE_REASONS))
 def test_saying_the_wrong_mode_on_a_record_gets_that_pairs_reason(capsys, true, said):
-    def diagnose_bn_mode(record):
-        label = chapter.diagnose_bn_mode(record)
-        return said if label == true else label
-
-    result, printed = verdict(capsys, "batchnorm.diagnose_bn_mode", diagnose_bn_mode)
-    assert not result.passed and f"you said '{said}', but this is '{true}'" in printed
-    assert f"hint: {chapter.MODE_REASONS[(true, said)]}" in printed
-    others = [why for pair, why in chapter.MODE_REASONS.items() if pair != (true, said)]
-    assert not any(why in printed for why in others)
+    result, printed = verdict(capsys, "batchnorm.diagnose_bn_mode", said_instead(chapter.diagnose_bn_mode, true, said))
+    assert not result.passed
+    assert_told_the_pairs_reason(printed, true, said, chapter.MODE_REASONS)
 
 
 def test_a_rule_that_looks_at_the_accuracy_only_misses_training_in_evaluation_mode(capsys):
@@ -330,32 +323,13 @@ def _submission():
         "diagnose_bn_mode": "def diagnose_bn_mode(record):\n    accuracies = list(record['test_accuracy'].values())\n"
                             "    return 'forgot_eval' if max(accuracies) > min(accuracies) else 'correct'",
     }
-    cells = [nbformat.v4.new_code_cell("import torch\nfrom course_utils.exercises import check, problem")]
-    for cell in notebook_cells():
-        if "solution" in tags(cell):
-            continue
-        if "exercise" in tags(cell) or "check" in tags(cell) or "problem(" in cell.source:
-            name = next((n for n in answers if "exercise" in tags(cell) and
-                         (f"def {n}(" in cell.source or cell.source.startswith(f"{n} ="))), None)
-            source = answers[name] if name else cell.source
-            cells.append(nbformat.v4.new_code_cell(source, metadata={"tags": tags(cell)}))
-    return nbformat.v4.new_notebook(cells=cells, metadata={"kernelspec": {
-        "name": "python3", "display_name": "Python 3", "language": "python"}})
+    return answered_release(notebook_cells(), answers)
 
 
 @pytest.mark.grading
 def test_the_grader_gives_points_and_reasons_for_every_kind_of_answer(tmp_path):
-    path = tmp_path / "submissions" / "student" / f"{NOTEBOOK}.ipynb"
-    path.parent.mkdir(parents=True)
-    nbformat.write(_submission(), path)
-    done = subprocess.run([sys.executable, "-m", "course_utils", "grade", str(tmp_path / "submissions"),
-                           "--out", "grades.csv", "--feedback-dir", "feedback", "--sandbox", "bwrap"],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr
-    [row] = list(csv.DictReader(open(tmp_path / "grades.csv")))
+    row, text = grade_with_the_command(tmp_path, NOTEBOOK, _submission())
     assert [float(row[i]) for i in IDS] == [1.0, 0.0, 1.0, 0.0, 1.0, 0.0]
-    [report] = [json.loads(p.read_text()) for p in (tmp_path / "feedback").glob("*.json")]
-    text = json.dumps(report, ensure_ascii=False)
     assert 'compute eval_output from the numbers of problem(\\"batchnorm.eval_output\\")' in text
     assert chapter.MODE_REASONS[("forgot_train", "correct")] in text
     assert "not attempted" in text

@@ -4,7 +4,6 @@ that the declared mistakes do not cover, the prediction against the models it is
 diagnosis's scenarios and reasons, grading on the grader's own problems, and prompts that hold
 no code of their answers."""
 import collections
-import re
 from pathlib import Path
 
 import nbformat
@@ -15,11 +14,12 @@ from course_utils.exercises import all_exercises, get_exercise
 from course_utils.exercises.cases import hidden_cases
 from course_utils.exercises.chapters import hw02 as chapter
 from course_utils.exercises.evaluate import Returned, run_cases
-from course_utils.exercises.grade import grade_submission
-from course_utils.exercises.session import Limits
 from course_utils.hw02.experiments import classifier_parameter_count, per_class_accuracy
 from course_utils.hw02.models import Classifier, count_parameters
-from conftest import verdict
+from conftest import (
+    assert_the_choice_reads_in_any_common_form, assert_told_the_pairs_reason, every_pair, giveaways_shown,
+    grade_cells, said_instead, typed_in_on_the_graders_problems, verdict,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK = REPO / "notebooks" / "06_hw02_phoneme_classification.ipynb"
@@ -146,9 +146,7 @@ def test_every_problem_the_grader_may_draw_names_each_mistake_and_passes_the_ref
 
 
 def test_a_number_typed_in_fails_on_the_graders_problem_and_says_why():
-    exercise = get_exercise("hw02.added_parameters")
-    typed = exercise.reference(*exercise.visible_cases()[0].args)   # right for the notebook's problem
-    result = run_cases(exercise, hidden_cases(exercise, b"the instructor's key"), lambda case: Returned(typed))
+    result = typed_in_on_the_graders_problems("hw02.added_parameters")
     assert not result.passed and "a problem of its own" in result.message
 
 
@@ -206,18 +204,13 @@ def test_a_rule_with_other_reasonable_thresholds_passes_visible_and_hidden_cases
 
 @pytest.mark.parametrize("true, said", list(chapter.NEXT_STEP_REASONS))
 def test_each_wrong_label_gets_the_reason_it_is_wrong(capsys, true, said):
-    def next_step(record):   # right everywhere except where the record is `true`: there it says `said`
-        label = chapter.next_step(record)
-        return said if label == true else label
-
-    result, printed = verdict(capsys, "hw02.next_step", next_step)
-    assert not result.passed and f"you said {said!r}, but this is {true!r}" in printed
-    assert f"hint: {chapter.NEXT_STEP_REASONS[true, said]}" in printed
+    result, printed = verdict(capsys, "hw02.next_step", said_instead(chapter.next_step, true, said))
+    assert not result.passed
+    assert_told_the_pairs_reason(printed, true, said, chapter.NEXT_STEP_REASONS)
 
 
 def test_every_pair_of_labels_has_its_own_reason():
-    assert set(chapter.NEXT_STEP_REASONS) == {(t, s) for t in chapter.NEXT_STEPS for s in chapter.NEXT_STEPS
-                                               if t != s}
+    assert set(chapter.NEXT_STEP_REASONS) == every_pair(chapter.NEXT_STEPS)
 
 
 @pytest.mark.parametrize("answer, words", [
@@ -233,10 +226,8 @@ def test_an_answer_that_is_no_label_says_which_labels_there_are(capsys, answer, 
 # ---------------------------------------------------------------------------- choose: why whole utterances
 
 
-@pytest.mark.parametrize("answer", ["b", "B", "(b)", " b) "])
-def test_the_choice_reads_the_letter_in_any_common_form(capsys, answer):
-    result, _ = verdict(capsys, "hw02.split_by_utterance", answer)
-    assert result.passed
+def test_the_choice_reads_the_letter_in_any_common_form(capsys):
+    assert_the_choice_reads_in_any_common_form(capsys, "hw02.split_by_utterance", "b")
 
 
 @pytest.mark.parametrize("letter", "acd")
@@ -263,12 +254,7 @@ def test_the_grader_grades_each_kind_of_answer_on_its_own_problems(tmp_path):
              "split_by_utterance = 'c'"]
 
     def graded(sources, name):
-        notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in sources])
-        path = tmp_path / name / f"{NOTEBOOK.stem}.ipynb"
-        path.parent.mkdir()
-        nbformat.write(notebook, path)
-        return grade_submission(name, path, tmp_path / f"work-{name}", Limits(memory_bytes=2 * 2**30),
-                                isolation="none", key=b"the instructor's key")
+        return grade_cells(tmp_path, NOTEBOOK.stem, sources, student=name)
 
     report = graded(cells, "computed")
     exercises = report["exercises"]
@@ -290,14 +276,6 @@ def _cells():
     return nbformat.read(NOTEBOOK, as_version=4).cells
 
 
-def _above(cells, exercise_id):
-    """The cells before the exercise's stub (everything a student reads before answering), and the stub."""
-    name = exercise_id.partition(".")[2]
-    [stub] = [i for i, cell in enumerate(cells) if "exercise" in cell.metadata.get("tags", [])
-              and re.match(rf"(def )?{name}\b", cell.source)]
-    return [cell for cell in cells[:stub] if "solution" not in cell.metadata.get("tags", [])], cells[stub]
-
-
 #: What would be the answer's code (or its formula, worked out) if a cell above the exercise showed it.
 GIVEAWAYS = {
     "hw02.concat_feat": ["min(max(", "def concat_by_loop", "torch.arange(-k", ".clamp(0, len(x)", "% len(x)"],
@@ -313,9 +291,7 @@ GIVEAWAYS = {
 
 @pytest.mark.parametrize("exercise_id", IDS)
 def test_the_prompt_and_the_stub_hold_no_code_of_the_answer(exercise_id):
-    above, stub = _above(_cells(), exercise_id)
-    text = "\n".join(cell.source for cell in above + [stub])
-    assert [words for words in GIVEAWAYS[exercise_id] if words in text] == []
+    assert giveaways_shown(_cells(), exercise_id, GIVEAWAYS[exercise_id]) == []
 
 
 def test_the_prediction_is_followed_by_an_experiment_that_waits_for_it(capsys):

@@ -5,7 +5,6 @@ confusion's reason and its records show their failure, the choice explains each 
 changes its list argument in place fails, the grader grades each kind of answer, and the prompts above the
 exercises hold no code of their answers."""
 import math
-import re
 from pathlib import Path
 
 import nbformat
@@ -18,10 +17,11 @@ from course_utils.exercises import all_exercises, get_exercise
 from course_utils.exercises.cases import hidden_cases
 from course_utils.exercises.chapters import momentum as chapter
 from course_utils.exercises.evaluate import Returned, run_cases
-from course_utils.exercises.grade import grade_submission
-from course_utils.exercises.session import Limits
 from course_utils.experiments.momentum import momentum_path
-from conftest import verdict
+from conftest import (
+    assert_the_choice_reads_in_any_common_form, assert_told_the_pairs_reason, assert_wrong_choice_explained,
+    every_pair, giveaways_shown, grade_cells, said_instead, typed_in_on_the_graders_problems, verdict,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK = REPO / "notebooks" / "02_batch_and_momentum.ipynb"
@@ -91,9 +91,7 @@ def test_only_the_slow_directions_rate_passes_only_where_that_direction_is_the_s
 
 
 def test_a_number_typed_in_fails_on_the_graders_problem_and_says_why():
-    exercise = get_exercise("momentum.ravine_rate")
-    typed = exercise.reference(*exercise.visible_cases()[0].args)   # right for the notebook's problem
-    result = run_cases(exercise, hidden_cases(exercise, b"the instructor's key"), lambda case: Returned(typed))
+    result = typed_in_on_the_graders_problems("momentum.ravine_rate")
     assert not result.passed and "a problem of its own" in result.message
 
 
@@ -152,17 +150,13 @@ def test_the_notebooks_example_records_show_their_failures():
 
 @pytest.mark.parametrize("true, said", list(chapter._DIAGNOSE_REASONS), ids=lambda label: label.replace(" ", "_"))
 def test_each_confusion_gets_its_own_reason(capsys, true, said):
-    def diagnose_run(record):
-        right = chapter.diagnose_run(record)
-        return said if right == true else right
-
-    result, printed = verdict(capsys, "momentum.diagnose_run", diagnose_run)
-    assert not result.passed and f"you said {said!r}, but this is {true!r}" in printed
-    assert f"hint: {chapter._DIAGNOSE_REASONS[true, said]}" in printed
+    result, printed = verdict(capsys, "momentum.diagnose_run", said_instead(chapter.diagnose_run, true, said))
+    assert not result.passed
+    assert_told_the_pairs_reason(printed, true, said, chapter._DIAGNOSE_REASONS)
 
 
 def test_every_confusion_has_a_reason():
-    assert set(chapter._DIAGNOSE_REASONS) == {(t, s) for t in chapter.LABELS for s in chapter.LABELS if t != s}
+    assert set(chapter._DIAGNOSE_REASONS) == every_pair(chapter.LABELS)
 
 
 def test_another_rule_in_the_chapters_spirit_passes_visible_and_hidden_records(capsys):
@@ -201,17 +195,13 @@ def test_an_answer_that_sorts_the_losses_in_place_is_told_to_leave_its_input_alo
 # ---------------------------------------------------------------------------- the choice
 
 
-@pytest.mark.parametrize("answer", ["b", "B", "(b)", " b) "])
-def test_the_choice_reads_the_letter_in_any_common_form(capsys, answer):
-    result, _ = verdict(capsys, "momentum.bigger_batch", answer)
-    assert result.passed
+def test_the_choice_reads_the_letter_in_any_common_form(capsys):
+    assert_the_choice_reads_in_any_common_form(capsys, "momentum.bigger_batch", "b")
 
 
 @pytest.mark.parametrize("letter", "acd")
 def test_each_wrong_choice_gets_its_own_explanation(capsys, letter):
-    result, printed = verdict(capsys, "momentum.bigger_batch", letter)
-    others = [m.hint for m in get_exercise("momentum.bigger_batch").mistakes if m.hint not in printed]
-    assert not result.passed and f"({letter}) is not the right choice" in printed and len(others) == 2
+    assert_wrong_choice_explained(capsys, "momentum.bigger_batch", letter)
 
 
 # ---------------------------------------------------------------------------- pick_batch_size: inputs left alone
@@ -250,12 +240,7 @@ def test_the_grader_grades_each_kind_of_answer_on_its_own_problems(tmp_path):
         'def diagnose_run(record):\n    return "batch too small"',
         'bigger_batch = "B"',
     ]
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in cells])
-    path = tmp_path / "submission" / f"{NOTEBOOK.stem}.ipynb"
-    path.parent.mkdir()
-    nbformat.write(notebook, path)
-    report = grade_submission("student", path, tmp_path / "work", Limits(memory_bytes=2 * 2**30), isolation="none",
-                              key=b"the instructor's key")
+    report = grade_cells(tmp_path, NOTEBOOK.stem, cells)
     exercises = report["exercises"]
     assert (report["chapter"], report["total"], report["max_total"]) == ("momentum", 1.0, 6.0)
     assert exercises["momentum.ravine_rate"]["points"] == 0.0 and "a problem of its own" in str(
@@ -273,14 +258,6 @@ def _cells():
     return nbformat.read(NOTEBOOK, as_version=4).cells
 
 
-def _above(cells, exercise_id):
-    """The cells before the exercise's stub (everything a student reads before answering)."""
-    name = exercise_id.partition(".")[2]
-    [stub] = [i for i, cell in enumerate(cells) if "exercise" in cell.metadata.get("tags", [])
-              and re.match(rf"(def )?{name}\b", cell.source)]
-    return [cell for cell in cells[:stub] if "solution" not in cell.metadata.get("tags", [])], cells[stub]
-
-
 #: What would be the answer's code (or its recipe, worked out) if a cell above the exercise showed it.
 GIVEAWAYS = {
     "momentum.momentum_step": ["momentum * movement", "theta + movement", "lam * m"],
@@ -294,9 +271,8 @@ GIVEAWAYS = {
 
 @pytest.mark.parametrize("exercise_id", IDS)
 def test_the_prompt_and_the_stub_hold_no_code_of_the_answer(exercise_id):
-    above, stub = _above(_cells(), exercise_id)
-    text = "\n".join(cell.source for cell in above[-6:] + [stub])   # the exercise's prompt and what leads to it
-    assert [words for words in GIVEAWAYS[exercise_id] if words in text] == []
+    # the exercise's prompt and what leads to it
+    assert giveaways_shown(_cells(), exercise_id, GIVEAWAYS[exercise_id], last=6) == []
 
 
 def test_the_weighted_sum_is_computed_in_code_only_after_exercise_2s_check():

@@ -4,11 +4,7 @@ cover the hidden ones' lengths, the parameter count against PyTorch's own layers
 records and reasons, the prompts (no code of an answer above its exercise), and the grader on a
 submission with right, wrong and missing answers of every kind."""
 import contextlib
-import csv
 import io
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
@@ -19,7 +15,9 @@ from course_utils.experiments import recipe
 from course_utils.exercises import all_exercises, get_exercise, problem
 from course_utils.exercises.chapters import recipe as chapter
 from course_utils.exercises.evaluate import Returned, run_cases
-from conftest import verdict
+from conftest import (
+    answered_release, assert_told_the_pairs_reason, every_pair, grade_with_the_command, said_instead, verdict,
+)
 
 IDS = ["recipe.hard_sigmoid", "recipe.sigmoid_model", "recipe.linear_regression_step", "recipe.updates_per_epoch",
        "recipe.parameter_count", "recipe.diagnose_training"]
@@ -178,20 +176,14 @@ def test_visible_and_hidden_cases_cover_every_cause():
 
 
 def test_every_wrong_label_has_its_reason_and_every_pair_is_covered():
-    assert set(chapter.REASONS) == {(t, s) for t in chapter.LABELS for s in chapter.LABELS if t != s}
+    assert set(chapter.REASONS) == every_pair(chapter.LABELS)
 
 
 @pytest.mark.parametrize("true, said", list(chapter.REASONS))
 def test_saying_the_wrong_cause_on_a_record_gets_that_pairs_reason(capsys, true, said):
-    def diagnose_training(record):
-        label = chapter.diagnose_training(record)
-        return said if label == true else label
-
-    result, printed = verdict(capsys, "recipe.diagnose_training", diagnose_training)
-    assert not result.passed and f"you said '{said}', but this is '{true}'" in printed
-    assert f"hint: {chapter.REASONS[(true, said)]}" in printed
-    others = [why for pair, why in chapter.REASONS.items() if pair != (true, said)]
-    assert not any(why in printed for why in others)
+    result, printed = verdict(capsys, "recipe.diagnose_training", said_instead(chapter.diagnose_training, true, said))
+    assert not result.passed
+    assert_told_the_pairs_reason(printed, true, said, chapter.REASONS)
 
 
 def test_an_absolute_threshold_on_the_training_loss_fails(capsys):
@@ -322,32 +314,13 @@ def _submission():
                              "        return 'optimization' if small else 'model bias'\n"
                              "    return 'overfitting' if record['test_loss'] > 2 * record['train_loss'] else 'mismatch'",
     }
-    cells = [nbformat.v4.new_code_cell("import torch\nfrom course_utils.exercises import check, problem")]
-    for cell in notebook_cells():
-        if "solution" in tags(cell):
-            continue
-        if "exercise" in tags(cell) or "check" in tags(cell) or "problem(" in cell.source:
-            name = next((n for n in answers if "exercise" in tags(cell) and
-                         (f"def {n}(" in cell.source or cell.source.startswith(f"{n} ="))), None)
-            source = answers[name] if name else cell.source
-            cells.append(nbformat.v4.new_code_cell(source, metadata={"tags": tags(cell)}))
-    return nbformat.v4.new_notebook(cells=cells, metadata={"kernelspec": {
-        "name": "python3", "display_name": "Python 3", "language": "python"}})
+    return answered_release(notebook_cells(), answers)
 
 
 @pytest.mark.grading
 def test_the_grader_gives_points_and_reasons_for_every_kind_of_answer(tmp_path):
-    path = tmp_path / "submissions" / "student" / f"{chapter.NOTEBOOK}.ipynb"
-    path.parent.mkdir(parents=True)
-    nbformat.write(_submission(), path)
-    done = subprocess.run([sys.executable, "-m", "course_utils", "grade", str(tmp_path / "submissions"),
-                           "--out", "grades.csv", "--feedback-dir", "feedback", "--sandbox", "bwrap"],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr
-    [row] = list(csv.DictReader(open(tmp_path / "grades.csv")))
+    row, text = grade_with_the_command(tmp_path, chapter.NOTEBOOK, _submission())
     assert [float(row[i]) for i in IDS] == [1.0, 0.0, 0.0, 1.0, 0.0, 0.0]
-    [report] = [json.loads(p.read_text()) for p in (tmp_path / "feedback").glob("*.json")]
-    text = json.dumps(report, ensure_ascii=False)
     assert 'compute parameter_count from the numbers of problem(\\"recipe.parameter_count\\")' in text
     assert chapter.REASONS[("mismatch", "overfitting")] in text
     assert "forgot the factor 2" in text
