@@ -175,6 +175,26 @@ def _first(mask):
     return index if len(index) != 1 else index[0]
 
 
+def same_tensors(*names):
+    """A comparison for answers that are a tuple of tensors, e.g. ``same_tensors("running_mean", "running_var")``:
+    each like the reference's, a difference named by its tensor."""
+
+    def compare(expected, got, rtol, atol):
+        if not isinstance(got, (tuple, list)) or len(got) != len(names):
+            all_of = "both" if len(names) == 2 else f"all {len(names)}"
+            return Difference(f"expected a tuple ({', '.join(names)}), got {describe(got)}",
+                              f"return {all_of}: `return {', '.join(names)}`" if got is not None
+                              else "your function returned None: did you forget `return`?")
+        for name, want, have in zip(names, expected, got):
+            difference = same_tensor(want, have, rtol, atol)
+            if difference is not None:
+                return Difference(f"{name}: {difference.what}", difference.hint)
+        return None
+
+    compare.__name__ = f"same_tensors({', '.join(names)})"
+    return compare
+
+
 # ----------------------------------------------------------------------------- numbers and integers
 
 

@@ -11,7 +11,7 @@ import torch
 
 from ... import schedules
 from ..cases import coin, integer, normal, uniform
-from ..compare import Difference, close_number, describe, same_choice, same_tensor
+from ..compare import Difference, close_number, describe, same_choice, same_tensors
 from ..registry import Case, Exercise, Mistake, choice_mistakes
 
 NOTEBOOK = "03_adaptive_learning_rate"
@@ -153,26 +153,6 @@ def _adam_problem(rng):
             return Case((problem,))
 
 
-# --- comparisons ----------------------------------------------------------------------------
-
-def same_pair(*names):
-    """The answer must be a tuple of two tensors, each like the reference's."""
-
-    def compare(expected, got, rtol, atol):
-        if not isinstance(got, (tuple, list)) or len(got) != len(names):
-            return Difference(f"expected a tuple ({', '.join(names)}), got {describe(got)}",
-                              f"return both: `return {', '.join(names)}`" if got is not None
-                              else "your function returned None: did you forget `return`?")
-        for name, want, have in zip(names, expected, got):
-            difference = same_tensor(want, have, rtol, atol)
-            if difference is not None:
-                return Difference(f"{name}: {difference.what}", difference.hint)
-        return None
-
-    compare.__name__ = f"same_pair({', '.join(names)})"
-    return compare
-
-
 def same_float(expected, got, rtol, atol):
     """The answer must be a number (a Python float, or a one-element tensor) close to the reference."""
     if isinstance(got, torch.Tensor) and got.numel() == 1 and got.is_floating_point():
@@ -275,7 +255,7 @@ def _schedule_keeps_going(step, lr, total, warmup, lr_min=0.0):
 
 EXERCISES = [
     Exercise(
-        "adaptive.rmsprop_step", rmsprop_step, draw=_rmsprop_case, compare=same_pair("theta_new", "sigma_new"),
+        "adaptive.rmsprop_step", rmsprop_step, draw=_rmsprop_case, compare=same_tensors("theta_new", "sigma_new"),
         fixed=[Case((torch.tensor([1.0, -2.0]), torch.tensor([0.5, 4.0]), torch.tensor([1.0, 1.0]), 0.1, 0.9))],
         mistakes=[
             Mistake("update σ first, then divide by the new σᵗ (the notes' step uses σᵗ, which already includes gᵗ)",

@@ -14,29 +14,10 @@ import torch
 
 from ... import batchnorm
 from ..cases import coin, integer, normal, uniform
-from ..compare import Difference, close_number, same_label, same_tensor
+from ..compare import close_number, same_label, same_tensors
 from ..registry import Case, Exercise, Mistake, label_mistakes
 
 NOTEBOOK = "05_batch_normalization"
-
-
-def same_tensors(*names):
-    """A comparison for answers that are a tuple of tensors, e.g. ``same_tensors("running_mean", "running_var")``."""
-
-    def compare(expected, got, rtol, atol):
-        if not isinstance(got, (tuple, list)) or len(got) != len(names):
-            kind = "None" if got is None else type(got).__name__
-            hint = ("your function returned None: did you forget `return`?" if got is None
-                    else f"return both: `return {', '.join(names)}`")
-            return Difference(f"expected a tuple ({', '.join(names)}), got {kind}", hint)
-        for name, want, have in zip(names, expected, got):
-            difference = same_tensor(want, have, rtol, atol)
-            if difference is not None:
-                return Difference(f"{name}: {difference.what}", difference.hint)
-        return None
-
-    compare.__name__ = f"same_tensors({', '.join(names)})"
-    return compare
 
 
 def _features(rng, batch=None, features=None):
