@@ -170,9 +170,14 @@ def test_demo_control_labels_are_found_and_translated_in_the_embedded_state():
                                                                "_options_labels": ["0.1", "0.3"]}},
         "b": {"model_name": "ToggleButtonsModel", "state": {"description": "", "_options_labels": ["SGD", "Adam"],
                                                             "tooltips": ["plain gradient descent", "Adam"]}},
-        "c": {"model_name": "HTMLModel", "state": {"value": "loss 0.25", "description": "η"}}}}
-    assert languages.widget_labels(state) == ["learning rate η", "SGD", "Adam", "plain gradient descent"]
-    translated = languages.translate_widget_state(state, {"learning rate η": "学习率 η", "plain gradient descent": "普通梯度下降"})
+        "c": {"model_name": "HTMLModel", "state": {"value": "loss 0.25", "description": "η"}},
+        "d": {"model_name": "HTMLModel", "state": {"_model_name": "HTMLModel",
+                                                   "value": "<b>AdaGrad&#x27;s bursts &amp; schedules</b>"}}}}
+    assert languages.widget_labels(state) == ["learning rate η", "SGD", "Adam", "plain gradient descent",
+                                              "AdaGrad's bursts & schedules"]   # the demo's title, as shown
+    translated = languages.translate_widget_state(state, {"learning rate η": "学习率 η", "plain gradient descent": "普通梯度下降",
+                                                          "AdaGrad's bursts & schedules": "AdaGrad 的<突增>"})
+    assert translated["state"]["d"]["state"]["value"] == "<b>AdaGrad 的&lt;突增&gt;</b>"   # escaped as HTML
     assert translated["state"]["a"]["state"] == {"description": "学习率 η", "_options_labels": ["0.1", "0.3"]}
     assert translated["state"]["b"]["state"]["tooltips"] == ["普通梯度下降", "Adam"]
     assert translated["state"]["c"] == state["state"]["c"]   # readouts are outputs: the same in every edition

@@ -20,7 +20,7 @@ Two more things each edition needs:
   on its own; so :func:`_publish_msgstr` names the notebook in each glue role of a
   translation (``{glue:text}`key:.3f``` becomes ``{glue:text}`/notebooks/00_training_recipe.ipynb::key:.3f```),
   which MyST-NB then fills from the glue data it saved for that notebook.
-- The demos' control labels (a slider's "learning rate η", a choice's "Adam") are in the
+- The demos' titles and control labels (a slider's "learning rate η", a choice's "Adam") are in the
   widget state each chapter embeds, not in its paragraphs: the gettext build writes them to
   one more template, ``widgets.pot`` (:func:`widget_labels`), whose catalogue
   ``widgets.po`` translates them in every chapter's embedded state as the page is read
@@ -29,6 +29,7 @@ Two more things each edition needs:
   (``_build/jupyter_execute``); an edition inside ``_build/html/`` would get that folder in
   the published site, so each edition has its own, beside the English one.
 """
+import html
 import json
 import re
 from pathlib import Path
@@ -89,9 +90,23 @@ def _publish_msgstr(app, source, source_path, *args, **kwargs):
 WIDGET_CATALOGUE = "widgets"   # widgets.pot / widgets.po: the demos' control labels
 # What a reader sees of a control in the static book: its label, its choices, their tooltips.
 _LABEL_KEYS = ("description", "_options_labels", "tooltips", "tooltip")
+# A demo's title: an HTML widget whose whole value is one bold text.
+_TITLE = re.compile(r"<b>([^<>]*)</b>")
+
+
+def _title(state):
+    """The text of a demo's title widget (HTML unescaped), or None for any other widget."""
+    if state.get("_model_name") == "HTMLModel" and isinstance(state.get("value"), str):
+        match = _TITLE.fullmatch(state["value"])
+        if match:
+            return html.unescape(match.group(1))
+    return None
 
 
 def _labels(state):
+    title = _title(state)
+    if title and re.search(r"[A-Za-z]{2}", title):
+        yield "value", title
     for key in _LABEL_KEYS:
         value = state.get(key)
         for text in value if isinstance(value, list) else [value]:
@@ -100,7 +115,8 @@ def _labels(state):
 
 
 def widget_labels(widget_state):
-    """Every control label of an embedded widget state (its JSON as a dict) that has words, in order."""
+    """Every control label and demo title of an embedded widget state (its JSON as a dict) that has
+    words, in order."""
     seen = []
     for model in widget_state.get("state", {}).values():
         for _, text in _labels(model.get("state", {})):
@@ -114,6 +130,9 @@ def translate_widget_state(widget_state, translations):
     state = json.loads(json.dumps(widget_state))
     for model in state.get("state", {}).values():
         fields = model.get("state", {})
+        title = _title(fields)
+        if title in translations:
+            fields["value"] = f"<b>{html.escape(translations[title])}</b>"
         for key in _LABEL_KEYS:
             value = fields.get(key)
             if isinstance(value, list):
@@ -175,7 +194,7 @@ def _write_widget_template(app, exception):
         _, state = _embedded_state(app, docname)
         for label in sorted(widget_labels(state or {}), key=str.casefold):   # the state's order varies
             if label not in catalog:
-                catalog.add(label, auto_comments=[f"a demo control in {docname}"])
+                catalog.add(label, auto_comments=[f"a demo title or control in {docname}"])
     with open(Path(app.outdir) / f"{WIDGET_CATALOGUE}.pot", "wb") as file:
         write_po(file, catalog, width=76, omit_header=False, no_location=True)
 
