@@ -73,9 +73,6 @@ $(ASSETS)/.stamp: $(VENV)/.installed
 
 assets: $(ASSETS)/.stamp
 
-# Notebook outputs depend on course_utils as well as on their own cells, so the execution
-# cache (and Sphinx's record of read pages) is emptied whenever the library changes, so every
-# notebook runs again; with nothing changed a rebuild is quick.
 # Execute the chapters that are not in the execution cache (emptied, with every edition's
 # record of read pages, when course_utils changes: notebook outputs depend on it).
 define execute_notebooks

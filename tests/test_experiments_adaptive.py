@@ -93,6 +93,12 @@ def test_unknown_names_are_refused():
         adaptive.race("gd", (0.1, 0.2), ["constant"])
 
 
+def test_a_diverged_digits_run_ends_its_curves_at_an_infinite_loss(monkeypatch):
+    monkeypatch.setitem(adaptive.DIGITS_LEARNING_RATES, "gd", 1e6)
+    blown = adaptive.digits_experiment(names=("gd",), epochs=2)["gd"]
+    assert blown.train[-1] == float("inf") and blown.validation[-1] == float("inf")
+
+
 def test_digits_experiment_is_deterministic_and_learns():
     first = adaptive.digits_experiment(names=("gd", "adam"), epochs=2)
     again = adaptive.digits_experiment(names=("gd", "adam"), epochs=2)

@@ -123,6 +123,13 @@ def test_train_classifier_counts_epochs_and_updates_and_stops_below_a_loss():
         experiments.train_classifier(split, 10, 0.1)
 
 
+def test_a_diverged_run_ends_with_an_infinite_loss_not_its_last_finite_record():
+    split = data.digits()
+    blown = experiments.train_classifier(split, 64, 1e6, updates=200)
+    assert blown.train_loss == float("inf")
+    assert math.isfinite(experiments.train_classifier(split, 64, 0.1, updates=20).train_loss)
+
+
 def test_sharpness_is_the_top_eigenvalue_of_the_exact_hessian():
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh(), torch.nn.Linear(4, 2)).double()

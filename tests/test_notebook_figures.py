@@ -85,7 +85,6 @@ def test_the_rule_finds_a_figure_that_was_not_stored():
 
 #: A stored figure may be the column's width plus savefig's padding on both sides (bbox "tight").
 WIDEST_FIGURE_PX = COLUMN_PX + 2 * round(BOOK_STYLE.get("savefig.pad_inches", 0.1) * BOOK_STYLE["figure.dpi"])
-#: Figures still wider than the column, by chapter: their cells belong to that chapter's own work.
 
 
 def png_width(data):

@@ -101,7 +101,6 @@ def test_every_demo_spans_the_column_at_twice_its_css_pixels(demo):
     """One size for every demo: the 688 px column, drawn at 2 pixels per CSS pixel (sharp on high-DPI screens)."""
     other = Demo(title="other", compute=line_compute, draw=lambda data, axes: None, controls=demo.controls, ncols=2)
     assert png_size(render(demo))[0] == png_size(render(other))[0] == COLUMN_PX * DENSITY == 1376
-    assert demo.figsize == other.figsize == widgets.FIGSIZE
 
 
 def test_a_frame_is_a_palette_png_with_the_figures_pixels(demo):

@@ -42,7 +42,7 @@ CSS = """
 .course-demo .widget-dropdown { width: auto; max-width: 100%; flex-wrap: wrap; }
 .course-demo .widget-dropdown select { max-width: 100%; min-width: 0; }
 
-/* Dark mode: the page's colours for the controls; the picture inverted, hues kept. */
+/* Dark mode: the page's colours for the controls; the picture on its own white sheet, colours unchanged. */
 html[data-theme="dark"] .bd-content div.cell_output .widget-subarea:has(.course-demo) {
   background: transparent; padding: 0; color: var(--pst-color-text-base); }
 html[data-theme="dark"] .course-demo {

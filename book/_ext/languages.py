@@ -5,7 +5,7 @@ in a folder of its own under it (``_build/html/zh_CN/``), with the same page nam
 page's twin is found by its name alone. The link sits in the page header, next to the
 sidebar's toggle (template ``templates/language-twin.html`` beside this file).
 
-Two more things each edition needs:
+What else each edition needs:
 
 - Display maths is the same in every language: a ``$$ ... $$`` block is not a message of
   the catalogues (inline maths, part of a paragraph, is; its translation keeps it as it is).

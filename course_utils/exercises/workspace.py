@@ -172,10 +172,35 @@ def translate_markdown(source, translations):
         if not words:
             continue
         pattern = re.compile(_BEFORE + r"\s+".join(re.escape(word) for word in words) + _AFTER)
-        source, count = pattern.subn(lambda match: match[1] + translations[message], source)
-        if count:
+        replaced = []
+
+        def translate(match, message=message, replaced=replaced):
+            if not _whole_block(match):
+                return match[0]
+            replaced.append(match)
+            return match[1] + translations[message]
+
+        source = pattern.sub(translate, source)
+        if replaced:
             found.add(message)
     return source, found
+
+
+_NEW_BLOCK = re.compile(r"[ \t]*(?:#{1,6}|[-*+:>]|\d{1,9}[.)])[ \t]+|[ \t]*\|")
+
+
+def _whole_block(match):
+    """Whether ``match`` is a whole block of its cell (a paragraph, heading, list item, quote line
+    or table cell), not a line or a piece of a longer one: it starts after a blank line, the cell's
+    start, a "|" or at a block's mark, and ends before a blank line, the cell's end, a "|" or a
+    line that starts another block."""
+    text, start, end = match.string, match.start(), match.end()
+    starts = (start == 0 or text[:start].endswith("\n\n") or text[start:].lstrip(" \t").startswith("|")
+              or text[start - 1] == "|" or bool(match[1].strip()))
+    rest = text[end:].lstrip(" \t")
+    ends = (not rest.strip() or rest.startswith("|") or rest.startswith("\n\n")
+            or (rest.startswith("\n") and bool(_NEW_BLOCK.match(rest[1:]))))
+    return starts and ends
 
 
 def translate_notebook(notebook, translations):

@@ -279,8 +279,10 @@ def digits_experiment(names=tuple(DIGITS_LEARNING_RATES), epochs=8, batch_size=6
                   {"train": lambda model: _cross_entropy(model, data.x_train, data.y_train),
                    "validation": lambda model: _cross_entropy(model, data.x_val, data.y_val)},
                   record_at=lambda update: update % per_epoch == 0, scheduler=scheduler)
-        runs[name] = Run(NAMES[name], run.history["train"], run.history["validation"],
-                         accuracy(model, data.x_val, data.y_val))
+        train, validation = run.history["train"], run.history["validation"]
+        if run.diverged:   # the curves end at an infinite loss, not at the last finite epoch
+            train, validation = train + [float("inf")], validation + [float("inf")]
+        runs[name] = Run(NAMES[name], train, validation, accuracy(model, data.x_val, data.y_val))
     return runs
 
 

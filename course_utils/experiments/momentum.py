@@ -205,9 +205,11 @@ def train_classifier(split, batch_size, learning_rate, epochs=None, updates=None
               stop=None if stop_below is None else lambda run: run.history["train_loss"][-1] < stop_below)
     done = run.updates[-1]
     history = {"updates": run.updates, **run.history}
+    # A run that diverged ends with an infinite loss, never with its last finite record.
+    final_loss = float("inf") if run.diverged else history["train_loss"][-1]
     return Run(name or f"B = {batch_size}", batch_size, learning_rate, done / per_epoch, done, model, history,
                accuracy(model, split.x_train, split.y_train), accuracy(model, split.x_val, split.y_val),
-               history["train_loss"][-1])
+               final_loss)
 
 
 def sharpness(model, x, y, iters=40):
