@@ -89,6 +89,8 @@ class CorpusConfig:
         before they existed keeps its key and its ``corpus.json``), with the generator and eSpeak versions."""
         spec = {name: value for name, value in dataclasses.asdict(self).items()
                 if name not in OPTIONS or value != OPTIONS[name]}
+        if self.pseudo_words:   # the lexicon's spelling rules changed once: its corpora have their own version
+            spec["pseudo_lexicon_version"] = text.PSEUDO_LEXICON_VERSION
         return dict(spec, generator_version=GENERATOR_VERSION, espeak=espeak.engine().version)
 
     def key(self):

@@ -149,10 +149,15 @@ def with_prosody(rng, text, variation):
 
 # Pseudo-words: random syllables that recur as words do, with reduced vowels labelled as the lexicon says.
 
-def _syllable(rng):
-    onset = str(rng.choice(ONSETS)) if rng.random() < 0.85 else ""
+def _syllable(rng, after_vowel=False):
+    """(onset, vowel, coda); after a syllable that ends in its vowel, always with an onset: two vowels side by side
+    would read as one (``a`` + ``I`` as ``aI``), and differently once one of them is reduced."""
+    onset = str(rng.choice(ONSETS)) if after_vowel or rng.random() < 0.85 else ""
     coda = str(rng.choice(CODAS)) if rng.random() < 0.5 else ""
     return onset, str(rng.choice(VOWELS)), coda
+
+
+PSEUDO_LEXICON_VERSION = 2   # 2: a syllable after a vowel-final one always has an onset
 
 
 @functools.lru_cache(maxsize=8)
@@ -165,7 +170,10 @@ def pseudo_lexicon(seed, size):
     for _ in range(size):
         count = int(rng.integers(1, 4))
         stressed = int(rng.integers(count))
-        lexicon.append(tuple(_syllable(rng) + (i == stressed,) for i in range(count)))
+        word = []
+        for i in range(count):
+            word.append(_syllable(rng, after_vowel=bool(word) and not word[-1][2]) + (i == stressed,))
+        lexicon.append(tuple(word))
     return tuple(lexicon)
 
 
