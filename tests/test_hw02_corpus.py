@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from course_utils.hw02 import corpus, espeak, features, phonemes
+from course_utils.hw02 import corpus, features, phonemes
+from course_utils.hw02.synthesis import espeak
 from course_utils.hw02.corpus import CorpusConfig, make_corpus
 from course_utils.hw02.dataset import load_frames
 from course_utils.hw02.libriphone import preprocess_data, read_labels
@@ -178,7 +179,7 @@ def test_jittered_boundaries_move_by_at_most_a_third_of_a_neighbour_and_keep_the
 
 
 def test_speed_perturbation_scales_duration_and_boundaries():
-    from course_utils.hw02 import acoustics
+    from course_utils.hw02.synthesis import acoustics
 
     x = np.sin(2 * np.pi * 200 * np.arange(22050) / 22050).astype(np.float32)
     y, segments = acoustics.change_speed(x, [(5, 0), (6, 11025)], 1.25)
@@ -188,7 +189,7 @@ def test_speed_perturbation_scales_duration_and_boundaries():
 
 
 def test_the_channel_passes_its_band_and_cuts_outside_it():
-    from course_utils.hw02 import acoustics
+    from course_utils.hw02.synthesis import acoustics
 
     sr, t = 22050, np.arange(22050) / 22050
 
@@ -209,7 +210,7 @@ def test_smearing_blends_neighbouring_frames_and_keeps_a_constant():
 
 
 def test_prosody_changes_rate_within_an_utterance_and_keeps_the_phonemes():
-    from course_utils.hw02 import text
+    from course_utils.hw02.synthesis import text
 
     words = "The happy farmer sees two big horses near the quiet river"
     ssml = text.with_prosody(np.random.default_rng(3), words, 0.5)
@@ -225,7 +226,7 @@ def test_prosody_changes_rate_within_an_utterance_and_keeps_the_phonemes():
 
 
 def test_random_syllables_map_onto_flite_phones():
-    from course_utils.hw02 import festival
+    from course_utils.hw02.synthesis import festival
 
     assert festival.syllables_to_phones("[[b'aItS mOI 'Zu:n]]") == "pau b ay ch m oy zh uw n pau"
     assert {festival.RADIO_TO_CLASS[p] for p in festival.ESPEAK_TO_RADIO.values()} <= set(phonemes.CLASSES)
@@ -235,7 +236,7 @@ def test_random_syllables_map_onto_flite_phones():
 
 
 def _festival_available():
-    from course_utils.hw02 import festival
+    from course_utils.hw02.synthesis import festival
 
     return festival.available()
 
@@ -243,7 +244,7 @@ def _festival_available():
 @pytest.mark.skipif(not _festival_available(), reason="Flite/Festival not installed (apt-get install flite festival "
                                                      "festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts)")
 def test_recorded_voices_give_speech_with_phone_segments_that_last_as_long_as_the_audio(tmp_path):
-    from course_utils.hw02 import festival
+    from course_utils.hw02.synthesis import festival
 
     for voice in festival.VOICES:
         samples, segments = festival.speak("The quick brown fox jumps over the lazy dog.", voice)
@@ -291,7 +292,7 @@ def test_closure_labels_put_quiet_frames_before_a_burst_under_the_stop():
 
 
 def test_pseudo_words_recur_and_their_reduced_vowels_keep_the_lexicons_labels():
-    from course_utils.hw02 import text
+    from course_utils.hw02.synthesis import text
 
     lexicon = text.pseudo_lexicon(0, 40)
     assert lexicon == text.pseudo_lexicon(0, 40) and lexicon != text.pseudo_lexicon(1, 40)
@@ -319,7 +320,7 @@ def test_pseudo_words_recur_and_their_reduced_vowels_keep_the_lexicons_labels():
 
 
 def test_segments_are_relabelled_as_meant_past_inserted_and_dropped_phonemes():
-    from course_utils.hw02 import text
+    from course_utils.hw02.synthesis import text
 
     c = lambda name: phonemes.CLASSES.index(name)
     to_class = lambda m: phonemes.phoneme_class(m)
@@ -337,7 +338,7 @@ def test_segments_are_relabelled_as_meant_past_inserted_and_dropped_phonemes():
 def test_a_reduced_vowel_never_merges_with_its_neighbour(seed):
     """Two vowels side by side read as one (``a`` + ``I`` as ``aI``) in the lexicon's spelling, but as two once
     one is reduced (``@`` + ``I``): the said and meant phonemes fell out of step (these lexicon seeds did)."""
-    from course_utils.hw02 import text
+    from course_utils.hw02.synthesis import text
 
     lexicon = text.pseudo_lexicon(seed, 300)
     rng = np.random.default_rng(seed)

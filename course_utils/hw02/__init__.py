@@ -9,8 +9,8 @@ One concept, one module:
 
 - `libriphone`: the official layout, `concat_feat`, `preprocess_data` (the homework's semantics);
 - `dataset`: `Frames`, the memory-lean dataset that gathers context windows per batch;
-- `espeak`, `text`, `acoustics`, `features`, `phonemes`: the pieces of the synthetic corpus
-  (speech + phoneme events, what is said, noise and reverberation, MFCC, labels);
+- `synthesis` (`text`, `espeak`, `festival`, `acoustics`): the synthetic corpus's speech (what is said,
+  speech + phoneme events, noise and reverberation); `features`, `phonemes`: its MFCC and labels;
 - `corpus`: `CorpusConfig` and `make_corpus` (deterministic, cached, atomic);
 - `source`: `data_source`, the real data when present, else the local corpus;
 - `models`: `BasicBlock`, `Classifier` (the notes' MLP) and `SequenceClassifier` (a BiGRU);

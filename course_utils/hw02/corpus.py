@@ -43,7 +43,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import acoustics, espeak, features, festival, phonemes, text
+from . import features, phonemes
+from .synthesis import acoustics, espeak, festival, text
 
 GENERATOR_VERSION = 3   # bump whenever the same configuration would give different data (OPTIONS off: as version 3)
 SPLITS = {"train": 0, "test": 1}

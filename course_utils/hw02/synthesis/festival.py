@@ -29,7 +29,7 @@ from math import gcd
 
 import numpy as np
 
-from .phonemes import CLASSES
+from ..phonemes import CLASSES
 
 SAMPLE_RATE = 22050
 FLITE_VOICES = ("kal16", "awb", "rms", "slt")
