@@ -5,7 +5,7 @@
     torchrun --nproc_per_node=N -m course_utils.hw02 train [the same options]
     python -m course_utils.hw02 predict --checkpoint runs/simple/best.pt --out prediction.csv
     python -m course_utils.hw02 score prediction.csv
-    python -m course_utils.hw02 ladder [--presets simple medium strong boss] [--out runs/ladder]
+    python -m course_utils.hw02 ladder [--presets simple medium strong boss] [--seeds 0 1 2] [--out runs/ladder]
 
 Data: ``--data DIR`` or ``$LIBRIPHONE_DIR`` for the real libriphone folder, else the
 local synthetic corpus (``--corpus-seed``, ``--num-train``, ``--num-test`` choose it).
@@ -15,16 +15,21 @@ Under torchrun, ``train`` runs as N processes with DistributedDataParallel (gloo
 CPU, nccl with one GPU per process); ``--batch-size`` stays the batch of one update, over
 all N processes, so N processes train as one process with the same options would. Only
 rank 0 prints and writes files. The other commands are one process.
+
+``ladder`` trains every preset once per seed and records each run in
+``<out>/ladder.json`` (`ladder`); run again, it trains only what the file lacks.
 """
 import argparse
 import dataclasses
 import os
+import shlex
 import sys
+import time
 from pathlib import Path
 
 import torch.distributed as dist
 
-from . import corpus, source, submission, training
+from . import corpus, ladder, source, submission, training
 from .dataset import load_frames
 from .libriphone import LibriphoneError
 
@@ -108,20 +113,12 @@ def _score(args):
 def _ladder(args):
     data = _source(args)
     device = args.device or training.default_device()
-    print("preset  val_acc  public   private", flush=True)
-    for preset in args.presets:
-        recipe = training.PRESETS[preset]
-        if args.num_epochs:
-            recipe = dataclasses.replace(recipe, num_epochs=args.num_epochs)
-        history = training.train(recipe, data.path, args.out / preset, device=device)
-        model, recipe = training.load_checkpoint(args.out / preset / "best.pt", device)
-        classes = training.predict_classes(model, recipe, load_frames(data.path, "test", recipe.concat_nframes), device)
-        csv = submission.write_submission(args.out / preset / "prediction.csv", classes)
-        line = f"{preset:7s} {max(h['val_acc'] for h in history):.4f}"
-        if data.test_labels is not None:
-            result = submission.score(csv, data.path / "test_split.txt", data.test_labels)
-            line += f"  {result['public']:.4f}  {result['private']:.4f}"
-        print(line, flush=True)
+    start = time.perf_counter()
+    result = ladder.run(data, args.out, args.presets, args.seeds, device, args.num_epochs,
+                        command=f"python -m course_utils.hw02 {shlex.join(args.words)}",
+                        echo=lambda line: print(line, flush=True))
+    print(f"\n{ladder.summary_table(result)}\n\n{args.out / ladder.RESULT_FILE} "
+          f"({time.perf_counter() - start:.0f} s)", flush=True)
 
 
 def main(argv=None):
@@ -164,12 +161,15 @@ def main(argv=None):
     command.add_argument("--presets", nargs="+", choices=sorted(training.PRESETS),
                          default=["simple", "medium", "strong", "boss"])
     command.add_argument("--out", type=Path, default=Path("runs/ladder"))
+    command.add_argument("--seeds", type=int, nargs="+", default=[0],
+                         help="training seeds, each a whole ladder in <out>/seed-<s> (default: 0)")
     command.add_argument("--num-epochs", type=int, help="override every preset's epochs")
     command.add_argument("--device")
     _data_options(command)
     command.set_defaults(run=_ladder)
 
     args = parser.parse_args(argv)
+    args.words = list(map(str, sys.argv[1:] if argv is None else argv))
     if args.command != "train":
         if training.launched_by_torchrun():
             parser.error(f"only train runs under torchrun; run {args.command} as one process: python -m "

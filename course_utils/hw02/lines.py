@@ -98,13 +98,14 @@ def lines_for(key, corpus_folder, lines_file=None):
 
 
 def measure(ladder_folders, answers, public):
-    """Lines from the ladder's prediction files: for each preset, the mean over `ladder_folders` of the public
-    and private accuracy of ``<folder>/<preset>/prediction.csv`` (`answers`: the true classes, `public`:
-    the public mask). Raises LinesError for a missing or unreadable file."""
+    """Lines from the ladder's prediction files: for each preset, the mean over `ladder_folders` (each folder's
+    ``seed-*`` folders, where ``ladder --seeds`` made them) of the public and private accuracy of
+    ``<folder>/<preset>/prediction.csv`` (`answers`: the true classes, `public`: the public mask). Raises
+    LinesError for a missing or unreadable file."""
     from .grading import Malformed, accuracies, parse_predictions
 
     scores = {board: {preset: [] for preset in PRESET_ORDER} for board in BOARDS}
-    for folder in map(Path, ladder_folders):
+    for folder in (seed for given in map(Path, ladder_folders) for seed in sorted(given.glob("seed-*")) or [given]):
         for preset in PRESET_ORDER:
             path = folder / preset / "prediction.csv"
             if not path.is_file():
