@@ -17,16 +17,24 @@ References, named by concept (each imports nothing of the course but other refer
 - `plotting`: one figure style for the whole book.
 
 Each chapter has one key, and the key names its experiments, demos, exercises and tests:
-recipe (0), critical (1), momentum (2), adaptive (3), classification (4), batchnorm (5), hw02 (6).
+`recipe` (0), `critical` (1), `momentum` (2), `adaptive` (3), `classification` (4), `batchnorm` (5),
+`hw02` (6).
 
 - `experiments`: one module a chapter (`experiments.recipe` ... `experiments.batchnorm`), the
   chapter's experiments built on the references;
-- `hw02`: the phoneme-classification homework, chapter 6 (libriphone layout, eSpeak NG corpus,
-  lean dataset, models, training, its experiments, scoring);
 - `widgets`: the demo pattern (compute, draw, a live builder, static frames for the book), one
   submodule a chapter, and `widgets.backdrop` (what every frame shares, drawn once);
-- `exercises`: `check()`, the exercise registry (`exercises.chapters`, one module a chapter),
-  release and grading;
+- `exercises`: `check()` and the exercise registry, one module a chapter in `exercises.chapters`;
+  `registry`, `cases`, `problems` (what is asked); `check`, `evaluate`, `compare`, `feedback`
+  (judging an answer, wording the verdict); `cells`, `release` (the student notebooks); `grade`,
+  `session`, `sandbox`, `worker`, `protocol`, `report` (grading submissions in a sandbox);
+  `workspace` (a student's own notebook folder, in English or Chinese);
+- `hw02`: the phoneme-classification homework, chapter 6: `libriphone` (the official layout),
+  `dataset` (context windows per batch), `models`, `training` (presets, resumable training),
+  `experiments` (the chapter's), `submission`, `grading`, `lines`, `ladder` (Kaggle's CSV, scoring,
+  the leaderboard's lines and the runs that measure them), `source` (the real data, else ours),
+  `corpus` (the course's own corpus: `features` MFCC and `phonemes` labels of speech from
+  `hw02.synthesis`: `text`, `espeak`, `festival`, `acoustics`), `__main__` (its command line);
 - `__main__`: the command line (release, grade, merge, workspace).
 """
 __version__ = "0.1.0"
