@@ -274,7 +274,16 @@ def train(recipe, data_dir, out_dir, device=None, resume=True, progress=True, ma
     after `max_epochs` epochs of this call when given (the others are left for a later call). Returns the
     history: a list of {epoch, train_loss, train_acc, val_loss, val_acc} dicts. Called in a process group
     (`process_group`), every process must call it with the same arguments (`device`: its own); they share the
-    work, all return the same history, and only rank 0 writes files and shows progress."""
+    work, all return the same history, and only rank 0 writes files and shows progress.
+
+    Not on the chapters' `course_utils.training.fit`, which fits what the chapters train (one tensor of
+    examples, indexed by batch, measured by extra passes over whole tensors) and not what this loop must do:
+    batches of padded utterances with their lengths; under DDP each process's share of a batch, padded with
+    frames that weigh nothing and weighted by W / n so the processes' gradients average to the whole batch's
+    (`run_epoch`); loss and accuracy summed during the training pass itself, on the device, since another pass
+    over millions of frames would double an epoch's cost; and, after every epoch, BatchNorm's statistics
+    broadcast from rank 0, atomic checkpoints (`best.pt`, `last.pt`) and a resume that repeats an interrupted run
+    exactly because epoch e's shuffling and dropout are seeded by (seed, e)."""
     from tqdm.auto import tqdm
 
     rank, world_size = rank_and_world_size()
