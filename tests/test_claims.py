@@ -139,7 +139,7 @@ def early_steps():
 def loss_histories():
     split = data.digits()
     torch.set_num_threads(1)
-    return {seed: {loss: cx.train_classifier(loss, split, epochs=15, seed=seed)[1] for loss in cx.TRAINING_LOSSES}
+    return {seed: {loss: cx.train_classifier(loss, split, epochs=15, seed=seed).history for loss in cx.TRAINING_LOSSES}
             for seed in SEEDS}
 
 
@@ -506,7 +506,7 @@ class TestChapter2:
         s = split()
         small = momentum_experiments.train_classifier(s, 8, 0.1, epochs=3, seed=seed)
         full = momentum_experiments.train_classifier(s, len(s.x_train), 0.1, epochs=3, seed=seed)
-        assert full.updates == 3 and small.updates > 100
+        assert full.updates[-1] == 3 and small.updates[-1] > 100
         assert small.train_accuracy > 0.95 and full.train_accuracy < 0.5
         assert small.validation_accuracy > full.validation_accuracy + 0.5
 
@@ -761,15 +761,15 @@ class TestChapter3:
         every seed its training loss is at least ... times that of momentum and of each adaptive
         optimiser"."""
         for runs in digits_runs.values():
-            assert runs["gd"].train[-1] > 10 * max(runs[k].train[-1] for k in FOUR)
+            assert runs["gd"].train_loss > 10 * max(runs[k].train_loss for k in FOUR)
 
     def test_momentum_and_adaptive_optimisers_are_too_close_to_rank_on_the_digits(self, digits_runs):
         """Ch. 3, "7. Experiment: real data": "Those four reach training losses within a factor of ...
         of one another, and in each seed their validation accuracies lie within ... percentage points
         of one another ...: too close to rank them on this data"."""
         for runs in digits_runs.values():
-            final = [runs[k].train[-1] for k in FOUR]
-            accuracy = [runs[k].accuracy for k in FOUR]
+            final = [runs[k].train_loss for k in FOUR]
+            accuracy = [runs[k].validation_accuracy for k in FOUR]
             assert max(final) < 10 * min(final)
             assert max(accuracy) - min(accuracy) < 0.015
 
@@ -779,9 +779,9 @@ class TestChapter3:
         than Adam too ... and with a validation accuracy within ... points of Adam's"."""
         for runs in digits_runs.values():
             warm, adam = runs["adam_warmup"], runs["adam"]
-            assert warm.train[1] > 2 * adam.train[1]
-            assert warm.train[-1] > adam.train[-1]
-            assert abs(warm.accuracy - adam.accuracy) < 0.015
+            assert warm.history["train"][1] > 2 * adam.history["train"][1]
+            assert warm.train_loss > adam.train_loss
+            assert abs(warm.validation_accuracy - adam.validation_accuracy) < 0.015
 
 
 class TestChapter4:
@@ -901,18 +901,19 @@ class TestChapter5:
         """Chapter 5, "4. Experiment: BN trains faster": "At the base learning rate the network
         without BN has barely started after 200 steps [...], while with BN every seed passes 90 %"."""
         runs = ioffe_szegedy[seed]
-        assert runs["without BN"].final_accuracy < 0.3 and runs["without BN"].steps_to(0.9) is None
+        plain = runs["without BN"]
+        assert plain.validation_accuracy < 0.3 and plain.updates_to("validation_accuracy", 0.9) is None
         for name in ("BN", "BN, 5× η", "BN, 30× η", "BN, 5× η, sigmoid"):
-            assert runs[name].steps_to(0.9) is not None, name
+            assert runs[name].updates_to("validation_accuracy", 0.9) is not None, name
 
     @pytest.mark.parametrize("seed", SEEDS)
     def test_bn_at_5x_and_30x_learning_rate_passes_90_percent_sooner(self, ioffe_szegedy, seed):
         """Chapter 5, "4. Experiment: BN trains faster": "With BN the learning rate can go up 5× and
         30×, and 90 % comes sooner"."""
         runs = ioffe_szegedy[seed]
-        base = runs["BN"].steps_to(0.9)
-        assert runs["BN, 5× η"].steps_to(0.9) < base
-        assert runs["BN, 30× η"].steps_to(0.9) < base
+        base = runs["BN"].updates_to("validation_accuracy", 0.9)
+        assert runs["BN, 5× η"].updates_to("validation_accuracy", 0.9) < base
+        assert runs["BN, 30× η"].updates_to("validation_accuracy", 0.9) < base
 
     @pytest.mark.parametrize("seed", SEEDS)
     def test_without_bn_30x_learning_rate_jumps_around(self, ioffe_szegedy, seed):
@@ -921,9 +922,10 @@ class TestChapter5:
         diverges depends on the seed and the code path: under `default` two of these seeds do.)"""
         runs = ioffe_szegedy[seed]
         unstable = runs["without BN, 30× η"]
-        assert np.diff(unstable.accuracy).min() < -0.05 or unstable.diverged     # it falls back, or blows up
-        assert unstable.final_accuracy < runs["BN, 30× η"].final_accuracy - 0.15
-        assert unstable.final_accuracy < 0.9
+        falls = np.diff(unstable.history["validation_accuracy"]).min() < -0.05
+        assert falls or unstable.diverged                                   # it falls back, or blows up
+        assert unstable.validation_accuracy < runs["BN, 30× η"].validation_accuracy - 0.15
+        assert unstable.validation_accuracy < 0.9
 
     @pytest.mark.parametrize("seed", SEEDS)
     def test_sigmoids_train_with_bn_but_stay_at_chance_without(self, ioffe_szegedy, seed):
@@ -931,9 +933,9 @@ class TestChapter5:
         at chance in this budget [...], while with BN it reaches [about 0.92] on average, close to
         the [0.96] of ReLUs at the same rate."""
         runs = ioffe_szegedy[seed]
-        assert max(runs["without BN, 5× η, sigmoid"].accuracy) < 0.2          # ten classes: chance is 0.1
-        assert runs["BN, 5× η, sigmoid"].final_accuracy > 0.9
-        assert runs["BN, 5× η"].final_accuracy - runs["BN, 5× η, sigmoid"].final_accuracy < 0.06
+        assert max(runs["without BN, 5× η, sigmoid"].history["validation_accuracy"]) < 0.2          # ten classes: chance is 0.1
+        assert runs["BN, 5× η, sigmoid"].validation_accuracy > 0.9
+        assert runs["BN, 5× η"].validation_accuracy - runs["BN, 5× η, sigmoid"].validation_accuracy < 0.06
 
     @pytest.mark.parametrize("seed", SEEDS)
     def test_with_bn_the_loss_and_gradient_change_less_along_the_gradient(self, seed):
@@ -952,7 +954,7 @@ class TestChapter5:
     def test_bn_ahead_at_b32_and_b4_but_worse_at_b2(self, pitfalls, seed):
         """Chapter 5, "6.3 Very small batches": "With the same 300 updates, and in every seed, BN is
         far ahead at B = 32, still ahead at B = 4, and *worse* than no normalisation at B = 2"."""
-        accuracy = {b: (plain.final_accuracy, bn.final_accuracy) for b, (plain, bn) in pitfalls[seed].items()}
+        accuracy = {b: (plain.validation_accuracy, bn.validation_accuracy) for b, (plain, bn) in pitfalls[seed].items()}
         assert accuracy[32][1] > accuracy[32][0] + 0.1
         assert accuracy[4][1] > accuracy[4][0]
         assert accuracy[2][1] < accuracy[2][0]

@@ -127,7 +127,7 @@ def test_train_classifier_extra_softmax_and_mse_learn_slower_than_cross_entropy(
     from course_utils.data import digits
 
     split = digits()
-    final = {loss: cx.train_classifier(loss, split, epochs=3)[1]["cross-entropy"][-1] for loss in cx.TRAINING_LOSSES}
+    final = {loss: cx.train_classifier(loss, split, epochs=3).history["cross-entropy"][-1] for loss in cx.TRAINING_LOSSES}
     right, double, mse = final.values()
     assert right < mse < double
 

@@ -96,15 +96,17 @@ def test_unknown_names_are_refused():
 def test_a_diverged_digits_run_ends_its_curves_at_an_infinite_loss(monkeypatch):
     monkeypatch.setitem(adaptive.DIGITS_LEARNING_RATES, "gd", 1e6)
     blown = adaptive.digits_experiment(names=("gd",), epochs=2)["gd"]
-    assert blown.train[-1] == float("inf") and blown.validation[-1] == float("inf")
+    assert blown.history["train"][-1] == blown.history["validation"][-1] == float("inf")
+    assert blown.train_loss == blown.validation_loss == float("inf")
 
 
 def test_digits_experiment_is_deterministic_and_learns():
     first = adaptive.digits_experiment(names=("gd", "adam"), epochs=2)
     again = adaptive.digits_experiment(names=("gd", "adam"), epochs=2)
     for name in first:
-        assert first[name].train == again[name].train
-        assert first[name].train[-1] < 0.5 * first[name].train[0] and first[name].accuracy > 0.8
+        assert first[name].history == again[name].history
+        assert first[name].train_loss < 0.5 * first[name].history["train"][0]
+        assert first[name].validation_accuracy > 0.8
     assert "Adam" in adaptive.results_table(first)
 
 
@@ -248,5 +250,5 @@ def test_adams_first_step_moves_every_parameter_by_eta():
 def test_results_over_seeds_table_gives_median_and_range():
     runs = {seed: adaptive.digits_experiment(names=("gd",), epochs=1, seed=seed) for seed in (0, 1, 2)}
     table = adaptive.results_over_seeds_table(runs)
-    finals = sorted(r["gd"].train[-1] for r in runs.values())
+    finals = sorted(r["gd"].train_loss for r in runs.values())
     assert f"{finals[1]:.4f} ({finals[0]:.4f}–{finals[2]:.4f})" in table

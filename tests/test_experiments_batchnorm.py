@@ -63,8 +63,9 @@ def test_sorted_order_groups_the_classes_and_shuffled_is_a_permutation():
 def test_training_is_deterministic_and_bn_learns_faster_at_the_base_learning_rate():
     runs = bx.ioffe_szegedy(steps=50, runs=(("without BN", False, "relu", 1), ("BN", True, "relu", 1)))
     again = bx.ioffe_szegedy(steps=50, runs=(("without BN", False, "relu", 1),))
-    assert runs[0].accuracy == again[0].accuracy and runs[0].steps == [0, 25, 50]
-    assert runs[1].final_accuracy > runs[0].final_accuracy + 0.2
+    assert runs[0].history == again[0].history and runs[0].updates == [0, 25, 50]
+    assert runs[0].validation_accuracy == runs[0].history["validation_accuracy"][-1]
+    assert runs[1].validation_accuracy > runs[0].validation_accuracy + 0.2
 
 
 def test_along_gradient_leaves_the_model_as_it_was_and_starts_like_a_first_order_step():

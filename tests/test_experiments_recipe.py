@@ -198,10 +198,10 @@ def test_train_lowers_the_loss_and_repeats_exactly():
     x, y = recipe.make_curve_data(100, seed=0)
     validation = recipe.make_curve_data(100, seed=1)
     runs = [recipe.train(recipe.network(1, 16, seed=0), x, y, 20, 10, 0.05, validation, seed=0) for _ in range(2)]
-    history = runs[0]
-    assert len(history["train"]) == len(history["validation"]) == 21
+    history = runs[0].history
+    assert len(history["train"]) == len(history["validation"]) == 21 and runs[0].updates[-1] == 20 * 10
     assert history["train"][-1] < 0.5 * history["train"][0]
-    assert runs[0] == runs[1]
+    assert runs[0].history == runs[1].history
 
 
 def test_train_with_full_batch_is_gradient_descent():

@@ -4,7 +4,7 @@ import torch
 from torch import nn
 
 from course_utils.batchnorm import BatchNorm1d
-from course_utils.training import accuracy, fit
+from course_utils.training import accuracy, classifier, fit, mean_loss
 
 
 def _problem(seed=0):
@@ -58,9 +58,44 @@ def test_fit_steps_the_scheduler_after_every_update_and_shows_each_batch_to_on_s
     optimizer = torch.optim.SGD(model.parameters(), lr=1.0)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda t: 1 / (t + 1))
     seen = []
-    fit(model, optimizer, nn.functional.cross_entropy, x, y, [torch.arange(4)] * 3, {}, scheduler=scheduler,
-        on_step=lambda m, xb, yb, t: seen.append((t, len(xb))))
-    assert optimizer.param_groups[0]["lr"] == pytest.approx(1 / 4) and seen == [(0, 4), (1, 4), (2, 4)]
+    fit(model, optimizer, nn.functional.cross_entropy, x, y, [torch.arange(4), torch.arange(5), torch.arange(6)], {},
+        scheduler=scheduler, on_step=lambda m, xb, yb, t: seen.append((t, len(xb))))
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(1 / 4) and seen == [(1, 4), (2, 5), (3, 6)]
+
+
+def test_on_step_and_record_at_count_updates_alike_from_1():
+    """on_step's update t sees the model that record_at's t − 1 recorded: both count updates from 1."""
+    model, x, y = _problem()
+    weights = lambda m: m.weight.detach().clone()                     # noqa: E731
+    before = {}
+    run = fit(model, torch.optim.SGD(model.parameters(), lr=0.5), nn.functional.cross_entropy, x, y,
+              [torch.arange(i, i + 8) for i in range(0, 40, 8)], {"weights": weights},
+              record_at=lambda t: True, on_step=lambda m, xb, yb, t: before.setdefault(t, weights(m)))
+    assert run.updates == [0, 1, 2, 3, 4, 5] and sorted(before) == [1, 2, 3, 4, 5]
+    assert all(torch.equal(before[t], run.history["weights"][t - 1]) for t in before)
+
+
+def test_run_keeps_the_data_and_reads_its_record():
+    model, x, y = _problem()
+    run = fit(model, torch.optim.SGD(model.parameters(), lr=0.5), nn.functional.cross_entropy, x, y,
+              [torch.arange(40)] * 4, {"train": lambda m: mean_loss(m, x, y), "accuracy": lambda m: accuracy(m, x, y)},
+              record_at=lambda t: t % 2 == 0, name="full batch")
+    assert run.name == "full batch" and run.x is x and run.y is y and run.updates == [0, 2, 4]
+    assert run.train_loss == run.history["train"][-1] < run.history["train"][0]
+    first = next(t for t, a in zip(run.updates, run.history["accuracy"]) if a >= 0.9)
+    assert run.updates_to("accuracy", 0.9) == first and run.updates_to("accuracy", 1.1) is None
+    run.diverged = True
+    assert run.train_loss == float("inf")                          # it ended above every record
+
+
+def test_classifier_is_linear_relu_linear_seeded_and_mean_loss_is_the_full_cross_entropy():
+    model, again = classifier(5, 3, width=7, seed=4), classifier(5, 3, width=7, seed=4)
+    assert [type(layer) for layer in model] == [nn.Linear, nn.ReLU, nn.Linear]
+    assert (model[0].in_features, model[0].out_features, model[2].out_features) == (5, 7, 3)
+    assert all(torch.equal(p, q) for p, q in zip(model.parameters(), again.parameters()))
+    x, y = torch.randn(9, 5), torch.tensor([0, 1, 2] * 3)
+    assert mean_loss(model, x, y) == pytest.approx(nn.functional.cross_entropy(model(x), y).item())
+    assert mean_loss(model, x, y, lambda out, y: out.sum() * 0) == 0.0
 
 
 def test_accuracy_measures_in_evaluation_mode_and_leaves_the_mode_as_it_was():

@@ -19,15 +19,12 @@ curvatures (:func:`tuned_heavy_ball`) needs thousands. :func:`race` runs several
 valley (each learning rate is its own parameter group, so one optimiser runs them all),
 for the demos; :func:`digits_experiment` trains a small network on real data.
 """
-from dataclasses import dataclass, field
-from typing import Dict, List
-
 import torch
 
 from .. import optim, schedules
 from ..data import digits
 from ..surfaces import Surface, trajectory
-from ..training import accuracy, fit
+from ..training import accuracy, classifier, fit, mean_loss
 
 #: The valley's coefficients: L = A·θ₁² + B·θ₂².
 A, B = 1e-3, 100.0
@@ -237,20 +234,9 @@ DIGITS_LEARNING_RATES = {"gd": 0.1, "momentum": 0.1, "adagrad": 0.01, "rmsprop":
                          "adam_warmup": 0.01}
 
 
-@dataclass
-class Run:
-    """One training run: per-epoch training and validation loss, validation accuracy at the end."""
-
-    name: str
-    train: List[float] = field(default_factory=list)
-    validation: List[float] = field(default_factory=list)
-    accuracy: float = 0.0
-
-
 def digits_model(seed=0):
-    """64 pixels → 64 ReLUs → 10 classes."""
-    torch.manual_seed(seed)
-    return torch.nn.Sequential(torch.nn.Linear(64, 64), torch.nn.ReLU(), torch.nn.Linear(64, 10))
+    """64 pixels → 64 ReLUs → 10 classes (:func:`course_utils.training.classifier`)."""
+    return classifier(64, 10, width=64, seed=seed)
 
 
 def digits_experiment(names=tuple(DIGITS_LEARNING_RATES), epochs=8, batch_size=64, seed=0, warmup_epochs=1):
@@ -258,7 +244,9 @@ def digits_experiment(names=tuple(DIGITS_LEARNING_RATES), epochs=8, batch_size=6
 
     Every run sees the same batches in the same order. ``adam_warmup`` is Adam with a linear
     warm-up over ``warmup_epochs`` epochs and a cosine decay to 0 at the end. Returns
-    {name: Run}.
+    {name: Run}: each run's history holds the training and validation loss ("train", "validation")
+    before training and after every epoch (a run that diverged ends both at an infinite loss), and the
+    run keeps the trained model's validation accuracy.
     """
     data = digits(seed=seed)
     n = len(data.x_train)
@@ -276,13 +264,14 @@ def digits_experiment(names=tuple(DIGITS_LEARNING_RATES), epochs=8, batch_size=6
                 optimizer, lambda t: schedules.warmup_cosine(t, 1.0, total, warmup))
         run = fit(model, optimizer, torch.nn.functional.cross_entropy, data.x_train, data.y_train,
                   (batch for epoch_batches in batches for batch in epoch_batches),
-                  {"train": lambda model: _cross_entropy(model, data.x_train, data.y_train),
-                   "validation": lambda model: _cross_entropy(model, data.x_val, data.y_val)},
-                  record_at=lambda update: update % per_epoch == 0, scheduler=scheduler)
-        train, validation = run.history["train"], run.history["validation"]
+                  {"train": lambda model: mean_loss(model, data.x_train, data.y_train),
+                   "validation": lambda model: mean_loss(model, data.x_val, data.y_val)},
+                  record_at=lambda update: update % per_epoch == 0, scheduler=scheduler, name=NAMES[name])
         if run.diverged:   # the curves end at an infinite loss, not at the last finite epoch
-            train, validation = train + [float("inf")], validation + [float("inf")]
-        runs[name] = Run(NAMES[name], train, validation, accuracy(model, data.x_val, data.y_val))
+            for curve in run.history.values():
+                curve.append(float("inf"))
+        run.validation_accuracy = accuracy(model, data.x_val, data.y_val)
+        runs[name] = run
     return runs
 
 
@@ -295,7 +284,9 @@ def adam_early_steps(seed=0, steps=200, learning_rate=0.01, batch_size=64, recor
     one batch's gradient. For each t in ``record``, over the parameters whose gradients are not
     all zero: ``median_step`` (the median of that factor, so the median step is η times it),
     and ``against_full_batch`` (the fraction whose step points against the gradient of the whole
-    training set at the parameters the step started from). Returns {t: {...}}.
+    training set at the parameters the step started from). Returns {t: {...}}. The updates are made
+    by :func:`course_utils.training.fit`, which shows each batch before its update (when the
+    full-batch gradient is taken) and records after it (when Adam's state is read).
     """
     data = digits(seed=seed)
     model = digits_model(seed)
@@ -304,32 +295,32 @@ def adam_early_steps(seed=0, steps=200, learning_rate=0.01, batch_size=64, recor
     (beta1, beta2), eps = optimizer.param_groups[0]["betas"], optimizer.param_groups[0]["eps"]
     n = len(data.x_train)
     order = torch.Generator().manual_seed(seed)
-    batches = torch.cat([torch.randperm(n, generator=order) for _ in range(steps * batch_size // n + 1)])
+    order = torch.cat([torch.randperm(n, generator=order) for _ in range(steps * batch_size // n + 1)])
     flat = lambda tensors: torch.cat([t.flatten() for t in tensors])
-    found = {}
-    for t in range(1, steps + 1):
+    full = {}                    # t → the gradient of the whole training set where update t starts
+
+    def before_update(model, x_batch, y_batch, t):
         if t in record:
             model.zero_grad()
             torch.nn.functional.cross_entropy(model(data.x_train), data.y_train).backward()
-            full = flat(p.grad for p in params)
-        batch = batches[(t - 1) * batch_size:t * batch_size]
-        optimizer.zero_grad()
-        torch.nn.functional.cross_entropy(model(data.x_train[batch]), data.y_train[batch]).backward()
-        optimizer.step()
-        if t in record:
-            m_hat = flat(optimizer.state[p]["m"] for p in params) / (1 - beta1 ** t)
-            v_hat = flat(optimizer.state[p]["v"] for p in params) / (1 - beta2 ** t)
-            live = v_hat > 0
-            factor = (m_hat[live] / (v_hat[live].sqrt() + eps)).abs()
-            found[t] = {"median_step": factor.median().item(),
-                        "against_full_batch": (m_hat[live].sign() * full[live].sign() < 0).double().mean().item(),
-                        "parameters": int(live.sum())}
-    return found
+            full[t] = flat(p.grad for p in params)
 
+    def last_step(model):        # after update t = the last one in record: what it was made of
+        if not full:
+            return None
+        t = max(full)
+        m_hat = flat(optimizer.state[p]["m"] for p in params) / (1 - beta1 ** t)
+        v_hat = flat(optimizer.state[p]["v"] for p in params) / (1 - beta2 ** t)
+        live = v_hat > 0
+        factor = (m_hat[live] / (v_hat[live].sqrt() + eps)).abs()
+        return {"median_step": factor.median().item(),
+                "against_full_batch": (m_hat[live].sign() * full[t][live].sign() < 0).double().mean().item(),
+                "parameters": int(live.sum())}
 
-def _cross_entropy(model, x, y):
-    with torch.no_grad():
-        return torch.nn.functional.cross_entropy(model(x), y).item()
+    run = fit(model, optimizer, torch.nn.functional.cross_entropy, data.x_train, data.y_train,
+              (order[(t - 1) * batch_size:t * batch_size] for t in range(1, steps + 1)), {"step": last_step},
+              record_at=lambda t: t in record, on_step=before_update)
+    return {t: step for t, step in zip(run.updates, run.history["step"]) if t in record}
 
 
 def digits_over_seeds(seeds=(0, 1, 2), **kwargs):
@@ -350,19 +341,19 @@ def results_over_seeds_table(runs_by_seed):
              f"{'accuracy, %':>25s}"]
     for key in runs[0]:
         lines.append(f"{runs[0][key].name:16s}{DIGITS_LEARNING_RATES[key]:5g}"
-                     f"{cell([r[key].train[1] for r in runs], '.3f'):>24s}"
-                     f"{cell([r[key].train[-1] for r in runs], '.4f'):>26s}"
-                     f"{cell([r[key].validation[-1] for r in runs], '.3f'):>22s}"
-                     f"{cell([r[key].accuracy * 100 for r in runs], '.1f'):>25s}")
+                     f"{cell([r[key].history['train'][1] for r in runs], '.3f'):>24s}"
+                     f"{cell([r[key].train_loss for r in runs], '.4f'):>26s}"
+                     f"{cell([r[key].validation_loss for r in runs], '.3f'):>22s}"
+                     f"{cell([r[key].validation_accuracy * 100 for r in runs], '.1f'):>25s}")
     return "\n".join(lines)
 
 
-def results_table(runs: Dict[str, Run]):
-    """The final losses and accuracy of each run, one line each."""
+def results_table(runs):
+    """The final losses and accuracy of each run of {name: Run}, one line each."""
     lines = [f"{'optimiser':16s}{'η':>7s}{'training L':>12s}{'validation L':>14s}{'accuracy':>10s}"]
     for key, run in runs.items():
-        lines.append(f"{run.name:16s}{DIGITS_LEARNING_RATES[key]:7g}{run.train[-1]:12.3f}"
-                     f"{run.validation[-1]:14.3f}{run.accuracy:10.1%}")
+        lines.append(f"{run.name:16s}{DIGITS_LEARNING_RATES[key]:7g}{run.train_loss:12.3f}"
+                     f"{run.validation_loss:14.3f}{run.validation_accuracy:10.1%}")
     return "\n".join(lines)
 
 

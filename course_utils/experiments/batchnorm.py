@@ -21,9 +21,7 @@ Everything is seeded and runs in a few seconds on one CPU thread. A seed fixes t
 machine only: another CPU rounds differently, and training amplifies that, so the chapter's
 claims are tested over several seeds and CPU code paths.
 """
-from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import List
 
 import numpy as np
 import torch
@@ -189,30 +187,14 @@ def batch_order(y, order, generator):
     raise ValueError(f"order must be 'shuffled' or 'sorted', got {order!r}")
 
 
-@dataclass
-class Run:
-    """One training run: its settings, the model at the end, and validation accuracy every few steps."""
-
-    name: str
-    model: nn.Module
-    steps: List[int] = field(default_factory=list)
-    accuracy: List[float] = field(default_factory=list)
-    diverged: bool = False
-
-    @property
-    def final_accuracy(self):
-        return self.accuracy[-1]
-
-    def steps_to(self, target):
-        """The first recorded step at which the validation accuracy reached ``target``, or None."""
-        return next((s for s, a in zip(self.steps, self.accuracy) if a >= target), None)
-
-
 def train(model, learning_rate, steps, split=None, batch_size=32, order="shuffled", eval_every=25, seed=0,
           name="", on_step=None):
-    """Mini-batch SGD on the cross-entropy, θ ← θ − η·g, for ``steps`` updates; validation accuracy
-    (eval mode) every ``eval_every`` steps. ``on_step(model, x_batch, y_batch, step)``, if given, is
-    called before each update. A run whose loss stops being finite is stopped and marked diverged."""
+    """Mini-batch SGD on the cross-entropy, θ ← θ − η·g, for ``steps`` updates (:func:`course_utils.training.fit`).
+
+    The run's history holds the validation accuracy (eval mode) every ``eval_every`` updates
+    ("validation_accuracy"), and the run keeps the last one measured as ``validation_accuracy`` (for a
+    run that diverged, the last before it did). ``on_step(model, x_batch, y_batch, update)``, if given,
+    sees each batch before its update. A run whose loss stops being finite is stopped and marked diverged."""
     split = split or digits()
     generator = torch.Generator().manual_seed(seed)
 
@@ -226,9 +208,10 @@ def train(model, learning_rate, steps, split=None, batch_size=32, order="shuffle
 
     run = fit(model, torch.optim.SGD(model.parameters(), lr=learning_rate), nn.functional.cross_entropy,
               split.x_train, split.y_train, batches(),
-              {"accuracy": lambda model: accuracy(model, split.x_val, split.y_val)},
-              record_at=lambda update: update % eval_every == 0, on_step=on_step)
-    return Run(name, model, run.updates, run.history["accuracy"], run.diverged)
+              {"validation_accuracy": lambda model: accuracy(model, split.x_val, split.y_val)},
+              record_at=lambda update: update % eval_every == 0, on_step=on_step, name=name)
+    run.validation_accuracy = run.history["validation_accuracy"][-1]
+    return run
 
 
 # --- 3. Ioffe & Szegedy in small -------------------------------------------------------------------
@@ -305,17 +288,18 @@ def smoothness(batch_norm, learning_rate=0.1, steps=300, every=25, multiples=(0.
     (max over s), "beta" (max over s), "accuracy"}."""
     record = {"steps": [], "loss_range": [], "gradient_change": [], "beta": []}
 
-    def look(model, x, y, step):
-        if step % every == 0:
+    def look(model, x, y, update):
+        made = update - 1                   # the updates made before this one
+        if made % every == 0:
             seen = along_gradient(model, x, y, [m * learning_rate for m in multiples])
-            record["steps"].append(step)
+            record["steps"].append(made)
             record["loss_range"].append(max(seen["loss"]) - min(seen["loss"]))
             record["gradient_change"].append(max(seen["gradient_change"]))
             record["beta"].append(max(seen["beta"]))
 
     run = train(mlp(depth, width, batch_norm, seed=seed), learning_rate, steps, seed=seed, on_step=look,
                 name="BN" if batch_norm else "without BN")
-    record["accuracy"] = run.final_accuracy
+    record["accuracy"] = run.validation_accuracy
     return record
 
 

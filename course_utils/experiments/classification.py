@@ -41,7 +41,7 @@ import torch
 
 from ..classification import cross_entropy, mse_on_softmax
 from ..surfaces import Surface, trajectory
-from ..training import accuracy, fit
+from ..training import accuracy, classifier, fit, mean_loss
 
 
 # --- The notes' three-class optimisation argument --------------------------------------------
@@ -98,38 +98,28 @@ TRAINING_LOSSES = {
 }
 
 
-def classifier(n_features, n_classes, hidden=32, seed=0):
-    """A small network that outputs logits: Linear → ReLU → Linear (no softmax at the end)."""
-    torch.manual_seed(seed)
-    return torch.nn.Sequential(torch.nn.Linear(n_features, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, n_classes))
-
-
 def train_classifier(loss, split, epochs=15, batch_size=64, learning_rate=0.1, hidden=32, seed=0):
-    """Train ``classifier`` on a :class:`~course_utils.data.Split` with SGD and one of TRAINING_LOSSES
-    (:func:`course_utils.training.fit`, the batches reshuffled every epoch).
+    """Train :func:`~course_utils.training.classifier` (logits, no softmax at the end) on a
+    :class:`~course_utils.data.Split` with SGD and one of TRAINING_LOSSES (:func:`course_utils.training.fit`,
+    the batches reshuffled every epoch).
 
-    Returns (model, history); history holds, before training and after every epoch, the
-    cross-entropy of the logits on the training set and the training and validation accuracy.
+    Returns the :class:`~course_utils.training.Run`; its history holds, before training and after every
+    epoch, the cross-entropy of the logits on the training set and the training and validation accuracy.
     """
     if loss not in TRAINING_LOSSES:
         raise ValueError(f"loss must be one of {list(TRAINING_LOSSES)}, got {loss!r}")
-    model = classifier(split.n_features, split.n_classes, hidden, seed)
+    model = classifier(split.n_features, split.n_classes, width=hidden, seed=seed)
     shuffler = torch.Generator().manual_seed(seed)
     n = len(split.x_train)
     batches = (batch for _ in range(epochs) for batch in torch.randperm(n, generator=shuffler).split(batch_size))
     per_epoch = -(-n // batch_size)
-
-    def training_cross_entropy(model):
-        with torch.no_grad():
-            return cross_entropy(model(split.x_train), split.y_train).item()
-
     run = fit(model, torch.optim.SGD(model.parameters(), lr=learning_rate), TRAINING_LOSSES[loss],
               split.x_train, split.y_train, batches,
-              {"cross-entropy": training_cross_entropy,
+              {"cross-entropy": lambda model: mean_loss(model, split.x_train, split.y_train, cross_entropy),
                "train accuracy": lambda model: accuracy(model, split.x_train, split.y_train),
                "validation accuracy": lambda model: accuracy(model, split.x_val, split.y_val)},
-              record_at=lambda update: update % per_epoch == 0)
-    return model, run.history
+              record_at=lambda update: update % per_epoch == 0, name=loss)
+    return run
 
 
 # --- Why more data generalises: the simulation -------------------------------------------------

@@ -23,7 +23,6 @@ import cmath
 import itertools
 import math
 import time
-from dataclasses import dataclass, field
 
 import torch
 from torch import nn
@@ -31,7 +30,7 @@ from torch import nn
 from .. import optim
 from ..hessian import extreme_eigenvalues
 from ..surfaces import elongated_bowl, trajectory
-from ..training import accuracy, fit
+from ..training import accuracy, classifier, fit, mean_loss
 from . import recipe
 
 
@@ -41,12 +40,6 @@ from . import recipe
 def devices():
     """The devices to time on: always "cpu", and "cuda" when a GPU is present."""
     return ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
-
-
-def classifier(n_features, n_classes, width=256, seed=0):
-    """A one-hidden-layer ReLU network: Linear(n_features, width), ReLU, Linear(width, n_classes)."""
-    torch.manual_seed(seed)
-    return nn.Sequential(nn.Linear(n_features, width), nn.ReLU(), nn.Linear(width, n_classes))
 
 
 def time_updates(model, x, y, batch_sizes, device="cpu", repeats=15):
@@ -151,36 +144,16 @@ def minibatch_paths(x, y, batch_size, learning_rate, epochs, runs=1, momentum=0.
 # ----------------------------------------------------------------------------- quality
 
 
-@dataclass
-class Run:
-    """One training run: its settings, the trained model and what was measured."""
-
-    name: str
-    batch_size: int
-    learning_rate: float
-    epochs: float
-    updates: int
-    model: nn.Module
-    history: dict = field(default_factory=dict)   # updates, train_loss, validation_accuracy per epoch
-    train_accuracy: float = 0.0
-    validation_accuracy: float = 0.0
-    train_loss: float = 0.0
-
-
-def full_loss(model, x, y):
-    """The cross-entropy on all of (x, y)."""
-    with torch.no_grad():
-        return nn.functional.cross_entropy(model(x), y).item()
-
-
 def train_classifier(split, batch_size, learning_rate, epochs=None, updates=None, momentum=0.0, width=64,
                      seed=0, name=None, stop_below=None):
-    """Train :func:`classifier` on a :class:`course_utils.data.Split` with minibatch SGD (or momentum).
+    """Train :func:`~course_utils.training.classifier` on a :class:`course_utils.data.Split` with minibatch
+    SGD (or momentum), by :func:`course_utils.training.fit`.
 
     Give exactly one of ``epochs`` (each a shuffled pass over the training set, ⌈N/B⌉
     updates) or ``updates`` (stop after that many, which may end mid-epoch). The model starts
-    from the same initialisation for every batch size (``seed``). The history holds, after
-    every epoch (every few epochs when there are more than 100), the number of updates so far, the training loss and the validation accuracy.
+    from the same initialisation for every batch size (``seed``). The run's history holds, after
+    every epoch (every few epochs when there are more than 100), the training loss ("train") and the
+    validation accuracy ("validation_accuracy"); the run also keeps the trained model's accuracies.
     With ``stop_below``, training also stops at the end of the first epoch whose training
     loss is below it (to compare solutions of the same training loss).
     """
@@ -199,17 +172,14 @@ def train_classifier(split, batch_size, learning_rate, epochs=None, updates=None
     stride = max(1, math.ceil(total / per_epoch) // 100)      # at most about 100 records
     run = fit(model, optimizer, nn.functional.cross_entropy, split.x_train, split.y_train,
               itertools.islice(epochs_of_batches, total),
-              {"train_loss": lambda model: full_loss(model, split.x_train, split.y_train),
+              {"train": lambda model: mean_loss(model, split.x_train, split.y_train),
                "validation_accuracy": lambda model: accuracy(model, split.x_val, split.y_val)},
               record_at=lambda update: update % (stride * per_epoch) == 0,
-              stop=None if stop_below is None else lambda run: run.history["train_loss"][-1] < stop_below)
-    done = run.updates[-1]
-    history = {"updates": run.updates, **run.history}
-    # A run that diverged ends with an infinite loss, never with its last finite record.
-    final_loss = float("inf") if run.diverged else history["train_loss"][-1]
-    return Run(name or f"B = {batch_size}", batch_size, learning_rate, done / per_epoch, done, model, history,
-               accuracy(model, split.x_train, split.y_train), accuracy(model, split.x_val, split.y_val),
-               final_loss)
+              stop=None if stop_below is None else lambda run: run.history["train"][-1] < stop_below,
+              name=name or f"B = {batch_size}")
+    run.train_accuracy = accuracy(model, split.x_train, split.y_train)
+    run.validation_accuracy = accuracy(model, split.x_val, split.y_val)
+    return run
 
 
 def sharpness(model, x, y, iters=40):
@@ -239,7 +209,7 @@ def flatness_over_seeds(split, seeds, batch_sizes, learning_rate=0.1, stop_below
             row["sharpness"].append(sharpness(run.model, split.x_train, split.y_train, iters=iters))
             row["validation_accuracy"].append(run.validation_accuracy)
             row["train_loss"].append(run.train_loss)
-            row["updates"].append(run.updates)
+            row["updates"].append(run.updates[-1])
     return table
 
 

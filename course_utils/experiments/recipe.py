@@ -44,7 +44,6 @@ All computations are in float64 and seeded, so the numbers repeat run to run on 
 (on another CPU the last digits may differ).
 """
 import math
-from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -52,6 +51,7 @@ import torch
 from torch import nn
 
 from ..surfaces import regression_surface
+from ..training import fit, mean_loss
 
 
 def hard_sigmoid(x, c, b, w):
@@ -213,10 +213,14 @@ def network(hidden_layers, width, activation=nn.ReLU, seed=0):
         return nn.Sequential(*layers)
 
 
+def squared_error(output, y):
+    """The mean squared error of a batch of outputs (N, 1) against its labels ŷ (N,), as a tensor."""
+    return ((output.squeeze(-1) - y) ** 2).mean()
+
+
 def mse(model, x, y):
     """The mean squared error of a model on (x, ŷ), as a float."""
-    with torch.no_grad():
-        return ((model(x).squeeze(-1) - y) ** 2).mean().item()
+    return mean_loss(model, x, y, squared_error)
 
 
 def batches(n_examples, batch_size, generator=None):
@@ -225,55 +229,31 @@ def batches(n_examples, batch_size, generator=None):
     return list(order.split(batch_size))
 
 
-def train(model, x, y, epochs, batch_size, learning_rate, validation=None, seed=0):
+def train(model, x, y, epochs, batch_size, learning_rate, validation=None, seed=0, name=""):
     """The recipe: for each epoch, shuffle, and make one SGD update θ ← θ − η·g per batch.
 
-    Returns the loss history, one value per epoch (and one before training) on the whole
-    training set, and on ``validation = (x_val, y_val)`` if given: {"train": [...], "validation": [...]}.
+    `fit`, the course's one training loop, makes the updates and records the loss on the whole training
+    set ("train"), and on validation = (x_val, y_val) if given ("validation"), before training and after
+    every epoch; it returns them in a `Run`, with the model.
     """
-    g = torch.Generator().manual_seed(seed)
-    optimizer = torch.optim.SGD(model.parameters(), lr=learning_rate)
-    history = {"train": [mse(model, x, y)], "validation": [mse(model, *validation)] if validation else []}
-    for _ in range(epochs):
-        for index in batches(len(x), batch_size, g):
-            loss = ((model(x[index]).squeeze(-1) - y[index]) ** 2).mean()
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-        history["train"].append(mse(model, x, y))
-        if validation:
-            history["validation"].append(mse(model, *validation))
-    return history
+    shuffler = torch.Generator().manual_seed(seed)
+    every_batch = (index for _ in range(epochs) for index in batches(len(x), batch_size, shuffler))
+    losses = {"train": lambda model: mse(model, x, y)}
+    if validation:
+        losses["validation"] = lambda model: mse(model, *validation)
+    per_epoch = updates_per_epoch(len(x), batch_size)
+    return fit(model, torch.optim.SGD(model.parameters(), lr=learning_rate), squared_error, x, y, every_batch,
+               losses, record_at=lambda update: update % per_epoch == 0, name=name)
 
 
 # --- The practical guide: model bias, optimisation failure, overfitting, mismatch ------------------
-
-
-@dataclass
-class Run:
-    """One training run: the model after training, its training data, and its loss history."""
-
-    name: str
-    model: torch.nn.Module
-    x: torch.Tensor
-    y: torch.Tensor
-    history: dict
-
-    @property
-    def train_loss(self):
-        return self.history["train"][-1]
-
-    @property
-    def validation_loss(self):
-        return self.history["validation"][-1]
 
 
 def _run(name, model, n, epochs, batch_size, learning_rate, x_range=(-3.0, 3.0), noise=0.1, seed=0):
     """Draw n training and 500 validation examples from the same range, train, and return the Run."""
     x, y = make_curve_data(n, x_range, noise, seed)
     validation = make_curve_data(500, x_range, noise, seed + 1000)
-    history = train(model, x, y, epochs, batch_size, learning_rate, validation, seed)
-    return Run(name, model, x, y, history)
+    return train(model, x, y, epochs, batch_size, learning_rate, validation, seed, name)
 
 
 def best_line_loss(x, y):
@@ -347,7 +327,7 @@ def layer_signals(model, x):
 def layer_gradients(model, x, y):
     """The size ‖∂L/∂Wₗ‖ of the gradient that reaches each layer's weights, first layer first."""
     model.zero_grad()
-    ((model(x).squeeze(-1) - y) ** 2).mean().backward()
+    squared_error(model(x), y).backward()
     return [layer.weight.grad.norm().item() for layer in model if isinstance(layer, torch.nn.Linear)]
 
 
