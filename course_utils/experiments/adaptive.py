@@ -295,7 +295,7 @@ def adam_early_steps(seed=0, steps=200, learning_rate=0.01, batch_size=64, recor
     (beta1, beta2), eps = optimizer.param_groups[0]["betas"], optimizer.param_groups[0]["eps"]
     n = len(data.x_train)
     order = torch.Generator().manual_seed(seed)
-    order = torch.cat([torch.randperm(n, generator=order) for _ in range(steps * batch_size // n + 1)])
+    batches = torch.cat([torch.randperm(n, generator=order) for _ in range(steps * batch_size // n + 1)])
     flat = lambda tensors: torch.cat([t.flatten() for t in tensors])
     full = {}                    # t → the gradient of the whole training set where update t starts
 
@@ -318,7 +318,7 @@ def adam_early_steps(seed=0, steps=200, learning_rate=0.01, batch_size=64, recor
                 "parameters": int(live.sum())}
 
     run = fit(model, optimizer, torch.nn.functional.cross_entropy, data.x_train, data.y_train,
-              (order[(t - 1) * batch_size:t * batch_size] for t in range(1, steps + 1)), {"step": last_step},
+              (batches[(t - 1) * batch_size:t * batch_size] for t in range(1, steps + 1)), {"step": last_step},
               record_at=lambda t: t in record, on_step=before_update)
     return {t: step for t, step in zip(run.updates, run.history["step"]) if t in record}
 
