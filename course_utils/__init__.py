@@ -14,7 +14,9 @@ References, named by concept (each imports nothing of the course but other refer
 - `classification`: softmax, cross-entropy, MSE on the softmax, Hoeffding's bound;
 - `batchnorm`: batch normalisation from scratch, equal to nn.BatchNorm1d;
 - `data`: the bundled digits data set, split for training and validation;
-- `plotting`: one figure style for the whole book.
+- `plotting`: one figure style for the whole book;
+- `languages`: the one table of the course's languages (the book's editions, the students' notebooks),
+  and Traditional Chinese made from the Simplified.
 
 Each chapter has one key, and the key names its experiments, demos, exercises and tests:
 `recipe` (0), `critical` (1), `momentum` (2), `adaptive` (3), `classification` (4), `batchnorm` (5),

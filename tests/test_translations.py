@@ -234,7 +234,7 @@ def test_chinese_page_shows_its_translated_heading(built_book, docname):
     if message.string and not message.fuzzy:
         assert CJK.search(simplified), f"{docname}: the Chinese heading is {simplified!r}"
         assert simplified != english
-        from course_utils.exercises.workspace import traditional_chinese
+        from course_utils.languages import traditional_chinese
 
         assert traditional == traditional_chinese(simplified)
     else:

@@ -19,11 +19,8 @@ from the Simplified ones (``zh_TW``, below).
 fails on any.
 
 Traditional Chinese (``zh_TW``) is never edited by hand: it is the Simplified catalogue
-converted by OpenCC with its ``s2twp`` configuration (Simplified to Taiwan usage, phrase
-by phrase: 软件 -> 軟體, 内存 -> 記憶體, not character by character), then given the
-course's own terms where OpenCC's computing words differ (``traditional_chinese`` and its
-``TAIWAN_TERMS`` in ``course_utils.exercises.workspace``: 參數, not 引數), message by
-message, with the fuzzy marks kept.
+converted message by message, with the fuzzy marks kept, by ``course_utils.languages``
+(OpenCC's ``s2twp``, phrase by phrase, then the course's own terms: 參數, not 引數).
 
 Usage::
 
@@ -38,11 +35,11 @@ from pathlib import Path
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po, write_po
 
+from course_utils.languages import CONVERTED, SOURCE_LANGUAGE
+
 ROOT = Path(__file__).resolve().parents[2]
 LOCALES = ROOT / "book" / "locales"
 TEMPLATES = ROOT / "_build" / "gettext"
-SOURCE_LANGUAGE = "zh_CN"  # the catalogues translators write
-CONVERTED = {"zh_TW": "s2twp"}  # language: OpenCC configuration from SOURCE_LANGUAGE
 PROJECT = "Why training fails, and how to fix it"
 WIDTH = 76  # the line width of the .po files (Babel's and msgmerge's default)
 
@@ -160,11 +157,8 @@ def merge(language=SOURCE_LANGUAGE, template_dir=TEMPLATES, locales=None):
 
 
 def convert(target, source=SOURCE_LANGUAGE, source_locales=None, target_locales=None):
-    """Write the ``target`` catalogues from the ``source`` ones with OpenCC; the files written."""
-    import opencc
-    from course_utils.exercises.workspace import traditional_chinese
-
-    convert = traditional_chinese if CONVERTED[target] == "s2twp" else opencc.OpenCC(CONVERTED[target]).convert
+    """Write the ``target`` catalogues converted from the ``source`` ones (``CONVERTED``); the files written."""
+    convert = CONVERTED[target]
     written = []
     for path in catalogue_paths(source, source_locales):
         catalog = read(path)
@@ -185,7 +179,7 @@ def main(argv):
             print(line)
         for target in CONVERTED:
             written = convert(target)
-            print(f"{target}: {len(written)} catalogue(s) converted from {SOURCE_LANGUAGE} (OpenCC {CONVERTED[target]})")
+            print(f"{target}: {len(written)} catalogue(s) converted from {SOURCE_LANGUAGE} ({CONVERTED[target].__name__})")
         return 0
     if command == "check":
         language = argv[1] if len(argv) > 1 else SOURCE_LANGUAGE

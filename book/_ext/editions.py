@@ -27,12 +27,12 @@ import time
 import warnings
 from pathlib import Path
 
-from catalogues import CONVERTED, SOURCE_LANGUAGE, catalogue_paths, convert
+from catalogues import catalogue_paths, convert
+
+from course_utils.languages import CONVERTED, LANGUAGES, SOURCE_LANGUAGE
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = ROOT / "_build"
-# The editions the book is built in, besides English: each in _build/html/<language>/.
-LANGUAGES = ("zh_CN", "zh_TW")
 
 
 def output_dir(language):
@@ -54,8 +54,8 @@ def build(builder, language="en", editions=(), quiet=True, warnings_are_errors=T
 
     if builder not in ("html", "gettext"):
         raise SystemExit(f"unknown builder {builder!r}: use html or gettext")
-    if language != "en" and language not in LANGUAGES:
-        raise SystemExit(f"unknown language {language!r}: use en or one of {', '.join(LANGUAGES)}")
+    if language not in LANGUAGES:
+        raise SystemExit(f"unknown language {language!r}: use one of {', '.join(LANGUAGES)}")
     source = SOURCE_LANGUAGE if language in CONVERTED else language
     if language != "en" and not catalogue_paths(source):
         raise SystemExit(f"no catalogues for {source}: book/locales/{source}/LC_MESSAGES/ has no .po file "

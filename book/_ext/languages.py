@@ -1,6 +1,6 @@
 """The book's editions: each page links to the same page in the other languages.
 
-The English edition is at ``_build/html/``; every other edition (``editions.LANGUAGES``) is
+The English edition is at ``_build/html/``; every other edition (``course_utils.languages``) is
 in a folder of its own under it (``_build/html/zh_CN/``), with the same page names, so a
 page's twin is found by its name alone. The link sits in the page header, next to the
 sidebar's toggle (template ``templates/language-twin.html`` beside this file).
@@ -37,12 +37,10 @@ from pathlib import Path
 from docutils import nodes
 from sphinx.transforms import SphinxTransform, i18n
 
+from course_utils.languages import LANGUAGES
+
 HERE = Path(__file__).resolve().parent
 BUILD = HERE.parents[1] / "_build"
-# Every edition, the English first, with the name its link shows (in its own language).
-EDITIONS = {"en": "English", "zh_CN": "简体中文", "zh_TW": "繁體中文"}
-# The same, short, for a phone's header (which also holds the toggle and five buttons).
-SHORT = {"en": "EN", "zh_CN": "简", "zh_TW": "繁"}
 
 
 class MathIsNotTranslated(SphinxTransform):
@@ -203,18 +201,18 @@ def twin_links(language, pagename, built):
     """[(language, label, relative URL)] of the page ``pagename`` in every other built edition."""
     depth = pagename.count("/")
     to_top = "../" * (depth + (language != "en"))  # from this page up to _build/html/
-    return [(other, EDITIONS[other], f"{to_top}{'' if other == 'en' else other + '/'}{pagename}.html")
-            for other in EDITIONS if other != language and other in built]
+    return [(other, name, f"{to_top}{'' if other == 'en' else other + '/'}{pagename}.html")
+            for other, (name, _) in LANGUAGES.items() if other != language and other in built]
 
 
 def _add_context(app, pagename, templatename, context, doctree):
     context["language_twins"] = twin_links(app.config.language or "en", pagename, app.builder.language_editions)
-    context["language_short"] = SHORT
+    context["language_short"] = {language: short for language, (_, short) in LANGUAGES.items()}
 
 
 def _builder_inited(app):
     language = app.config.language or "en"
-    app.builder.language_editions = set(app.config.language_editions) & set(EDITIONS)
+    app.builder.language_editions = set(app.config.language_editions) & set(LANGUAGES)
     if language != "en" and hasattr(app.env, "mystnb_config"):
         folder = BUILD / f"jupyter_execute-{language}"
         app.env.mystnb_config = app.env.mystnb_config.copy(output_folder=str(folder))

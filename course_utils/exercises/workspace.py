@@ -21,7 +21,6 @@ instructor's own ``notebooks/``) is refused before anything is written, with the
 and the fix.
 """
 import errno
-import functools
 import os
 import re
 import tempfile
@@ -30,12 +29,8 @@ from pathlib import Path
 
 import nbformat
 
+from ..languages import CONVERTED, LANGUAGES, SOURCE_LANGUAGE
 from .release import ReleaseError, release
-
-#: The languages of the notebooks: English (the source) and those the book's catalogues give.
-LANGUAGES = ("en", "zh_CN", "zh_TW")
-#: Languages converted from another's catalogues: language -> (source language, OpenCC configuration).
-CONVERTED = {"zh_TW": ("zh_CN", "s2twp")}
 
 #: What the errors suggest: the two ways of naming another folder.
 OTHER_FOLDER = "choose another folder: make lab LAB_DIR=/path/to/folder (or python -m course_utils workspace FOLDER)"
@@ -112,47 +107,16 @@ def chapter_translations(locales, chapter, language):
     if language not in LANGUAGES:
         raise WorkspaceError(f"no notebooks in {language!r}: choose one of {', '.join(LANGUAGES)} "
                              f"(make lab LAB_LANGUAGE=zh_CN)")
-    source, config = CONVERTED.get(language, (language, None))
+    source = SOURCE_LANGUAGE if language in CONVERTED else language
     path = Path(locales) / source / "LC_MESSAGES" / "notebooks" / f"{chapter}.po"
     if not path.is_file():
         raise WorkspaceError(f"no {language} translation of {chapter}: {path} is missing (the book's catalogues; "
                              f"make translations writes them). Nothing was written.")
     with open(path, "rb") as file:
         catalog = read_po(file, abort_invalid=True)
-    convert = traditional_chinese if config == "s2twp" else _opencc(config) if config else (lambda text: text)
+    convert = CONVERTED.get(language, str)
     return {message.id: convert(message.string) for message in catalog
             if message.id and message.string and not message.fuzzy and message.string != message.id}
-
-
-#: Where OpenCC's Taiwan phrases (s2twp) name a term of this course otherwise than Taiwan's
-#: machine-learning texts and the lecture do: its computing vocabulary turns a parameter into a
-#: function argument (引數), a local minimum into a "regional" one (區域性), and doubles 最 in
-#: 最优化. Applied after the conversion, to the converted text.
-TAIWAN_TERMS = {
-    "引數": "參數",            # 参数, 超参数: a model's parameters, not a function's arguments
-    "最最佳化": "最佳化",       # 最优化: s2twp maps 优化 to 最佳化 inside it as well
-    "區域性": "局部",          # 局部最小值/最大值
-    "全域性": "全域",          # 全局最小值
-    "損失函式": "損失函數",     # the maths function keeps 函數 (函式 is a program's function)
-    "啟用函式": "激活函數",
-    "sigmoid 函式": "sigmoid 函數",
-}
-
-
-def traditional_chinese(text):
-    """``text`` (Simplified Chinese) in Traditional Chinese as written in Taiwan: OpenCC's
-    phrase-level ``s2twp`` conversion, then the course's own terms (``TAIWAN_TERMS``)."""
-    text = _opencc("s2twp")(text)
-    for converted, term in TAIWAN_TERMS.items():
-        text = text.replace(converted, term)
-    return text
-
-
-@functools.lru_cache(maxsize=None)
-def _opencc(config):
-    import opencc
-
-    return opencc.OpenCC(config).convert
 
 
 # Where a message starts in a markdown cell: at a line's start or after a table's "|", past
