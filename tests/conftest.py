@@ -248,36 +248,25 @@ def above_the_stub(cells, exercise_id):
 
 # --- the checks' feedback on labels and choices -------------------------------------------------------
 
-def said_instead(reference, true, said):
-    """An answer right on every record except where ``reference`` gives the label ``true``: there it says ``said``."""
+def assert_saying_instead_gets_the_pairs_reason(capsys, exercise_id, reference, true, said, reasons):
+    """An answer right on every record except where ``reference`` gives the label ``true`` (there it says ``said``)
+    fails, and the check's message names both labels and gives that pair's reason and no other (but the ones its
+    reason is made of). A pair with no reason fails too."""
     def answer(record):
         label = reference(record)
         return said if label == true else label
-    return answer
 
-
-def assert_told_the_pairs_reason(printed, true, said, reasons):
-    """The check's message names the wrong label and the right one, and gives that pair's reason and no other (but
-    the ones its reason is made of)."""
+    assert (true, said) in reasons, f"no reason for saying {said!r} of a {true!r} record"
     reason = reasons[true, said]
-    assert f"you said {said!r}, but this is {true!r}" in printed
-    assert f"hint: {reason}" in printed
+    result, printed = verdict(capsys, exercise_id, answer)
+    assert not result.passed and f"you said {said!r}, but this is {true!r}" in printed and f"hint: {reason}" in printed
     assert [why for pair, why in reasons.items() if pair != (true, said) and why in printed and why not in reason] == []
 
 
-def assert_wrong_choice_explained(capsys, exercise_id, letter):
-    """Choosing the wrong ``letter`` fails, says so, and gives that choice's explanation only."""
-    from course_utils.exercises import get_exercise
-
-    result, printed = verdict(capsys, exercise_id, letter)
-    hints = [m.hint for m in get_exercise(exercise_id).mistakes]
-    assert not result.passed and f"({letter}) is not the right choice" in printed
-    assert len([hint for hint in hints if hint in printed]) == 1
-
-
-def every_pair(labels):
-    """Every (true, said) pair of two different labels: the confusions a diagnosis exercise must explain."""
-    return {(true, said) for true in labels for said in labels if true != said}
+def every_pair(labels, reasons):
+    """Every (true, said) pair of two different labels (the confusions a diagnosis exercise must explain), and
+    every pair that ``reasons`` explains (a pair of no two labels is a reason never given), sorted."""
+    return sorted({(true, said) for true in labels for said in labels if true != said} | set(reasons))
 
 
 def typed_in_on_the_graders_problems(exercise_id, **options):
@@ -301,8 +290,21 @@ def giveaways_shown(cells, exercise_id, giveaways, last=None):
     return [words for words in giveaways if words in text]
 
 
-def assert_the_choice_reads_in_any_common_form(capsys, exercise_id, letter):
-    """The right ``letter`` passes however a student writes it: b, B, (b), ' b) '."""
-    for answer in (letter, letter.upper(), f"({letter})", f" {letter}) "):
-        result, _ = verdict(capsys, exercise_id, answer)
-        assert result.passed, answer
+def choice_tests(exercise_id, right, letters="abcd"):
+    """The two tests of a multiple-choice exercise, for its test module to take as its own: the ``right`` letter
+    passes however a student writes it (b, B, (b), ' b) '), and each wrong one fails, says so, and gives that
+    choice's own explanation and no other."""
+    def test_the_choice_reads_the_letter_in_any_common_form(capsys):
+        for answer in (right, right.upper(), f"({right})", f" {right}) "):
+            assert verdict(capsys, exercise_id, answer)[0].passed, answer
+
+    @pytest.mark.parametrize("letter", [letter for letter in letters if letter != right])
+    def test_each_wrong_choice_gets_its_own_explanation(capsys, letter):
+        from course_utils.exercises import get_exercise
+
+        result, printed = verdict(capsys, exercise_id, letter)
+        mistakes = get_exercise(exercise_id).mistakes
+        assert not result.passed and f"({letter}) is not the right choice" in printed
+        assert [m.hint for m in mistakes if m.hint in printed] == [m.hint for m in mistakes if m.answer() == letter]
+
+    return test_the_choice_reads_the_letter_in_any_common_form, test_each_wrong_choice_gets_its_own_explanation

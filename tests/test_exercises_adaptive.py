@@ -13,10 +13,7 @@ from course_utils.experiments import adaptive as experiments
 from course_utils.exercises import all_exercises, get_exercise
 from course_utils.exercises.evaluate import Returned, _fits_the_notebooks_problem, expected_value, run_cases
 from course_utils.exercises.chapters import adaptive as chapter
-from conftest import (
-    assert_the_choice_reads_in_any_common_form, assert_wrong_choice_explained, giveaways_shown, grade_cells,
-    typed_in_on_the_graders_problems, verdict,
-)
+from conftest import choice_tests, giveaways_shown, grade_cells, typed_in_on_the_graders_problems, verdict
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK = REPO / "notebooks" / "03_adaptive_learning_rate.ipynb"
@@ -114,13 +111,8 @@ def test_a_prediction_may_be_a_one_element_tensor(capsys):
     assert result.passed
 
 
-def test_the_choice_reads_the_letter_in_any_common_form(capsys):
-    assert_the_choice_reads_in_any_common_form(capsys, "adaptive.why_warmup", "c")
-
-
-@pytest.mark.parametrize("letter", "abd")
-def test_each_wrong_choice_gets_its_own_explanation(capsys, letter):
-    assert_wrong_choice_explained(capsys, "adaptive.why_warmup", letter)
+test_the_choice_reads_the_letter_in_any_common_form, test_each_wrong_choice_gets_its_own_explanation = choice_tests(
+    "adaptive.why_warmup", "c")
 
 
 def test_adam_direction_copied_from_section_3c_with_t_plus_1_is_told_how_t_counts(capsys):

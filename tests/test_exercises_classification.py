@@ -14,7 +14,7 @@ from course_utils.experiments import classification as cx
 from course_utils.exercises import chapter_exercises, get_exercise, problem
 from course_utils.exercises.chapters import classification as chapter
 from course_utils.exercises.evaluate import Returned, run_cases
-from conftest import verdict
+from conftest import choice_tests, verdict
 
 IDS = ["classification.stable_softmax", "classification.cross_entropy", "classification.samples_needed",
        "classification.samples_for_guarantee", "classification.diagnose_loss_input",
@@ -314,20 +314,8 @@ def test_the_diagnosis_passes_hidden_records():
 # ---------------------------------------------------------------------------- exercise 6: the choice
 
 
-def test_every_wrong_choice_has_its_own_explanation_and_the_right_one_none():
-    why = chapter.MSE_WHY_NOT
-    assert set(why) | {chapter.MSE_CHOICE} == set("abcd") and chapter.MSE_CHOICE not in why
-    assert len(set(why.values())) == len(why)
-
-
-@pytest.mark.parametrize("answer", ["b", "B", " (b) ", "b)"])
-def test_the_right_choice_passes_however_it_is_written(capsys, answer):
-    assert verdict(capsys, IDS[5], answer)[0].passed
-
-
-def test_a_wrong_choice_gets_the_misconception_behind_it(capsys):
-    result, printed = verdict(capsys, IDS[5], "c")
-    assert not result.passed and "(c) is not the right choice" in printed and "single η" in printed
+test_the_choice_reads_the_letter_in_any_common_form, test_each_wrong_choice_gets_its_own_explanation = choice_tests(
+    IDS[5], "b")
 
 
 def test_the_choices_in_the_prompt_are_the_ones_the_check_knows():

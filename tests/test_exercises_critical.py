@@ -14,7 +14,7 @@ from course_utils import hessian as hs
 from course_utils.exercises import all_exercises, get_exercise, problem
 from course_utils.exercises.chapters import critical as chapter
 from course_utils.exercises.evaluate import Returned, run_cases
-from conftest import verdict
+from conftest import choice_tests, verdict
 
 IDS = ["critical.product_hessian", "critical.critical_point_kind", "critical.escape_direction",
        "critical.minimum_ratio", "critical.saddle_escape_change", "critical.small_gradient_meaning"]
@@ -175,21 +175,8 @@ def test_a_wrong_escape_prediction_never_shows_the_expected_value(capsys):
 # ---------------------------------------------------------------------------- exercise 6: the choice
 
 
-def test_every_wrong_choice_has_its_own_explanation_and_the_right_one_none():
-    why = chapter.SMALL_GRADIENT_WHY_NOT
-    assert set(why) | {chapter.SMALL_GRADIENT_ANSWER} == set("abcd") and chapter.SMALL_GRADIENT_ANSWER not in why
-    assert len(set(why.values())) == len(why)
-
-
-@pytest.mark.parametrize("answer", ["c", "C", " (c) ", "c)"])
-def test_the_right_choice_passes_however_it_is_written(capsys, answer):
-    result, _ = verdict(capsys, "critical.small_gradient_meaning", answer)
-    assert result.passed
-
-
-def test_a_wrong_choice_gets_the_misconception_behind_it(capsys):
-    result, printed = verdict(capsys, "critical.small_gradient_meaning", "a")
-    assert not result.passed and "(a) is not the right choice" in printed and "saddle point" in printed
+test_the_choice_reads_the_letter_in_any_common_form, test_each_wrong_choice_gets_its_own_explanation = choice_tests(
+    IDS[5], "c")
 
 
 # ---------------------------------------------------------------------------- the notebook's prompts

@@ -17,8 +17,8 @@ from course_utils.exercises.evaluate import Returned, run_cases
 from course_utils.hw02.experiments import classifier_parameter_count, per_class_accuracy
 from course_utils.hw02.models import Classifier, count_parameters
 from conftest import (
-    assert_the_choice_reads_in_any_common_form, assert_told_the_pairs_reason, every_pair, giveaways_shown,
-    grade_cells, said_instead, typed_in_on_the_graders_problems, verdict,
+    assert_saying_instead_gets_the_pairs_reason, choice_tests, every_pair, giveaways_shown, grade_cells,
+    typed_in_on_the_graders_problems, verdict,
 )
 
 REPO = Path(__file__).resolve().parents[1]
@@ -202,15 +202,10 @@ def test_a_rule_with_other_reasonable_thresholds_passes_visible_and_hidden_cases
     assert run_cases(exercise, hidden_cases(exercise, b"key"), lambda case: Returned(next_step(*case.args))).passed
 
 
-@pytest.mark.parametrize("true, said", list(chapter.NEXT_STEP_REASONS))
+@pytest.mark.parametrize("true, said", every_pair(chapter.NEXT_STEPS, chapter.NEXT_STEP_REASONS))
 def test_each_wrong_label_gets_the_reason_it_is_wrong(capsys, true, said):
-    result, printed = verdict(capsys, "hw02.next_step", said_instead(chapter.next_step, true, said))
-    assert not result.passed
-    assert_told_the_pairs_reason(printed, true, said, chapter.NEXT_STEP_REASONS)
-
-
-def test_every_pair_of_labels_has_its_own_reason():
-    assert set(chapter.NEXT_STEP_REASONS) == every_pair(chapter.NEXT_STEPS)
+    assert_saying_instead_gets_the_pairs_reason(capsys, "hw02.next_step", chapter.next_step, true, said,
+                                                chapter.NEXT_STEP_REASONS)
 
 
 @pytest.mark.parametrize("answer, words", [
@@ -226,15 +221,8 @@ def test_an_answer_that_is_no_label_says_which_labels_there_are(capsys, answer, 
 # ---------------------------------------------------------------------------- choose: why whole utterances
 
 
-def test_the_choice_reads_the_letter_in_any_common_form(capsys):
-    assert_the_choice_reads_in_any_common_form(capsys, "hw02.split_by_utterance", "b")
-
-
-@pytest.mark.parametrize("letter", "acd")
-def test_each_wrong_choice_gets_its_own_explanation(capsys, letter):
-    result, printed = verdict(capsys, "hw02.split_by_utterance", letter)
-    assert not result.passed and f"hint: {chapter.SPLIT_REASONS[letter]}" in printed
-    assert [why for other, why in chapter.SPLIT_REASONS.items() if other != letter and why in printed] == []
+test_the_choice_reads_the_letter_in_any_common_form, test_each_wrong_choice_gets_its_own_explanation = choice_tests(
+    "hw02.split_by_utterance", "b")
 
 
 # ---------------------------------------------------------------------------- the grader

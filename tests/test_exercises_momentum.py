@@ -19,8 +19,8 @@ from course_utils.exercises.chapters import momentum as chapter
 from course_utils.exercises.evaluate import Returned, run_cases
 from course_utils.experiments.momentum import momentum_path
 from conftest import (
-    assert_the_choice_reads_in_any_common_form, assert_told_the_pairs_reason, assert_wrong_choice_explained,
-    every_pair, giveaways_shown, grade_cells, said_instead, typed_in_on_the_graders_problems, verdict,
+    assert_saying_instead_gets_the_pairs_reason, choice_tests, every_pair, giveaways_shown, grade_cells,
+    typed_in_on_the_graders_problems, verdict,
 )
 
 REPO = Path(__file__).resolve().parents[1]
@@ -148,15 +148,11 @@ def test_the_notebooks_example_records_show_their_failures():
         assert chapter._clear(failure, record) and chapter.diagnose_run(record) == failure
 
 
-@pytest.mark.parametrize("true, said", list(chapter._DIAGNOSE_REASONS), ids=lambda label: label.replace(" ", "_"))
+@pytest.mark.parametrize("true, said", every_pair(chapter.LABELS, chapter._DIAGNOSE_REASONS),
+                         ids=lambda label: label.replace(" ", "_"))
 def test_each_confusion_gets_its_own_reason(capsys, true, said):
-    result, printed = verdict(capsys, "momentum.diagnose_run", said_instead(chapter.diagnose_run, true, said))
-    assert not result.passed
-    assert_told_the_pairs_reason(printed, true, said, chapter._DIAGNOSE_REASONS)
-
-
-def test_every_confusion_has_a_reason():
-    assert set(chapter._DIAGNOSE_REASONS) == every_pair(chapter.LABELS)
+    assert_saying_instead_gets_the_pairs_reason(capsys, "momentum.diagnose_run", chapter.diagnose_run, true, said,
+                                                chapter._DIAGNOSE_REASONS)
 
 
 def test_another_rule_in_the_chapters_spirit_passes_visible_and_hidden_records(capsys):
@@ -195,13 +191,8 @@ def test_an_answer_that_sorts_the_losses_in_place_is_told_to_leave_its_input_alo
 # ---------------------------------------------------------------------------- the choice
 
 
-def test_the_choice_reads_the_letter_in_any_common_form(capsys):
-    assert_the_choice_reads_in_any_common_form(capsys, "momentum.bigger_batch", "b")
-
-
-@pytest.mark.parametrize("letter", "acd")
-def test_each_wrong_choice_gets_its_own_explanation(capsys, letter):
-    assert_wrong_choice_explained(capsys, "momentum.bigger_batch", letter)
+test_the_choice_reads_the_letter_in_any_common_form, test_each_wrong_choice_gets_its_own_explanation = choice_tests(
+    "momentum.bigger_batch", "b")
 
 
 # ---------------------------------------------------------------------------- pick_batch_size: inputs left alone
