@@ -68,47 +68,40 @@ def lines_file(corpus, tmp_path_factory):
     return root / "hw02_lines.json"
 
 
+def _body(rows):
+    return "".join(f"{row}\n" for row in rows).encode()
+
+
+def _text(rows):
+    return b"Id,Class\n" + _body(rows)
+
+
+def _seventh(rows, row):
+    return rows[:7] + [row] + rows[8:]
+
+
+# kind: (the file made from the right answers' rows "<Id>,<Class>", what the grader says about it)
 MALFORMED = {
-    "wrong_header": (b"id,class\n", "expected the header 'Id,Class', got 'id,class' (the names are case-sensitive)"),
-    "pandas_index": (b",Id,Class\n", "pass index=False to to_csv"),
-    "no_header": (b"", "the header row is missing"),
-    "missing_ids": (b"", "rows of predictions, but the test set has"),
-    "duplicate_id": (b"", "Id 0 appears a second time"),
-    "class_out_of_range": (b"", "Class 41 is not a class (expected 0 … 40)"),
-    "negative_class": (b"", "Class -1 is not a class"),
-    "class_not_integer": (b"", "Class '3.0' is not a whole number"),
-    "id_out_of_range": (b"", "is not a test frame (expected 0 …"),
-    "header_only": (b"Id,Class\n", "the file has the header but no predictions"),
-    "empty": (b"", "the file is empty"),
-    "binary": (b"", "the file is not text (it holds NUL bytes"),
-    "zip": (b"PK\x03\x04" + bytes(100), "not text but a zip archive"),
-    "not_utf8": (b"", "the file is not UTF-8 text (byte 0xe9"),
-    "huge_line": (b"", "characters: expected '<Id>,<Class>'"),
-    "too_large": (b"", "more than a prediction file of"),
+    "wrong_header": (lambda rows: b"id,class\n" + _body(rows),
+                     "expected the header 'Id,Class', got 'id,class' (the names are case-sensitive)"),
+    "pandas_index": (lambda rows: b",Id,Class\n" + _body(f"{i},{row}" for i, row in enumerate(rows)),
+                     "pass index=False to to_csv"),
+    "no_header": (_body, "the header row is missing"),
+    "missing_ids": (lambda rows: _text(rows[:-5]), "rows of predictions, but the test set has"),
+    "duplicate_id": (lambda rows: _text(rows[:-1] + ["0,3"]), "Id 0 appears a second time"),
+    "class_out_of_range": (lambda rows: _text(_seventh(rows, "7,41")), "Class 41 is not a class (expected 0 … 40)"),
+    "negative_class": (lambda rows: _text(_seventh(rows, "7,-1")), "Class -1 is not a class"),
+    "class_not_integer": (lambda rows: _text(_seventh(rows, "7,3.0")), "Class '3.0' is not a whole number"),
+    "id_out_of_range": (lambda rows: _text(rows[:-1] + [f"{len(rows)},3"]), "is not a test frame (expected 0 …"),
+    "header_only": (lambda rows: b"Id,Class\n", "the file has the header but no predictions"),
+    "empty": (lambda rows: b"", "the file is empty"),
+    "binary": (lambda rows: _text(rows)[:50] + b"\x00\x01\x02" + _text(rows)[50:],
+               "the file is not text (it holds NUL bytes"),
+    "zip": (lambda rows: b"PK\x03\x04" + bytes(100), "not text but a zip archive"),
+    "not_utf8": (lambda rows: _text(rows)[:30] + b"\xe9" + _text(rows)[30:], "the file is not UTF-8 text (byte 0xe9"),
+    "huge_line": (lambda rows: _text(_seventh(rows, "7," + "1" * 10_000)), "characters: expected '<Id>,<Class>'"),
+    "too_large": (lambda rows: _text(rows) + b" " * (40 * len(rows)), "more than a prediction file of"),
 }
-
-
-def _malformed_bytes(kind, answers):
-    rows = [f"{i},{int(c)}" for i, c in enumerate(answers)]
-    text = lambda rows: ("Id,Class\n" + "\n".join(rows) + "\n").encode()   # noqa: E731
-    if kind in ("wrong_header", "pandas_index"):
-        prefix = MALFORMED[kind][0]
-        return prefix + "\n".join(f"{i},{row}" if kind == "pandas_index" else row
-                                  for i, row in enumerate(rows)).encode() + b"\n"
-    return {"no_header": ("\n".join(rows) + "\n").encode(),
-            "missing_ids": text(rows[:-5]),
-            "duplicate_id": text(rows[:-1] + ["0,3"]),
-            "class_out_of_range": text(rows[:7] + ["7,41"] + rows[8:]),
-            "negative_class": text(rows[:7] + ["7,-1"] + rows[8:]),
-            "class_not_integer": text(rows[:7] + ["7,3.0"] + rows[8:]),
-            "id_out_of_range": text(rows[:-1] + [f"{len(rows)},3"]),
-            "header_only": b"Id,Class\n",
-            "empty": b"",
-            "binary": text(rows)[:50] + b"\x00\x01\x02" + text(rows)[50:],
-            "zip": MALFORMED["zip"][0],
-            "not_utf8": text(rows)[:30] + b"\xe9" + text(rows)[30:],
-            "huge_line": text(rows[:7] + ["7," + "1" * 10_000] + rows[8:]),
-            "too_large": text(rows) + b" " * (40 * len(rows))}[kind]
 
 
 @pytest.fixture(scope="module")
@@ -125,7 +118,7 @@ def graded_class(corpus, lines_file, tmp_path_factory):
     for kind in MALFORMED:
         path = root / "class" / kind / "prediction.csv"
         path.parent.mkdir(parents=True)
-        path.write_bytes(_malformed_bytes(kind, answers))
+        path.write_bytes(MALFORMED[kind][0]([f"{i},{int(c)}" for i, c in enumerate(answers)]))
     done = _run(root, "grade", "class", "--hw02-labels", folder, "--hw02-lines", lines_file, "--key-file", "key",
                 "--lms", "lms.csv")
     rows = {row["student"]: row for row in csv.DictReader(open(root / "grades.csv", encoding="utf-8"))}
