@@ -10,9 +10,8 @@ with any optimiser (and a learning-rate scheduler stepped after every update), a
 measurements of the model before training, after the updates the chapter asks for, and at the end.
 A batch whose loss is not finite stops training, and the run says it diverged.
 
-Updates are counted from 1: update t is the t-th step of the optimiser, and "after update t" means
-the model has made t updates (0: before training). Every count :func:`fit` passes on or records
-uses that convention.
+Updates are counted from 1: update t is the optimiser's t-th step; "after update t", the model has
+made t updates (0: before training). Every count :func:`fit` passes on or records means that.
 """
 import math
 from dataclasses import dataclass, field

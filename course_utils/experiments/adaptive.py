@@ -234,13 +234,9 @@ DIGITS_LEARNING_RATES = {"gd": 0.1, "momentum": 0.1, "adagrad": 0.01, "rmsprop":
                          "adam_warmup": 0.01}
 
 
-def digits_model(seed=0):
-    """64 pixels → 64 ReLUs → 10 classes (:func:`course_utils.training.classifier`)."""
-    return classifier(64, 10, width=64, seed=seed)
-
-
 def digits_experiment(names=tuple(DIGITS_LEARNING_RATES), epochs=8, batch_size=64, seed=0, warmup_epochs=1):
-    """Train the same network from the same start with each optimiser on scikit-learn's digits.
+    """Train the same network (64 pixels → 64 ReLUs → 10 classes, :func:`course_utils.training.classifier`)
+    from the same start with each optimiser on scikit-learn's digits.
 
     Every run sees the same batches in the same order. ``adam_warmup`` is Adam with a linear
     warm-up over ``warmup_epochs`` epochs and a cosine decay to 0 at the end. Returns
@@ -255,7 +251,7 @@ def digits_experiment(names=tuple(DIGITS_LEARNING_RATES), epochs=8, batch_size=6
     batches = [torch.randperm(n, generator=order).split(batch_size) for _ in range(epochs)]
     runs = {}
     for name in names:
-        model = digits_model(seed)
+        model = classifier(64, 10, width=64, seed=seed)
         optimizer = make_optimizer(name, model.parameters(), DIGITS_LEARNING_RATES[name])
         scheduler = None
         if name == "adam_warmup":
@@ -289,7 +285,7 @@ def adam_early_steps(seed=0, steps=200, learning_rate=0.01, batch_size=64, recor
     full-batch gradient is taken) and records after it (when Adam's state is read).
     """
     data = digits(seed=seed)
-    model = digits_model(seed)
+    model = classifier(64, 10, width=64, seed=seed)
     params = list(model.parameters())
     optimizer = optim.Adam(params, lr=learning_rate)
     (beta1, beta2), eps = optimizer.param_groups[0]["betas"], optimizer.param_groups[0]["eps"]
