@@ -58,28 +58,45 @@ def _check_hyperparameters(params, lr, momentum=0.0, eps=1.0, betas=(0.0, 0.0)):
         raise ValueError(f"the learning rate η must be > 0, got {lr}")
     if not (_all(momentum >= 0) and _all(momentum < 1)):
         raise ValueError(f"momentum λ must be in [0, 1), got {momentum}: with λ ≥ 1 old gradients never fade")
-    if not eps > 0:
+    if not _all(eps > 0):
         raise ValueError(f"eps must be > 0 (it keeps η/σ finite where σ = 0), got {eps}")
     for name, beta in zip(("β₁ (or α)", "β₂"), betas):
-        if not 0 <= beta < 1:
+        if not (_all(beta >= 0) and _all(beta < 1)):
             raise ValueError(f"{name} must be in [0, 1), got {beta}")
     return params
 
 
 def _all(condition):
-    """A hyper-parameter's check, for one number or a tensor of one value per row (see :func:`_per_row`)."""
+    """A hyper-parameter's check, for one number or a tensor of one value per row (see :func:`_groups`)."""
     return bool(torch.as_tensor(condition).all())
 
 
-def _per_row(*hyperparameters):
-    """True when a hyper-parameter is a tensor, e.g. (K, 1) to give each row of a (K, d) parameter its own
-    value (:func:`course_utils.surfaces.descend` runs K descents so): ``add_``'s ``alpha`` takes only numbers."""
-    return any(torch.is_tensor(h) for h in hyperparameters)
+def _loss(closure):
+    """What ``step(closure)`` returns: the loss the closure computes (with gradients on), or None."""
+    return None if closure is None else torch.enable_grad()(closure)()
 
 
-def _with_grad(group):
-    params = [p for p in group["params"] if p.grad is not None]
-    return params, [p.grad for p in params]
+def _groups(optimizer):
+    """The parameter groups a step updates, each as (group, its parameters that have a gradient, those
+    gradients, path), where path is how the update runs over the tensors:
+
+    - ``"per row"`` when a hyper-parameter is a tensor, e.g. (K, 1) to give each row of a (K, d)
+      parameter its own value (:func:`course_utils.surfaces.descend` runs K descents so): ``add_``'s
+      ``alpha`` and ``addcmul_``'s ``value`` take only numbers, so this path multiplies by the tensor
+      first, with the same roundings as the other paths (each row's numbers are those of a run alone);
+    - ``"foreach"``: one ``torch._foreach_*`` kernel per operation over all tensors (the default on a
+      GPU, or where the group says ``foreach=True``);
+    - ``"one at a time"``: one tensor after the other (the default on a CPU, see :func:`_use_foreach`).
+    """
+    for group in optimizer.param_groups:
+        params = [p for p in group["params"] if p.grad is not None]
+        if not params:
+            continue
+        values = [v for key, value in group.items() if key != "params"
+                  for v in (value if isinstance(value, tuple) else (value,))]
+        foreach = _use_foreach(params) if group.get("foreach") is None else group["foreach"]
+        path = "per row" if any(torch.is_tensor(v) for v in values) else "foreach" if foreach else "one at a time"
+        yield group, params, [p.grad for p in params], path
 
 
 def _state_tensors(optimizer, params, name, init):
@@ -119,19 +136,17 @@ class SGD(torch.optim.Optimizer):
 
     @torch.no_grad()
     def step(self, closure=None):
-        loss = None if closure is None else torch.enable_grad()(closure)()
-        for group in self.param_groups:
-            params, grads = _with_grad(group)
-            if not params:
-                continue
-            if _per_row(group["lr"]):
-                for rows, g in zip(params, grads):                    # η: one per row
-                    rows.add_(-group["lr"] * g)
-            elif _use_foreach(params):
-                torch._foreach_add_(params, grads, alpha=-group["lr"])
+        loss = _loss(closure)
+        for group, params, grads, path in _groups(self):
+            lr = group["lr"]
+            if path == "per row":
+                for rows, g in zip(params, grads):
+                    rows.addcmul_(g, -lr)                             # θ − η·g, η one per row
+            elif path == "foreach":
+                torch._foreach_add_(params, grads, alpha=-lr)
             else:
                 for p, g in zip(params, grads):
-                    p.add_(g, alpha=-group["lr"])
+                    p.add_(g, alpha=-lr)                              # θ − η·g
         return loss
 
 
@@ -161,17 +176,14 @@ class Momentum(torch.optim.Optimizer):
 
     @torch.no_grad()
     def step(self, closure=None):
-        loss = None if closure is None else torch.enable_grad()(closure)()
-        for group in self.param_groups:
-            params, grads = _with_grad(group)
-            if not params:
-                continue
+        loss = _loss(closure)
+        for group, params, grads, path in _groups(self):
             movements = _state_tensors(self, params, "movement", torch.zeros_like)   # m⁰ = 0
             lr, momentum = group["lr"], group["momentum"]
-            if _per_row(lr, momentum):
+            if path == "per row":
                 for rows, g, m in zip(params, grads, movements):      # λ and η: one per row
-                    rows.add_(m.mul_(momentum).add_(-lr * g))
-            elif _use_foreach(params):
+                    rows.add_(m.mul_(momentum).addcmul_(g, -lr))
+            elif path == "foreach":
                 torch._foreach_mul_(movements, momentum)               # λ·m
                 torch._foreach_add_(movements, grads, alpha=-lr)       # − η·g
                 torch._foreach_add_(params, movements)                 # θ + m
@@ -240,6 +252,10 @@ class AdaGrad(torch.optim.Optimizer):
         eps: ε > 0, keeps the step finite where σ = 0.
         foreach: one ``torch._foreach_*`` kernel per operation over all tensors (the default
             on a GPU) or one tensor at a time (the default on a CPU, where it is quicker).
+
+    Every hyper-parameter may also be a tensor that broadcasts against the parameters, e.g. (K, 1)
+    for one value per row of a (K, d) parameter (:func:`course_utils.surfaces.descend`); so for
+    :class:`RMSProp` and :class:`Adam`, whose ``betas`` is then a pair of (K, 1) tensors.
     """
 
     def __init__(self, params, lr, eps=1e-10, foreach=None):
@@ -247,17 +263,18 @@ class AdaGrad(torch.optim.Optimizer):
 
     @torch.no_grad()
     def step(self, closure=None):
-        loss = None if closure is None else torch.enable_grad()(closure)()
-        for group in self.param_groups:
-            params, grads = _with_grad(group)
-            if not params:
-                continue
+        loss = _loss(closure)
+        for group, params, grads, path in _groups(self):
             sums = _state_tensors(self, params, "sum_of_squares", torch.zeros_like)
             counts = _count_steps(self, params, "count")                  # t + 1
             lr, eps = group["lr"], group["eps"]
-            foreach = _use_foreach(params) if group["foreach"] is None else group["foreach"]
-            sigmas = _workspace(self, params, separate=foreach)
-            if foreach:
+            sigmas = _workspace(self, params, separate=path == "foreach")
+            if path == "per row":                                          # η, ε: one per row
+                for rows, g, s, sigma, n in zip(params, grads, sums, sigmas, counts):
+                    s.addcmul_(g, g)
+                    torch.div(s, n, out=sigma).sqrt_().add_(eps)
+                    rows.addcdiv_(-lr * g, sigma)
+            elif path == "foreach":
                 torch._foreach_addcmul_(sums, grads, grads)                # Σ (gᵏ)²
                 torch._foreach_copy_(sigmas, sums)
                 torch._foreach_div_(sigmas, counts)                        # mean of the squares
@@ -304,17 +321,18 @@ class RMSProp(torch.optim.Optimizer):
 
     @torch.no_grad()
     def step(self, closure=None):
-        loss = None if closure is None else torch.enable_grad()(closure)()
-        for group in self.param_groups:
-            params, grads = _with_grad(group)
-            if not params:
-                continue
+        loss = _loss(closure)
+        for group, params, grads, path in _groups(self):
             # σ² starts at (g⁰)²: the update below then leaves it there, so σ⁰ = |g⁰|.
             squares = _state_tensors(self, params, "square_avg", lambda p: p.grad * p.grad)
             lr, alpha, eps = group["lr"], group["alpha"], group["eps"]
-            foreach = _use_foreach(params) if group["foreach"] is None else group["foreach"]
-            sigmas = _workspace(self, params, separate=foreach)
-            if foreach:
+            sigmas = _workspace(self, params, separate=path == "foreach")
+            if path == "per row":                                                 # η, α, ε: one per row
+                for rows, g, s, sigma in zip(params, grads, squares, sigmas):
+                    s.mul_(alpha).addcmul_((1 - alpha) * g, g)
+                    torch.sqrt(s, out=sigma).add_(eps)
+                    rows.addcdiv_(-lr * g, sigma)
+            elif path == "foreach":
                 torch._foreach_mul_(squares, alpha)
                 torch._foreach_addcmul_(squares, grads, grads, value=1 - alpha)   # σ² ← ασ² + (1 − α)g²
                 torch._foreach_copy_(sigmas, squares)
@@ -366,20 +384,23 @@ class Adam(torch.optim.Optimizer):
 
     @torch.no_grad()
     def step(self, closure=None):
-        loss = None if closure is None else torch.enable_grad()(closure)()
-        for group in self.param_groups:
-            params, grads = _with_grad(group)
-            if not params:
-                continue
+        loss = _loss(closure)
+        for group, params, grads, path in _groups(self):
             (beta1, beta2), lr, eps = group["betas"], group["lr"], group["eps"]
             m = _state_tensors(self, params, "m", torch.zeros_like)
             v = _state_tensors(self, params, "v", torch.zeros_like)
             steps = _count_steps(self, params, "step")
             step_sizes = [-lr / (1 - beta1 ** t) for t in steps]              # −η/(1 − β₁ᵗ⁺¹)
             root_corrections = [(1 - beta2 ** t) ** 0.5 for t in steps]       # √(1 − β₂ᵗ⁺¹)
-            foreach = _use_foreach(params) if group["foreach"] is None else group["foreach"]
-            denominators = _workspace(self, params, separate=foreach)
-            if foreach:
+            denominators = _workspace(self, params, separate=path == "foreach")
+            tensors = zip(params, grads, m, v, denominators, step_sizes, root_corrections)
+            if path == "per row":                                             # η, β₁, β₂, ε: one per row
+                for p, g, m_i, v_i, d, size, root in tensors:
+                    m_i.lerp_(g, 1 - beta1)
+                    v_i.mul_(beta2).addcmul_((1 - beta2) * g, g)
+                    torch.sqrt(v_i, out=d).div_(root).add_(eps)
+                    p.addcdiv_(size * m_i, d)
+            elif path == "foreach":
                 torch._foreach_lerp_(m, grads, 1 - beta1)                     # m ← β₁m + (1 − β₁)g
                 torch._foreach_mul_(v, beta2)
                 torch._foreach_addcmul_(v, grads, grads, value=1 - beta2)     # v ← β₂v + (1 − β₂)g²
@@ -389,8 +410,7 @@ class Adam(torch.optim.Optimizer):
                 torch._foreach_add_(denominators, eps)                        # √v̂ + ε
                 torch._foreach_addcdiv_(params, m, denominators, step_sizes)  # θ − η·m̂/(√v̂ + ε)
             else:
-                for p, g, m_i, v_i, d, size, root in zip(params, grads, m, v, denominators,
-                                                         step_sizes, root_corrections):
+                for p, g, m_i, v_i, d, size, root in tensors:
                     m_i.lerp_(g, 1 - beta1)
                     v_i.mul_(beta2).addcmul_(g, g, value=1 - beta2)
                     torch.sqrt(v_i, out=d).div_(root).add_(eps)

@@ -82,18 +82,24 @@ def grid(surface, n=120):
     return T1, T2, L
 
 
-def descend(loss, starts, optimizer, steps, **hyperparameters):
+def descend(loss, starts, optimizer, steps, schedule=None, gradient=None, **hyperparameters):
     r"""Descend a loss from K starts at once, one per row of ``starts`` (K, d): the paths, shape (K, steps + 1, d).
 
     ``optimizer`` is any of the course's update rules (a class of :mod:`course_utils.optim`, or of
     ``torch.optim``), built once as ``optimizer([θ], **hyperparameters)`` on θ of shape (K, d). A
     hyper-parameter is one number for every row, or K numbers, one per row (the rules of
-    :mod:`course_utils.optim` take them as a (K, 1) tensor). ``loss`` maps θ (K, d) to the K rows'
-    losses; the rows are independent, so the gradient of their sum is each row's own gradient, and
-    each row makes exactly the updates it would make alone.
+    :mod:`course_utils.optim` take them as a (K, 1) tensor; K equal numbers are passed as one, which
+    every rule of ``torch.optim`` takes). ``betas`` is one pair (β₁, β₂) for every row, even when
+    K = 2, or one pair per row, shape (K, 2). ``schedule(t)``, if given, is the factor of the
+    learning rate at update t (counted from 0): ηᵗ = η·schedule(t), one number or one per row.
 
-    A row is NaN from the first point whose loss (computed for the update from it) or whose θ is not
-    finite, so a path that diverges can still be cut and drawn.
+    ``loss`` maps θ (K, d) to the K rows' losses, and is called once per update; the rows are
+    independent, so the gradient of their sum is each row's own gradient, and each row makes exactly
+    the updates it would make alone. Where the gradient is known in closed form, ``gradient(θ)`` may
+    give it, (K, d), instead of autograd (many times quicker for a surface of two parameters); ``loss``
+    is then called once, on the whole paths (K, steps + 1, d). A row is NaN from the first point whose
+    θ, or whose loss (computed for the update from it), is not finite, so a path that diverges can
+    still be cut and drawn.
     """
     loss_fn = loss.loss if isinstance(loss, Surface) else loss
     if steps < 0:
@@ -102,31 +108,59 @@ def descend(loss, starts, optimizer, steps, **hyperparameters):
     if theta.ndim != 2:
         raise ValueError(f"starts must have shape (K, d), one start per row; got shape {tuple(theta.shape)}")
     rows = len(theta)
-    update = optimizer([theta.requires_grad_(True)],
-                       **{name: _per_row(name, value, rows) for name, value in hyperparameters.items()})
+    hyperparameters = {name: _per_row(name, value, rows) for name, value in hyperparameters.items()}
+    try:
+        update = optimizer([theta.requires_grad_(True)], **hyperparameters)
+    except (TypeError, ValueError, RuntimeError) as error:
+        if not any(torch.is_tensor(v) for value in hyperparameters.values() for v in _flat(value)):
+            raise
+        raise ValueError(f"{error}: this update rule takes one number per hyper-parameter, not one per start; "
+                         "use a rule of course_utils.optim, or one descend per value") from error
+    learning_rate = update.param_groups[0]["lr"] if schedule is not None else None
     paths = torch.empty(rows, steps + 1, theta.shape[1], dtype=torch.float64)
     paths[:, 0] = theta.detach()
-    finite = torch.ones(rows, steps + 1, dtype=torch.bool)
+    losses = torch.zeros(rows, steps + 1, dtype=torch.float64)      # the last point's loss is not needed
     for t in range(steps):
-        update.zero_grad()
-        value = loss_fn(theta)
-        finite[:, t] = torch.isfinite(value.detach())
-        value.sum().backward()
+        if schedule is not None:
+            update.param_groups[0]["lr"] = learning_rate * _per_row("schedule(t)", schedule(t), rows)
+        if gradient is None:
+            value = loss_fn(theta)
+            if value.shape != (rows,):
+                raise ValueError(f"the loss must return one loss per start, shape ({rows},); got {tuple(value.shape)}")
+            (theta.grad,) = torch.autograd.grad(value.sum(), theta)
+            losses[:, t] = value.detach()
+        else:
+            theta.grad = gradient(theta.detach())
         update.step()
         paths[:, t + 1] = theta.detach()
-    finite &= torch.isfinite(paths).all(dim=2)
+    if gradient is not None:
+        with torch.no_grad():
+            losses = loss_fn(paths)
+    finite = torch.isfinite(losses) & torch.isfinite(paths).all(dim=2)
     paths[finite.logical_not().cumsum(dim=1) > 0] = float("nan")
     return paths
 
 
+def _flat(value):
+    return value if isinstance(value, tuple) else (value,)
+
+
 def _per_row(name, value, rows):
-    """A hyper-parameter as one number, or as a (rows, 1) tensor of one value per row."""
-    if isinstance(value, (int, float)):
-        return value
+    """A hyper-parameter as one number, or as a (rows, 1) tensor of one value per row (``betas``: a pair of them)."""
+    if name == "betas":
+        pair = torch.as_tensor(value, dtype=torch.float64)
+        if pair.shape == (2,):
+            return tuple(pair.tolist())
+        if pair.shape != (rows, 2):
+            raise ValueError(f"betas must be one pair (β₁, β₂) or one pair per start, shape ({rows}, 2); "
+                             f"got shape {tuple(pair.shape)}")
+        return _per_row("β₁", pair[:, 0], rows), _per_row("β₂", pair[:, 1], rows)
     value = torch.as_tensor(value, dtype=torch.float64).flatten()
+    if len(value) == 1:
+        return value.item()
     if len(value) != rows:
         raise ValueError(f"{name} must be one number or one per start ({rows}), got {len(value)} values")
-    return value[:, None]
+    return value[0].item() if bool((value == value[0]).all()) else value[:, None]
 
 
 def trajectory(loss, start, make_optimizer, steps):

@@ -112,6 +112,14 @@ def test_hessian_takes_a_theta_with_or_without_grad_and_refuses_integers_and_a_n
         hs.hessian(lambda t: t ** 2, torch.zeros(2, requires_grad=True))
 
 
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32, torch.float16, torch.bfloat16])
+def test_hessian_takes_any_floating_point_theta_and_answers_in_its_dtype(dtype):
+    point = torch.tensor([2.0, 0.5], dtype=dtype)
+    H = hs.hessian(product_loss, point)
+    assert H.dtype == dtype
+    assert H.double().tolist() == hs.hessian(product_loss, point.double()).tolist()   # exact in every dtype here
+
+
 def test_hessian_refuses_a_loss_that_is_nan_at_theta():
     with pytest.raises(ValueError, match="NaN"):
         hs.hessian(lambda t: torch.log(t).sum(), torch.tensor([-1.0, 2.0], requires_grad=True))

@@ -154,3 +154,72 @@ def test_descend_says_what_is_wrong_with_its_starts_or_a_hyper_parameter():
         descend(bowl, [(1.0, 1.0), (2.0, 2.0)], optim.SGD, 5, lr=[0.1, 0.2, 0.3])
     with pytest.raises(ValueError, match="the learning rate η must be > 0"):
         descend(bowl, [(1.0, 1.0), (2.0, 2.0)], optim.SGD, 5, lr=[0.1, -0.2])
+
+
+def _alone(loss, start, rule, steps, **hyperparameters):
+    """One row descended by itself, with one number per hyper-parameter."""
+    return descend(loss, [start], rule, steps, **hyperparameters)[0]
+
+
+@pytest.mark.parametrize("rule, hyperparameters", [
+    (optim.SGD, {}),
+    (optim.Momentum, {"momentum": [0.0, 0.5, 0.9]}),
+    (optim.AdaGrad, {"eps": [1e-10, 1e-3, 0.1]}),
+    (optim.RMSProp, {"alpha": [0.5, 0.9, 0.99], "eps": [1e-8, 1e-3, 0.1]}),
+    (optim.Adam, {"betas": [(0.9, 0.999), (0.5, 0.9), (0.0, 0.5)], "eps": [1e-8, 1e-3, 0.1]}),
+], ids=["SGD", "Momentum", "AdaGrad", "RMSProp", "Adam"])
+def test_descend_with_one_learning_rate_per_row_makes_each_row_the_run_it_makes_alone(rule, hyperparameters):
+    bowl = elongated_bowl(0.1, 2.0)
+    starts, rates = [(-5.0, 2.0), (4.0, -1.0), (1.0, 2.5)], [0.05, 0.3, 0.9]
+    paths = descend(bowl, starts, rule, 40, lr=rates, **hyperparameters)
+    for k, start in enumerate(starts):
+        own = {name: tuple(value[k]) if name == "betas" else value[k] for name, value in hyperparameters.items()}
+        torch.testing.assert_close(paths[k], _alone(bowl, start, rule, 40, lr=rates[k], **own),
+                                   rtol=1e-12, atol=1e-12, equal_nan=True)
+
+
+def test_descend_reads_a_betas_pair_as_one_pair_for_every_row_even_with_two_rows():
+    bowl = elongated_bowl(0.1, 2.0)
+    starts = [(-5.0, 2.0), (4.0, -1.0)]
+    paths = descend(bowl, starts, optim.Adam, 30, lr=[0.1, 0.5], betas=(0.9, 0.999))
+    for start, lr, path in zip(starts, (0.1, 0.5), paths):
+        torch.testing.assert_close(path, _alone(bowl, start, optim.Adam, 30, lr=lr, betas=(0.9, 0.999)),
+                                   rtol=1e-12, atol=1e-12)
+    per_row = descend(bowl, starts, optim.Adam, 30, lr=0.1, betas=[(0.9, 0.999), (0.5, 0.9)])
+    torch.testing.assert_close(per_row[1], _alone(bowl, starts[1], optim.Adam, 30, lr=0.1, betas=(0.5, 0.9)),
+                               rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match=r"betas must be one pair \(β₁, β₂\) or one pair per start, shape \(2, 2\); "
+                                         r"got shape \(3,\)"):
+        descend(bowl, starts, optim.Adam, 3, lr=0.1, betas=(0.9, 0.99, 0.999))
+
+
+def test_descend_follows_a_schedule_per_row_and_a_closed_form_gradient_as_autograd_does():
+    bowl = elongated_bowl(0.1, 2.0)
+    starts, factors = [(-5.0, 2.0), (4.0, -1.0)], [lambda t: 1.0, lambda t: 0.9 ** t]
+    schedule = lambda t: [f(t) for f in factors]  # noqa: E731
+    paths = descend(bowl, starts, optim.Momentum, 30, schedule, lr=0.4, momentum=0.5)
+    for start, factor, path in zip(starts, factors, paths):
+        theta = torch.tensor(start, dtype=torch.float64, requires_grad=True)
+        update = optim.Momentum([theta], lr=0.4, momentum=0.5)
+        scheduler = torch.optim.lr_scheduler.LambdaLR(update, factor)
+        for _ in range(30):
+            update.zero_grad()
+            bowl.loss(theta).backward()
+            update.step()
+            scheduler.step()
+        torch.testing.assert_close(path[-1], theta.detach(), rtol=1e-12, atol=1e-12)
+    gradient = lambda theta: theta * theta.new_tensor([0.2, 4.0])  # noqa: E731
+    closed = descend(bowl, starts, optim.Momentum, 30, schedule, gradient, lr=0.4, momentum=0.5)
+    torch.testing.assert_close(closed, paths, rtol=1e-12, atol=1e-12)
+    diverging = descend(bowl, starts, optim.SGD, 200, gradient=gradient, lr=[10.0, 0.1])
+    torch.testing.assert_close(diverging, descend(bowl, starts, optim.SGD, 200, lr=[10.0, 0.1]), equal_nan=True)
+
+
+def test_descend_says_when_a_rule_takes_no_values_per_row_or_the_loss_is_not_one_per_row():
+    bowl = elongated_bowl()
+    with pytest.raises(ValueError, match="this update rule takes one number per hyper-parameter, not one per start"):
+        descend(bowl, [(1.0, 1.0), (2.0, 2.0)], torch.optim.Adagrad, 5, lr=[0.1, 0.2])
+    paths = descend(bowl, [(1.0, 1.0), (2.0, 2.0)], torch.optim.Adagrad, 5, lr=[0.1, 0.1])   # equal: one number
+    torch.testing.assert_close(paths[1], _alone(bowl, (2.0, 2.0), torch.optim.Adagrad, 5, lr=0.1))
+    with pytest.raises(ValueError, match=r"the loss must return one loss per start, shape \(2,\); got \(\)"):
+        descend(lambda theta: bowl.loss(theta).sum(), [(1.0, 1.0), (2.0, 2.0)], optim.SGD, 5, lr=0.1)

@@ -28,7 +28,7 @@ import torch
 from torch.func import grad, jacrev, vmap
 
 from .. import hessian as hs
-from ..surfaces import Surface
+from ..surfaces import Surface, descend
 
 # --- The notes' example: y = w1·w2·x -----------------------------------------------------------
 
@@ -197,21 +197,12 @@ class Study:
 
 
 def adam_snapshots(loss_fn, theta, updates, learning_rate):
-    """Train all rows of ``theta`` together with Adam (vmap) and return row k as it was after
-    ``updates[k]`` updates: a copy taken then, so later updates (Adam's momentum keeps moving
-    a parameter whose gradient is zero) cannot touch it."""
-    theta = theta.detach().clone().requires_grad_()
-    snapshots = theta.detach().clone()
-    optimizer = torch.optim.Adam([theta], lr=learning_rate)
-    for step in range(int(updates.max()) + 1):
-        done = updates == step
-        snapshots[done] = theta.detach()[done]
-        if step == int(updates.max()):
-            break
-        optimizer.zero_grad()
-        vmap(loss_fn)(theta).sum().backward()
-        optimizer.step()
-    return snapshots
+    """Train all rows of ``theta`` together with Adam (:func:`course_utils.surfaces.descend`, the loss
+    vmapped over the rows) and return row k as it was after ``updates[k]`` updates: a point of its
+    path, so later updates (Adam's momentum keeps moving a parameter whose gradient is zero) cannot
+    touch it."""
+    paths = descend(vmap(loss_fn), theta.detach(), torch.optim.Adam, int(updates.max()), lr=learning_rate)
+    return paths[torch.arange(len(theta)), updates]
 
 
 def minimum_ratio_study(n_networks=40, hidden=4, n_points=32, max_updates=1000, newton_steps=200,
