@@ -42,13 +42,55 @@ def test_a_tiny_learning_rate_crawls():
 
 @pytest.mark.parametrize("name", ["gd", "momentum", "adagrad", "rmsprop", "adam"])
 @pytest.mark.parametrize("schedule", ["constant", "warm-up + cosine"])
-def test_race_runs_each_learning_rate_as_the_shared_harness_does(name, schedule):
-    rates = (0.003, 0.3)
+def test_race_gives_each_learning_rate_the_path_it_would_have_alone(name, schedule):
+    """Against each η alone: its own optimiser, PyTorch's LambdaLR and the valley's closed-form gradient."""
+    rates = (0.003, 0.3, 1.0)
     paths = adaptive.race(name, rates, schedule, steps=40)
     for path, lr in zip(paths, rates):
-        one = adaptive.race_one(name, lr, schedule, steps=40)
-        finite = torch.isfinite(path).all(dim=1)
-        assert torch.allclose(path[finite][: len(one)], one[: int(finite.sum())])
+        theta = torch.tensor(adaptive.START, dtype=torch.float64)
+        optimizer = adaptive.make_optimizer(name, [theta], lr)
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, adaptive.schedule_factor(schedule, 40))
+        alone = [theta.clone()]
+        for _ in range(40):
+            theta.grad = adaptive.valley_gradient(theta)
+            optimizer.step()
+            scheduler.step()
+            alone.append(theta.clone())
+        alone = torch.stack(alone)
+        alone[torch.isfinite(adaptive.valley_loss(alone)).logical_not().cumsum(dim=0) > 0] = float("nan")
+        torch.testing.assert_close(path, alone, rtol=1e-12, atol=1e-12, equal_nan=True)
+
+
+def test_race_and_gd_on_quadratic_give_the_numbers_they_gave_before_the_shared_harness():
+    """Recorded from their own loops before both moved onto surfaces.descend."""
+    adam = adaptive.race("adam", (0.001, 0.01, 0.03, 0.1, 0.3, 1.0), "warm-up + cosine", 300)[:, -1]
+    torch.testing.assert_close(adam, torch.tensor([
+        [-8.849539594403298, 0.7545963226065817], [-7.545964033819851, 0.05465862514686599],
+        [-5.012528983025896, -1.2953112327446613e-05], [-0.5465880978481383, 5.980862210346549e-07],
+        [0.0001295299967962859, 3.963537548046908e-07], [-5.980459038793874e-06, 4.9365718532457176e-08]],
+        dtype=torch.float64), rtol=1e-12, atol=1e-12)
+    adagrad = adaptive.race("adagrad", [0.3] * 6, adaptive.SCHEDULES, 300, warmup=10)[:, -1, 0]
+    torch.testing.assert_close(adagrad, torch.tensor([
+        -7.636815801661086e-15, -2.2154225312841736e-05, -0.00010261579011021995, -0.0008374910813875132,
+        -0.005846179730337583, -0.008079837175987245], dtype=torch.float64), rtol=1e-12, atol=1e-12)
+    gd = adaptive.race("gd", (0.001, 0.01, 0.03, 0.1, 0.3, 1.0), steps=300)
+    assert gd[:2, -1].tolist() == [[-8.994601614279276, 7.607441248353545e-30], [-8.946161139708579, 0.9]]
+    assert torch.isnan(gd[2:]).all(dim=2).float().argmax(dim=1).tolist() == [220, 120, 87, 67]
+    path = adaptive.gd_on_quadratic([[10.0, -2.0], [-2.0, 1.0]], 0.03, 200)
+    torch.testing.assert_close(path[[10, 200]], torch.tensor(
+        [[0.2245360919286166, 0.9707874276698532], [0.007556484541325865, 0.03560777565023042]],
+        dtype=torch.float64), rtol=1e-12, atol=1e-12)
+
+
+def test_gd_on_quadratic_is_the_power_of_one_step_and_nan_once_it_overflows():
+    hessian = torch.tensor([[3.0, 1.0], [1.0, 2.0]], dtype=torch.float64)
+    step = torch.eye(2, dtype=torch.float64) - 0.2 * hessian                 # θ ← (I − ηH)θ
+    path = adaptive.gd_on_quadratic(hessian, 0.2, 30, start=(1.0, -2.0))
+    for t in (1, 10, 30):
+        expected = torch.linalg.matrix_power(step, t) @ torch.tensor([1.0, -2.0], dtype=torch.float64)
+        torch.testing.assert_close(path[t], expected, rtol=1e-12, atol=1e-15)
+    blown = adaptive.gd_on_quadratic(hessian, 1.0, 1000)
+    assert torch.isfinite(blown[:100]).all() and torch.isnan(blown[-1]).all()
 
 
 def test_race_cuts_a_diverging_run_and_keeps_the_others():

@@ -15,15 +15,15 @@ The adaptive optimisers divide by :math:`\sigma_i^t` per coordinate,
 :math:`\theta_i^{t+1} = \theta_i^t - \eta^t \hat m_i^t / \sigma_i^t` (with :math:`\hat m` an
 average of past gradients, as in Adam; not chapter 2's movement, which already contains
 :math:`-\eta`), and cross the valley in a few hundred steps. Momentum tuned to the valley's two
-curvatures (:func:`tuned_heavy_ball`) needs thousands. :func:`race` runs several optimisers and learning rates at once on the
-valley (each learning rate is its own parameter group, so one optimiser runs them all),
+curvatures (:func:`tuned_heavy_ball`) needs thousands. :func:`race` runs one optimiser at several
+learning rates at once on the valley through the shared harness :func:`course_utils.surfaces.descend`,
 for the demos; :func:`digits_experiment` trains a small network on real data.
 """
 import torch
 
 from .. import optim, schedules
 from ..data import digits
-from ..surfaces import Surface, trajectory
+from ..surfaces import Surface, descend, trajectory
 from ..training import accuracy, classifier, fit, mean_loss
 
 #: The valley's coefficients: L = A·θ₁² + B·θ₂².
@@ -112,50 +112,19 @@ def schedule_factor(schedule, steps, warmup=30):
 def race(name, learning_rates, schedule="constant", steps=300, start=START, warmup=30):
     """Paths of one optimiser on the valley for several peak learning rates at once.
 
-    Every η gets its own θ in its own parameter group, so one optimiser and one scheduler
-    run them all; the optimisers work coordinate by coordinate, so the runs do not
-    interact. ``schedule`` is one name of :data:`SCHEDULES` for all runs, or one per run.
-    Returns a float64 tensor (len(learning_rates), steps + 1, 2); a run that diverges is
-    NaN from the first step whose loss is not finite.
+    Every η is one row of :func:`course_utils.surfaces.descend` (one optimiser runs them all, each
+    row with its own η and schedule; the optimisers work coordinate by coordinate, so the runs do
+    not interact). ``schedule`` is one name of :data:`SCHEDULES` for all runs, or one per run.
+    Returns a float64 tensor (len(learning_rates), steps + 1, 2); a run that diverges is NaN from
+    the first point whose loss is not finite.
     """
     names = [schedule] * len(learning_rates) if isinstance(schedule, str) else list(schedule)
     if len(names) != len(learning_rates):
         raise ValueError(f"got {len(learning_rates)} learning rates but {len(names)} schedules")
-    thetas = [torch.tensor(start, dtype=torch.float64) for _ in learning_rates]
-    optimizer = make_optimizer(name, [{"params": [t], "lr": lr} for t, lr in zip(thetas, learning_rates)],
-                               lr=learning_rates[0])
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, [schedule_factor(s, steps, warmup) for s in names])
-    paths = torch.empty(len(thetas), steps + 1, 2, dtype=torch.float64)
-    paths[:, 0] = torch.stack(thetas)
-    for t in range(steps):
-        for theta in thetas:
-            theta.grad = valley_gradient(theta)
-        optimizer.step()
-        scheduler.step()
-        paths[:, t + 1] = torch.stack(thetas)
-    diverged = ~torch.isfinite(valley_loss(paths))
-    paths[diverged.cumsum(dim=1) > 0] = float("nan")
-    return paths
-
-
-def race_one(name, learning_rate, schedule="constant", steps=300, start=START, warmup=30):
-    """The same run through the shared harness :func:`course_utils.surfaces.trajectory` (slower;
-    the tests check that :func:`race` agrees with it)."""
-    factor = schedule_factor(schedule, steps, warmup)
-
-    class Scheduled:
-        def __init__(self, params):
-            self.optimizer = make_optimizer(name, params, learning_rate)
-            self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, factor)
-
-        def zero_grad(self):
-            self.optimizer.zero_grad()
-
-        def step(self):
-            self.optimizer.step()
-            self.scheduler.step()
-
-    return trajectory(VALLEY, start, Scheduled, steps)
+    factors = [schedule_factor(s, steps, warmup) for s in names]
+    return descend(VALLEY, [start] * len(learning_rates), lambda params, lr: make_optimizer(name, params, lr),
+                   steps, schedule=lambda t: [factor(t) for factor in factors], gradient=valley_gradient,
+                   lr=learning_rates)
 
 
 # --- Momentum on the valley: chapter 2's λ, and λ tuned to the valley -------------------
@@ -356,15 +325,12 @@ def results_table(runs):
 # --- the exercises' experiments: gradient descent on a quadratic, Adam's first step ---------------
 
 def gd_on_quadratic(hessian, learning_rate, steps, start=(1.0, 1.0)):
-    """Plain gradient descent θ ← θ − η·Hθ on L(θ) = ½ θᵀHθ (minimum at θ = 0), run step by step;
-    returns the path, shape (steps + 1, n)."""
+    """Plain gradient descent θ ← θ − η·Hθ on L(θ) = ½ θᵀHθ (minimum at θ = 0) through
+    :func:`course_utils.surfaces.descend`; returns the path, shape (steps + 1, n), NaN from where it
+    diverges."""
     hessian = torch.as_tensor(hessian, dtype=torch.float64)
-    theta = torch.as_tensor(start, dtype=torch.float64).clone()
-    path = [theta]
-    for _ in range(steps):
-        theta = theta - learning_rate * (hessian @ theta)
-        path.append(theta)
-    return torch.stack(path)
+    return descend(lambda theta: 0.5 * ((theta @ hessian) * theta).sum(dim=-1), [start], torch.optim.SGD, steps,
+                   gradient=lambda theta: theta @ hessian.T, lr=learning_rate)[0]
 
 
 def stable_lr_by_trial(hessian, steps=1000, start=(1.0, 1.0), iterations=30):
