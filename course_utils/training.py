@@ -41,19 +41,25 @@ class Run:
     train_accuracy: Optional[float] = None
     validation_accuracy: Optional[float] = None
 
+    def recorded(self, key):
+        """``history[key]``, or a KeyError that names what the run did record."""
+        if key not in self.history:
+            raise KeyError(f"the run {self.name!r} recorded {sorted(self.history)}, not {key!r}")
+        return self.history[key]
+
     @property
     def train_loss(self):
         """The last recorded ``history["train"]``; infinite when the run diverged (it ended above any record)."""
-        return math.inf if self.diverged else self.history["train"][-1]
+        return math.inf if self.diverged else self.recorded("train")[-1]
 
     @property
     def validation_loss(self):
         """The last recorded ``history["validation"]``; infinite when the run diverged."""
-        return math.inf if self.diverged else self.history["validation"][-1]
+        return math.inf if self.diverged else self.recorded("validation")[-1]
 
     def updates_to(self, key, target):
         """The first recorded update count at which ``history[key]`` reached ``target`` (≥), or None."""
-        return next((t for t, value in zip(self.updates, self.history[key]) if value >= target), None)
+        return next((t for t, value in zip(self.updates, self.recorded(key)) if value >= target), None)
 
 
 def classifier(n_features, n_classes, width=256, seed=0):

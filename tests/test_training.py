@@ -84,6 +84,8 @@ def test_run_keeps_the_data_and_reads_its_record():
     assert run.train_loss == run.history["train"][-1] < run.history["train"][0]
     first = next(t for t, a in zip(run.updates, run.history["accuracy"]) if a >= 0.9)
     assert run.updates_to("accuracy", 0.9) == first and run.updates_to("accuracy", 1.1) is None
+    with pytest.raises(KeyError, match=r"recorded \['accuracy', 'train'\], not 'validation'"):
+        run.validation_loss
     run.diverged = True
     assert run.train_loss == float("inf")                          # it ended above every record
 
