@@ -41,9 +41,11 @@ whole remembered velocity at once.
      \theta^{t+1} = \theta^t - \eta\,\frac{m^t/(1-\beta_1^{t+1})}{\sqrt{v^t/(1-\beta_2^{t+1})} + \varepsilon}
 
 A step of AdaGrad, RMSProp or Adam allocates no memory: σ + ε is built in a work buffer
-the optimiser keeps between steps. A schedule :math:`\eta^t` (chapter 3) is applied from
-outside, by a ``torch.optim.lr_scheduler`` that rewrites ``group["lr"]``; see
-:mod:`course_utils.schedules`.
+the optimiser keeps between steps. Every hyper-parameter may also be a tensor that broadcasts
+against the parameters, e.g. (K, 1) for one value per row of a (K, d) parameter (Adam's ``betas``
+a pair of them), as :func:`course_utils.surfaces.descend` runs K descents at once. A schedule
+:math:`\eta^t` (chapter 3) is applied from outside, by a ``torch.optim.lr_scheduler`` that
+rewrites ``group["lr"]``; see :mod:`course_utils.schedules`.
 """
 
 import torch
@@ -77,26 +79,24 @@ def _loss(closure):
 
 
 def _groups(optimizer):
-    """The parameter groups a step updates, each as (group, its parameters that have a gradient, those
-    gradients, path), where path is how the update runs over the tensors:
+    """The parameter groups a step updates, as (group, its parameters that have a gradient, those
+    gradients, path); path is how the update runs over the tensors:
 
-    - ``"per row"`` when a hyper-parameter is a tensor, e.g. (K, 1) to give each row of a (K, d)
-      parameter its own value (:func:`course_utils.surfaces.descend` runs K descents so): ``add_``'s
-      ``alpha`` and ``addcmul_``'s ``value`` take only numbers, so this path multiplies by the tensor
-      first, with the same roundings as the other paths (each row's numbers are those of a run alone);
-    - ``"foreach"``: one ``torch._foreach_*`` kernel per operation over all tensors (the default on a
-      GPU, or where the group says ``foreach=True``);
-    - ``"one at a time"``: one tensor after the other (the default on a CPU, see :func:`_use_foreach`).
+    - ``"per row"`` where a hyper-parameter is a tensor, e.g. (K, 1): one value per row of a (K, d)
+      parameter (:func:`course_utils.surfaces.descend`). ``alpha=`` and ``value=`` take only numbers,
+      so this path multiplies by the tensor first, with the roundings of each row's run alone;
+    - ``"foreach"``: one ``torch._foreach_*`` kernel per operation over all tensors, by default on a GPU;
+    - ``"one at a time"``, by default on a CPU: as ``torch.optim`` finds, finishing each tensor while
+      it is still in the cache beats sweeping the whole model once per operation.
     """
     for group in optimizer.param_groups:
         params = [p for p in group["params"] if p.grad is not None]
-        if not params:
-            continue
-        values = [v for key, value in group.items() if key != "params"
-                  for v in (value if isinstance(value, tuple) else (value,))]
-        foreach = _use_foreach(params) if group.get("foreach") is None else group["foreach"]
-        path = "per row" if any(torch.is_tensor(v) for v in values) else "foreach" if foreach else "one at a time"
-        yield group, params, [p.grad for p in params], path
+        if params:
+            values = [v for key, value in group.items() if key != "params"
+                      for v in (value if isinstance(value, tuple) else (value,))]
+            foreach = all(p.is_cuda for p in params) if group.get("foreach") is None else group["foreach"]
+            path = "per row" if any(torch.is_tensor(v) for v in values) else "foreach" if foreach else "one at a time"
+            yield group, params, [p.grad for p in params], path
 
 
 def _state_tensors(optimizer, params, name, init):
@@ -109,15 +109,6 @@ def _state_tensors(optimizer, params, name, init):
     return tensors
 
 
-def _use_foreach(params):
-    """One fused kernel per operation over all tensors on a GPU; one tensor at a time on a CPU.
-
-    The same choice as ``torch.optim``'s default: on a CPU, finishing each tensor while it is
-    still in the cache beats sweeping the whole model once per operation.
-    """
-    return all(p.is_cuda for p in params)
-
-
 class SGD(torch.optim.Optimizer):
     r"""Plain (minibatch) gradient descent, the update of chapter 0.
 
@@ -128,7 +119,7 @@ class SGD(torch.optim.Optimizer):
 
     Args:
         params: the parameters θ (e.g. ``model.parameters()``), not empty.
-        lr: the learning rate η > 0 (or a tensor of them that broadcasts against the parameters).
+        lr: the learning rate η > 0.
     """
 
     def __init__(self, params, lr):
@@ -167,8 +158,7 @@ class Momentum(torch.optim.Optimizer):
     Args:
         params: the parameters θ (e.g. ``model.parameters()``), not empty.
         lr: the learning rate η > 0.
-        momentum: λ in [0, 1); λ = 0 is plain gradient descent. Either may be a tensor that broadcasts
-            against the parameters, e.g. one value per row (:func:`course_utils.surfaces.descend`).
+        momentum: λ in [0, 1); λ = 0 is plain gradient descent.
     """
 
     def __init__(self, params, lr, momentum):
@@ -252,10 +242,6 @@ class AdaGrad(torch.optim.Optimizer):
         eps: ε > 0, keeps the step finite where σ = 0.
         foreach: one ``torch._foreach_*`` kernel per operation over all tensors (the default
             on a GPU) or one tensor at a time (the default on a CPU, where it is quicker).
-
-    Every hyper-parameter may also be a tensor that broadcasts against the parameters, e.g. (K, 1)
-    for one value per row of a (K, d) parameter (:func:`course_utils.surfaces.descend`); so for
-    :class:`RMSProp` and :class:`Adam`, whose ``betas`` is then a pair of (K, 1) tensors.
     """
 
     def __init__(self, params, lr, eps=1e-10, foreach=None):

@@ -112,7 +112,8 @@ def descend(loss, starts, optimizer, steps, schedule=None, gradient=None, **hype
     try:
         update = optimizer([theta.requires_grad_(True)], **hyperparameters)
     except (TypeError, ValueError, RuntimeError) as error:
-        if not any(torch.is_tensor(v) for value in hyperparameters.values() for v in _flat(value)):
+        if not any(torch.is_tensor(v) for value in hyperparameters.values()
+                   for v in (value if isinstance(value, tuple) else (value,))):
             raise
         raise ValueError(f"{error}: this update rule takes one number per hyper-parameter, not one per start; "
                          "use a rule of course_utils.optim, or one descend per value") from error
@@ -139,10 +140,6 @@ def descend(loss, starts, optimizer, steps, schedule=None, gradient=None, **hype
     finite = torch.isfinite(losses) & torch.isfinite(paths).all(dim=2)
     paths[finite.logical_not().cumsum(dim=1) > 0] = float("nan")
     return paths
-
-
-def _flat(value):
-    return value if isinstance(value, tuple) else (value,)
 
 
 def _per_row(name, value, rows):
