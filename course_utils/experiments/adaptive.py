@@ -313,15 +313,6 @@ def results_over_seeds_table(runs_by_seed):
     return "\n".join(lines)
 
 
-def results_table(runs):
-    """The final losses and accuracy of each run of {name: Run}, one line each."""
-    lines = [f"{'optimiser':16s}{'η':>7s}{'training L':>12s}{'validation L':>14s}{'accuracy':>10s}"]
-    for key, run in runs.items():
-        lines.append(f"{run.name:16s}{DIGITS_LEARNING_RATES[key]:7g}{run.train_loss:12.3f}"
-                     f"{run.validation_loss:14.3f}{run.validation_accuracy:10.1%}")
-    return "\n".join(lines)
-
-
 # --- the exercises' experiments: gradient descent on a quadratic, Adam's first step ---------------
 
 def gd_on_quadratic(hessian, learning_rate, steps, start=(1.0, 1.0)):
