@@ -63,13 +63,10 @@ def hessian(loss_fn, theta):
     structured = getattr(loss_fn, "exact_hessian", None)
     if callable(structured):   # a loss that knows its own structure, e.g. TwoLayerMSE
         H = structured(theta.detach())
-        if not torch.isfinite(H).all():
-            raise ValueError("the Hessian has NaN or infinite entries at theta: the loss's second derivatives "
-                             "overflow there")
-        return H
-    scalar = lambda t: loss_fn(t).reshape(())  # noqa: E731
-    chunk = CHUNK_ROWS if theta.numel() > CHUNK_ROWS else None
-    H = torch.func.jacrev(torch.func.jacrev(scalar), chunk_size=chunk)(theta.detach())
+    else:
+        scalar = lambda t: loss_fn(t).reshape(())  # noqa: E731
+        chunk = CHUNK_ROWS if theta.numel() > CHUNK_ROWS else None
+        H = torch.func.jacrev(torch.func.jacrev(scalar), chunk_size=chunk)(theta.detach())
     if not torch.isfinite(H).all():
         raise ValueError("the Hessian has NaN or infinite entries at theta: the loss's second derivatives overflow there")
     return H

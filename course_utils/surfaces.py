@@ -153,9 +153,7 @@ def _per_row(name, value, rows):
                              f"got shape {tuple(pair.shape)}")
         return _per_row("β₁", pair[:, 0], rows), _per_row("β₂", pair[:, 1], rows)
     value = torch.as_tensor(value, dtype=torch.float64).flatten()
-    if len(value) == 1:
-        return value.item()
-    if len(value) != rows:
+    if len(value) not in (1, rows):
         raise ValueError(f"{name} must be one number or one per start ({rows}), got {len(value)} values")
     return value[0].item() if bool((value == value[0]).all()) else value[:, None]
 
