@@ -34,6 +34,11 @@ def main(argv=None):
     return args.run(args, args.parser)
 
 
+def _refused(message):
+    print(f"error: {message}", file=sys.stderr)
+    return 1
+
+
 def _release_parser(commands):
     command = commands.add_parser(
         "release", help="write the student notebooks (solutions removed)",
@@ -144,8 +149,7 @@ def _workspace(args, parser):
         result = workspace(args.folder, notebooks, language=args.language,
                            locales=args.source.resolve().parent / "book" / "locales")
     except WorkspaceError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+        return _refused(error)
     print("\n".join(report(result)))
     repository = args.source.resolve().parent
     if result.folder.resolve().is_relative_to(repository):
@@ -163,8 +167,7 @@ def _release(args, parser):
     try:
         written = release(notebooks, args.out, force=args.force)
     except ReleaseError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+        return _refused(error)
     for path in written:
         print(f"released {path}")
     return 0
@@ -183,8 +186,7 @@ def _grade(args, parser):
         except ValueError:
             predictions_only = False
         if not predictions_only:
-            print(f"error: {error}", file=sys.stderr)
-            return 1
+            return _refused(error)
         isolation = None
     from .exercises.registry import chapter_names
     from .exercises.session import Limits
@@ -212,8 +214,7 @@ def _grade(args, parser):
         try:
             answer_key = make_answer_key(args.hw02_labels, args.hw02_lines)
         except AnswerKeyError as error:
-            print(f"error: {error}. Nothing was graded.", file=sys.stderr)
-            return 1
+            return _refused(f"{error}. Nothing was graded.")
         print(f"HW02 prediction files: test labels of {answer_key.corpus}; lines: {answer_key.lines.source}")
     if args.chapter is not None and args.chapter not in chapter_names():
         parser.error(f"--chapter {args.chapter}: no such chapter (known: {', '.join(chapter_names())})")
@@ -250,8 +251,7 @@ def _merge(args, parser):
     try:
         reports = merge(args.feedback_dirs, args.out, args.feedback_dir, lms=args.lms)
     except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+        return _refused(error)
     print(f"merged {len(reports)} submissions: gradebook {args.out}; feedback {args.feedback_dir}/")
     return 1 if any(graded["status"] == "grader-error" for graded in reports) else 0
 

@@ -253,6 +253,8 @@ def _schedule_keeps_going(step, lr, total, warmup, lr_min=0.0):
     return lr_min + 0.5 * (lr - lr_min) * (1 + math.cos(math.pi * t / (total - warmup)))
 
 
+_PREDICTION = {"kind": "value", "compare": close_number, "rtol": 0.01, "atol": 0.0}   # a number, right within 1 %
+
 EXERCISES = [
     Exercise(
         "adaptive.rmsprop_step", rmsprop_step, draw=_rmsprop_case, compare=same_tensors("theta_new", "sigma_new"),
@@ -297,19 +299,13 @@ EXERCISES = [
         ],
     ),
     Exercise(
-        "adaptive.largest_stable_lr", largest_stable_lr, draw=_quadratic_problem, kind="value",
-        compare=close_number, rtol=0.01, atol=0.0,
+        "adaptive.largest_stable_lr", largest_stable_lr, draw=_quadratic_problem, mistakes=_STABLE_LR_MISTAKES,
         hint="along each eigenvector of H, one step multiplies the distance to the minimum by (1 − η·λ); "
-             "which λ decides whether every such factor stays inside (−1, 1)?",
-        mistakes=_STABLE_LR_MISTAKES,
-    ),
+             "which λ decides whether every such factor stays inside (−1, 1)?", **_PREDICTION),
     Exercise(
-        "adaptive.first_step_length", first_step_length, draw=_adam_problem, kind="value",
-        compare=close_number, rtol=0.01, atol=0.0,
+        "adaptive.first_step_length", first_step_length, draw=_adam_problem, mistakes=_FIRST_STEP_MISTAKES,
         hint="work out m̂⁰ and v̂⁰ for one parameter from m⁻¹ = v⁻¹ = 0: how far does a parameter move at the "
-             "first update, and how does that depend on the size of its gradient?",
-        mistakes=_FIRST_STEP_MISTAKES,
-    ),
+             "first update, and how does that depend on the size of its gradient?", **_PREDICTION),
     Exercise(
         "adaptive.why_warmup", why_warmup, kind="value", fixed=[Case(())], compare=same_choice("abcd"),
         answer_kind="one letter",

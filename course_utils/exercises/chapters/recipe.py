@@ -158,40 +158,41 @@ _LARGE_TRAIN = ("the training loss is several times the noise's own loss: the mo
                 "was trained on, so read the training loss first")
 _SMALL_TRAIN = ("the training loss is as small as the noise allows: the model and its optimisation can fit the "
                 "training data, so the trouble is not there")
+_MISMATCH = "a mismatch leaves the training and validation losses small"
+_ONLY_TEST = "Only the test loss is large here: the test data are not like the training data"
 
 REASONS = {
-    ("model bias", "optimization"): "the smaller model is no better on the training data (a few percent either "
-                                    "way is the scatter of a measurement): nothing shows that better parameters "
-                                    "exist, so the model itself is too simple",
-    ("model bias", "overfitting"): _LARGE_TRAIN + "; overfitting means a small training loss and a large "
-                                                  "validation loss",
-    ("model bias", "mismatch"): _LARGE_TRAIN + "; a mismatch leaves the training and validation losses small. "
-                                               "With the training loss large and a smaller model no better, the "
-                                               "model itself is too simple",
-    ("optimization", "model bias"): "the smaller model reaches a clearly lower training loss on the same data, "
-                                    "and the bigger model could do everything the smaller one does: good "
-                                    "parameters exist, gradient descent did not find them",
-    ("optimization", "overfitting"): _LARGE_TRAIN + "; a model that overfits fits its training data well. A "
-                                                    "bigger model doing worse on the training data than a "
-                                                    "smaller one is an optimisation failure",
-    ("optimization", "mismatch"): _LARGE_TRAIN + "; a mismatch leaves the training and validation losses small. "
-                                                 "Here a smaller model did clearly better on the same training "
-                                                 "data: the optimisation failed",
-    ("overfitting", "model bias"): _SMALL_TRAIN + "; the validation loss is the large one",
-    ("overfitting", "optimization"): _SMALL_TRAIN + ": gradient descent found parameters that fit; they do not "
-                                                    "carry over to new examples",
-    ("overfitting", "mismatch"): "the validation loss, on examples drawn like the training examples, is large "
-                                 "too, and more data of the same kind lowered the test loss: that is "
-                                 "overfitting. A mismatch leaves the validation loss small and is not helped "
-                                 "by more data",
-    ("mismatch", "model bias"): _SMALL_TRAIN + "; model bias would leave the training loss large. Only the test "
-                                               "loss is large here: the test data are not like the training data",
-    ("mismatch", "optimization"): _SMALL_TRAIN + "; a failed optimisation would leave the training loss large. "
-                                                 "Only the test loss is large here: the test data are not like the "
-                                                 "training data",
-    ("mismatch", "overfitting"): "the validation loss is about as small as the training loss: on new examples "
-                                 "drawn like the training ones the model does well. Only the test data, from "
-                                 "elsewhere, are off, and more data of the same kind did not help",
+    ("model bias", "optimization"):
+        "the smaller model is no better on the training data (a few percent either way is the scatter of a "
+        "measurement): nothing shows that better parameters exist, so the model itself is too simple",
+    ("model bias", "overfitting"):
+        f"{_LARGE_TRAIN}; overfitting means a small training loss and a large validation loss",
+    ("model bias", "mismatch"):
+        f"{_LARGE_TRAIN}; {_MISMATCH}. With the training loss large and a smaller model no better, the model "
+        "itself is too simple",
+    ("optimization", "model bias"):
+        "the smaller model reaches a clearly lower training loss on the same data, and the bigger model could do "
+        "everything the smaller one does: good parameters exist, gradient descent did not find them",
+    ("optimization", "overfitting"):
+        f"{_LARGE_TRAIN}; a model that overfits fits its training data well. A bigger model doing worse on the "
+        "training data than a smaller one is an optimisation failure",
+    ("optimization", "mismatch"):
+        f"{_LARGE_TRAIN}; {_MISMATCH}. Here a smaller model did clearly better on the same training data: the "
+        "optimisation failed",
+    ("overfitting", "model bias"): f"{_SMALL_TRAIN}; the validation loss is the large one",
+    ("overfitting", "optimization"):
+        f"{_SMALL_TRAIN}: gradient descent found parameters that fit; they do not carry over to new examples",
+    ("overfitting", "mismatch"):
+        "the validation loss, on examples drawn like the training examples, is large too, and more data of the "
+        "same kind lowered the test loss: that is overfitting. A mismatch leaves the validation loss small and is "
+        "not helped by more data",
+    ("mismatch", "model bias"): f"{_SMALL_TRAIN}; model bias would leave the training loss large. {_ONLY_TEST}",
+    ("mismatch", "optimization"):
+        f"{_SMALL_TRAIN}; a failed optimisation would leave the training loss large. {_ONLY_TEST}",
+    ("mismatch", "overfitting"):
+        "the validation loss is about as small as the training loss: on new examples drawn like the training ones "
+        "the model does well. Only the test data, from elsewhere, are off, and more data of the same kind did not "
+        "help",
 }
 
 
