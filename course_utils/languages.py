@@ -1,9 +1,8 @@
 """The course's languages, one table for the book's editions, its catalogues and the students' notebooks.
 
-English is the source. Translators write the Simplified Chinese catalogues (`SOURCE_LANGUAGE`,
-``book/locales/zh_CN``); Traditional Chinese is converted from them (`CONVERTED`), never edited by hand:
-OpenCC's ``s2twp`` configuration (Simplified to Taiwan usage, phrase by phrase: 软件 -> 軟體, 内存 ->
-記憶體, not character by character), then the course's own terms (`TAIWAN_TERMS`).
+English is the source; translators write the Simplified Chinese catalogues (``book/locales/zh_CN``); Traditional
+Chinese is converted from them, never edited by hand: OpenCC's ``s2twp`` (Simplified to Taiwan usage, phrase by
+phrase: 软件 -> 軟體, 内存 -> 記憶體), then the course's own terms (`TAIWAN_TERMS`).
 """
 import functools
 

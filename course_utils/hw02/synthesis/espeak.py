@@ -24,6 +24,7 @@ utterance to the next, so `ESpeak.speak` loads it afresh for each utterance.
 """
 import _ctypes
 import ctypes
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -135,15 +136,10 @@ class ESpeak:
         return Speech(samples, self.sample_rate, list(self._phonemes))
 
 
-_ENGINE = None
-
-
+@functools.lru_cache(maxsize=None)
 def engine():
     """The process's one `ESpeak` (created on first use)."""
-    global _ENGINE
-    if _ENGINE is None:
-        _ENGINE = ESpeak()
-    return _ENGINE
+    return ESpeak()
 
 
 def voice_variants():

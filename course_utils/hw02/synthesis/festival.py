@@ -30,6 +30,7 @@ from math import gcd
 import numpy as np
 
 from ..phonemes import CLASSES
+from .text import syllable_mnemonics
 
 SAMPLE_RATE = 22050
 FLITE_VOICES = ("kal16", "awb", "rms", "slt")
@@ -69,25 +70,9 @@ def available():
     return shutil.which("flite") is not None and shutil.which("festival") is not None
 
 
-def _require():
-    if not available():
-        raise RuntimeError(f"the recorded voices need Flite and Festival (Debian): {INSTALL}")
-
-
 def syllables_to_phones(text):
     """``[[b'aItS mOI]]`` (eSpeak syllable input, as `text.syllables` writes it) → ``"pau b ay ch m oy pau"``."""
-    body = text.strip()[2:-2].replace("'", "")
-    keys = sorted(ESPEAK_TO_RADIO, key=len, reverse=True)
-    phones = ["pau"]
-    for word in body.split():
-        i = 0
-        while i < len(word):
-            key = next((k for k in keys if word.startswith(k, i)), None)
-            if key is None:
-                raise ValueError(f"{word[i:]!r} in {text!r} is no eSpeak syllable mnemonic of text.ONSETS/CODAS/VOWELS")
-            phones.append(ESPEAK_TO_RADIO[key])
-            i += len(key)
-    return " ".join(phones + ["pau"])
+    return " ".join(["pau"] + [ESPEAK_TO_RADIO[mnemonic] for mnemonic in syllable_mnemonics(text)] + ["pau"])
 
 
 def _resample(samples, rate):
@@ -118,7 +103,8 @@ def speak(text, voice, stretch=1.0, f0_hz=None):
     """Say `text` (natural text, or eSpeak ``[[syllables]]``) with a voice of `VOICES`, durations × `stretch`,
     mean pitch `f0_hz` (None: the voice's own). Returns (float32 samples at 22 050 Hz, segments
     [(class index, start sample)] whose last entry marks the end of the speech)."""
-    _require()
+    if not available():
+        raise RuntimeError(f"the recorded voices need Flite and Festival (Debian): {INSTALL}")
     engine, name = voice.split(":")
     with tempfile.TemporaryDirectory(prefix="hw02-festival-") as folder:
         wav = os.path.join(folder, "out.wav")
