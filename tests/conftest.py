@@ -263,6 +263,19 @@ def assert_saying_instead_gets_the_pairs_reason(capsys, exercise_id, reference, 
     assert [why for pair, why in reasons.items() if pair != (true, said) and why in printed and why not in reason] == []
 
 
+def labels_of_cases(exercise_id, keys=range(10)):
+    """The reference's labels on the exercise's visible cases (its fixed ones first), and on the random ones of the
+    grader's hidden cases for each grading key ``bytes([k])``, k in ``keys`` (repeatable, unlike a fresh seed)."""
+    from course_utils.exercises import get_exercise
+    from course_utils.exercises.cases import hidden_cases
+
+    exercise = get_exercise(exercise_id)
+    visible = [exercise.reference(*case.args) for case in exercise.visible_cases()]
+    hidden = [exercise.reference(*case.args) for key in keys
+              for case in hidden_cases(exercise, bytes([key]))[len(exercise.fixed):]]
+    return visible, hidden
+
+
 def every_pair(labels, reasons):
     """Every (true, said) pair of two different labels (the confusions a diagnosis exercise must explain), and
     every pair that ``reasons`` explains (a pair of no two labels is a reason never given), sorted."""
