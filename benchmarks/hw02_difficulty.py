@@ -66,7 +66,7 @@ RECIPES = dict(PRESETS, **{
 RESULTS = Path(__file__).parent / "results" / "hw02_difficulty.json"
 
 
-def measure(name, options, utterances, seed, root, workers):
+def measure(name, options, utterances, seed, root, workers, save=lambda row: None):
     config = CorpusConfig(seed=seed, num_train=utterances, num_test=1, **options)
     start = time.perf_counter()
     path = make_corpus(config, root=root, workers=workers, progress=False)
@@ -82,8 +82,17 @@ def measure(name, options, utterances, seed, root, workers):
         row[preset] = max(h["val_acc"] for h in history)
         row[f"{preset} val_acc by epoch"] = [round(h["val_acc"], 4) for h in history]
         row[f"{preset} seconds"] = round(time.perf_counter() - start, 1)
+        save(row)   # after every recipe: a long run that is stopped keeps what it measured
     row["gap"] = row["medium"] - row["simple"] if "simple" in row and "medium" in row else float("nan")
     return row
+
+
+def write(args, rows):
+    out = Path(args.out)
+    out.parent.mkdir(exist_ok=True)
+    tmp = out.with_suffix(".tmp")
+    tmp.write_text(json.dumps(dict(utterances=args.utterances, epochs=EPOCHS, rows=rows), indent=1))
+    tmp.replace(out)
 
 
 def main():
@@ -111,17 +120,14 @@ def main():
         print(f"{'condition':22s} seed  simple  medium    gap   s/utt", flush=True)
         for seed in map(int, args.seeds.split(",")):
             for name in names:
-                row = measure(name, CONDITIONS[name], args.utterances, seed, root, args.workers)
+                row = measure(name, CONDITIONS[name], args.utterances, seed, root, args.workers,
+                              save=lambda partial: write(args, rows + [partial]))
                 rows.append(row)
+                write(args, rows)
                 others = "".join(f"  {p} {row[p]:.3f}" for p in EPOCHS if p not in ("simple", "medium") and p in row)
                 print(f"{name:22s} {seed:4d}  {row.get('simple', nan):.3f}   {row.get('medium', nan):.3f}  "
                       f"{row['gap']:+.3f}  "
                       f"{row['seconds_per_utterance']:.3f}{others}", flush=True)
-                out = Path(args.out)
-                out.parent.mkdir(exist_ok=True)
-                tmp = out.with_suffix(".tmp")
-                tmp.write_text(json.dumps(dict(utterances=args.utterances, epochs=EPOCHS, rows=rows), indent=1))
-                tmp.replace(out)
 
 
 if __name__ == "__main__":
