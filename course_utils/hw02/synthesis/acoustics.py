@@ -22,6 +22,8 @@ Phoneme boundaries scale by 1/`speed`.
 f_hi, falls off outside them (a 4th-order Butterworth magnitude on each side) and has a random smooth ripple
 on top (a sum of 6 random cosines in log frequency, `ripple_db` peak to peak at most).
 """
+from fractions import Fraction
+
 import numpy as np
 
 NOISE_COLOURS = {"white": 0.0, "pink": 1.0, "brown": 2.0}
@@ -59,15 +61,17 @@ def add_noise(rng, x, speech, snr_db, alpha):
     return x + noise
 
 
-def change_speed(samples, segments, speed):
-    """(samples resampled to play `speed`× faster, segments [(class, start sample)] with their starts ÷ `speed`)."""
-    from fractions import Fraction
-
+def resample(samples, ratio):
+    """`samples` (float32) at `ratio` (a `Fraction`) times their sample rate, by polyphase filtering."""
     from scipy.signal import resample_poly
 
+    return resample_poly(samples.astype(np.float64), ratio.numerator, ratio.denominator).astype(np.float32)
+
+
+def change_speed(samples, segments, speed):
+    """(samples resampled to play `speed`× faster, segments [(class, start sample)] with their starts ÷ `speed`)."""
     ratio = Fraction(1 / speed).limit_denominator(100)
-    y = resample_poly(samples.astype(np.float64), ratio.numerator, ratio.denominator).astype(np.float32)
-    return y, [(c, int(round(s * ratio))) for c, s in segments]
+    return resample(samples, ratio), [(c, int(round(s * ratio))) for c, s in segments]
 
 
 def channel_gain(rng, frequencies, low_hz, high_hz, ripple_db):

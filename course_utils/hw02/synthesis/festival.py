@@ -25,11 +25,12 @@ import os
 import shutil
 import subprocess
 import tempfile
-from math import gcd
+from fractions import Fraction
 
 import numpy as np
 
 from ..phonemes import CLASSES
+from .acoustics import resample
 from .text import syllable_mnemonics
 
 SAMPLE_RATE = 22050
@@ -75,20 +76,6 @@ def syllables_to_phones(text):
     return " ".join(["pau"] + [ESPEAK_TO_RADIO[mnemonic] for mnemonic in syllable_mnemonics(text)] + ["pau"])
 
 
-def _resample(samples, rate):
-    g = gcd(SAMPLE_RATE, rate)
-    from scipy.signal import resample_poly
-
-    return resample_poly(samples.astype(np.float64), SAMPLE_RATE // g, rate // g).astype(np.float32)
-
-
-def _read_wav(path):
-    from scipy.io import wavfile
-
-    rate, samples = wavfile.read(path)
-    return rate, samples.astype(np.float32) / 32768
-
-
 def _segments(ends):
     """[(phone, end s)] → [(class index, start sample at 22 050 Hz)] plus the end-of-speech event (class sil)."""
     out, start = [], 0.0
@@ -103,6 +90,8 @@ def speak(text, voice, stretch=1.0, f0_hz=None):
     """Say `text` (natural text, or eSpeak ``[[syllables]]``) with a voice of `VOICES`, durations × `stretch`,
     mean pitch `f0_hz` (None: the voice's own). Returns (float32 samples at 22 050 Hz, segments
     [(class index, start sample)] whose last entry marks the end of the speech)."""
+    from scipy.io import wavfile
+
     if not available():
         raise RuntimeError(f"the recorded voices need Flite and Festival (Debian): {INSTALL}")
     engine, name = voice.split(":")
@@ -132,9 +121,10 @@ def speak(text, voice, stretch=1.0, f0_hz=None):
             ends = [(row[2], float(row[0])) for row in rows]
         else:
             raise ValueError(f"unknown voice {voice!r}: choose one of {', '.join(VOICES)}")
-        rate, samples = _read_wav(wav)
+        rate, samples = wavfile.read(wav)
+    samples = samples.astype(np.float32) / 32768
     if rate != SAMPLE_RATE:
-        samples = _resample(samples, rate)
+        samples = resample(samples, Fraction(SAMPLE_RATE, rate))
     return samples, _segments(ends)
 
 
