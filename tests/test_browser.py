@@ -9,6 +9,7 @@ A full-page screenshot of every page, as the reader first sees it, is written to
 person to look at, and one of each chapter's first exercise with its check
 (``notebooks__00_training_recipe__exercise.png``).
 """
+import importlib
 import json
 import re
 import tempfile
@@ -464,7 +465,24 @@ def test_every_demo_spans_the_column_at_one_size(demo_layout, docname, screen):
         f"{docname} at {screen}: demo pictures {layout['widths']} px wide, the column {layout['column']} px")
 
 
+def _expected_named_choices(docname):
+    """How many named choices (toggle buttons or a dropdown each) the demos a chapter shows declare:
+    its notebook's ``show(demos.NAME)`` calls, ``demos`` being the widgets module it imports as such."""
+    code = "\n".join("".join(c["source"]) for c in json.loads(page_source(docname).read_text(encoding="utf-8"))["cells"]
+                     if c["cell_type"] == "code")
+    module = re.search(r"from course_utils\.widgets import (\w+) as demos", code)
+    if module is None:
+        return 0
+    demos = importlib.import_module(f"course_utils.widgets.{module.group(1)}")
+    return sum(control.named for name in re.findall(r"\bshow\(demos\.(\w+)\)", code)
+               for control in getattr(demos, name).controls.values())
+
+
 @pytest.mark.parametrize("docname", CHAPTERS)
 def test_every_named_choice_changes_the_figure(demo_layout, docname):
-    stuck = [r for r in demo_layout(docname, "1280px")["named"] if not r["changed"]]
+    named = demo_layout(docname, "1280px")["named"]
+    expected = _expected_named_choices(docname)
+    assert len(named) == expected, (f"{docname}: its demos declare {expected} named choices, but the page shows "
+                                    f"{len(named)} as toggle buttons or dropdowns")
+    stuck = [r for r in named if not r["changed"]]
     assert not stuck, f"{docname}: choosing these did not change the figure: {stuck}"

@@ -54,7 +54,8 @@ def test_surface_picture_fills_the_axes_pixel_for_pixel_and_marks_the_minimum():
     ax = fig.add_axes((0.1, 0.1, 0.8, 0.8))
     surface = elongated_bowl(0.1, 2.0)
     pictures.surface_picture(surface, ax, n=30, levels=8)
-    picture = np.asarray(ax.get_images()[0].get_array())
+    (shown,) = [artist for artist in ax.get_children() if isinstance(artist, pictures.AxesPicture)]
+    picture = shown.rgba
     assert picture.shape == (240, 400, 4) and (ax.get_xlim(), ax.get_ylim()) == (surface.xlim, surface.ylim)
     T1, T2, L = grid(surface, 30)
     assert len(np.unique(picture.reshape(-1, 4), axis=0)) == len(pictures.contour_levels(pictures.log_scale(L).numpy(), 8)) - 1
@@ -62,3 +63,32 @@ def test_surface_picture_fills_the_axes_pixel_for_pixel_and_marks_the_minimum():
     assert len(star) == 1 and tuple(star[0].get_xydata()[0]) == surface.minimum
     centre = picture[120, 200]
     assert (centre == pictures.band_colors(pictures.contour_levels(pictures.log_scale(L).numpy(), 8), "neither", 0.9)[0]).all()
+
+
+@pytest.mark.parametrize("dpi", [100, 150])
+def test_a_picture_of_the_axes_is_drawn_pixel_for_pixel_in_their_box_at_any_dpi(dpi):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = Figure(figsize=(5.0, 3.0), dpi=100)
+    ax = fig.add_axes((0.1, 0.1, 0.8, 0.8))
+    ax.set_axis_off()
+    ax.set(xlim=(0, 1), ylim=(0, 1))
+    width, height = pictures.axes_pixels(ax)
+    rgba = np.zeros((height, width, 4), np.uint8)
+    rgba[..., 3] = 255
+    rgba[:, : width // 2, 0] = 255                     # red on the left half, blue on the right, rows from the bottom
+    rgba[:, width // 2:, 2] = 255
+    rgba[: height // 4, :, 1] = 255                    # the bottom quarter has green
+    pictures.show_picture(ax, rgba, (0, 1), (0, 1))
+    assert not ax.get_images()                         # drawn as it is, not through imshow
+    fig.set_dpi(dpi)                                   # drawn at another size: resampled to the box
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    shown = np.asarray(canvas.buffer_rgba())[::-1]     # rows from the bottom
+    box = ax.bbox
+    x0, y0, w, h = round(box.x0), round(box.y0), round(box.width), round(box.height)
+    inside = shown[y0:y0 + h, x0:x0 + w]
+    expected = rgba[np.arange(h) * height // h][:, np.arange(w) * width // w]
+    assert np.array_equal(inside, expected)
+    assert (shown[y0 - 1, x0:x0 + w, :3] == 255).all()     # white outside the box
+

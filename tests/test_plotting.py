@@ -3,6 +3,9 @@ import struct
 
 import matplotlib
 import matplotlib.colors as mcolors
+import matplotlib.patches
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from course_utils.plotting import (BOOK_STYLE, COLUMN_INCHES, COLUMN_PX, CSS_PX_PER_INCH, DENSITY, OPTIMISER_COLORS,
@@ -72,3 +75,20 @@ def test_a_figure_the_width_of_the_column_is_688_css_pixels_drawn_at_twice_that(
     assert COLUMN_INCHES * CSS_PX_PER_INCH == COLUMN_PX == 688
     fig = Figure(figsize=(COLUMN_INCHES, 2.0), dpi=CSS_PX_PER_INCH * DENSITY)
     assert png_size(frame_png(fig)) == (1376, 400)
+
+
+def test_a_live_frame_keeps_every_pixel_as_drawn():
+    from PIL import Image
+    import io
+
+    fig = Figure(figsize=(4.0, 2.5), dpi=50)
+    fig.text(0.1, 0.5, "many tones", color="#3a7bd5", fontsize=20)
+    fig.patches.append(matplotlib.patches.Rectangle((0.6, 0.2), 0.3, 0.6, color="#d53a7b", alpha=0.5,
+                                                    transform=fig.transFigure))
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    drawn = np.asarray(canvas.buffer_rgba())[..., :3]
+    live = Image.open(io.BytesIO(frame_png(fig, colours=None)))
+    assert live.mode == "RGB" and live.size == (200, 125)
+    assert np.array_equal(np.asarray(live), drawn)
+

@@ -17,7 +17,7 @@ from ipywidgets.widgets.widget_link import Link
 from benchmarks.bench_demos import find_demos
 from course_utils import widgets
 from course_utils.plotting import COLUMN_PX, DENSITY
-from course_utils.widgets import Control, Demo, all_frames, figure, live, render, show, static
+from course_utils.widgets import Control, Demo, all_frames, book_frame, figure, live, render, show, static
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -103,17 +103,17 @@ def test_every_demo_spans_the_column_at_twice_its_css_pixels(demo):
     assert png_size(render(demo))[0] == png_size(render(other))[0] == COLUMN_PX * DENSITY == 1376
 
 
-def test_a_frame_is_a_palette_png_with_the_figures_pixels(demo):
+def test_a_book_frame_is_a_palette_png_and_a_live_frame_has_the_figures_own_pixels(demo):
     from PIL import Image
 
-    picture = Image.open(io.BytesIO(render(demo)))
-    assert picture.mode == "P"                                   # 256 colours at most: a small file
     fig = figure(demo)
     canvas = FigureCanvasAgg(fig)
     canvas.draw()
     exact = np.asarray(canvas.buffer_rgba())[..., :3].astype(int)
-    shown = np.asarray(picture.convert("RGB")).astype(int)
-    assert np.abs(shown - exact).max(axis=2).mean() < 2          # the palette costs no visible colour
+    book, live = Image.open(io.BytesIO(book_frame(demo))), Image.open(io.BytesIO(render(demo)))
+    assert book.mode == "P"                                      # 256 colours at most: a small page
+    assert np.abs(np.asarray(book.convert("RGB")).astype(int) - exact).max(axis=2).mean() < 2   # no visible loss
+    assert live.mode == "RGB" and np.array_equal(np.asarray(live), exact)
 
 
 def test_render_draws_the_values_it_is_given(demo):
@@ -143,7 +143,7 @@ def test_static_stacks_one_frame_per_value_combination_and_links_each_slider(dem
         assert ((offset, "index"), (inner, "selected_index")) in links
         for j, image in enumerate(inner.children):
             params = {"slope": demo.controls["slope"].values[i], "offset": demo.controls["offset"].values[j]}
-            assert isinstance(image, w.Image) and image.value == render(demo, **params), params
+            assert isinstance(image, w.Image) and image.value == book_frame(demo, **params), params
 
 
 def test_static_refuses_a_demo_with_more_frames_than_a_page_should_embed(demo, monkeypatch):
@@ -211,7 +211,7 @@ def test_show_in_the_book_build_gives_a_noscript_picture_then_the_static_demo(de
     match = re.fullmatch(r'<noscript><img src="data:image/png;base64,([^"]+)" alt="([^"]*)" '
                          r'style="width: 100%; max-width: 688px"></noscript>', noscript.data)
     assert match, noscript.data
-    assert base64.b64decode(match.group(1)) == render(demo)
+    assert base64.b64decode(match.group(1)) == book_frame(demo)
     assert match.group(2) == html.escape(demo.alt, quote=True)
     assert isinstance(box, w.VBox) and isinstance(box.children[-1], w.Stack)
 

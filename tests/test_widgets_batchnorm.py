@@ -7,7 +7,7 @@ from matplotlib.figure import Figure
 
 from course_utils.experiments import batchnorm as bx
 from course_utils.batchnorm import BatchNorm1d
-from course_utils.pictures import axes_pixels
+from course_utils.pictures import AxesPicture, axes_pixels
 from course_utils.surfaces import grid
 from course_utils.widgets import all_frames, figure
 from course_utils.widgets import batchnorm as demos
@@ -57,7 +57,7 @@ def test_scale_demo_surface_picture_has_the_bands_and_colours_draw_surface_gives
     rgba = bands.get_facecolor()
     on_white = np.round(255 * (rgba[:, 3:] * rgba[:, :3] + 1 - rgba[:, 3:]))
     ax = figure(demos.FEATURE_SCALE_DEMO, scale_x1=scale_x1, features=features).axes[0]
-    picture = np.asarray(ax.get_images()[0].get_array())
+    (picture,) = [a.rgba for a in ax.get_children() if isinstance(a, AxesPicture)]
     assert picture.shape[1::-1] == axes_pixels(ax)          # one picture pixel per screen pixel of the axes
     shown = np.unique(picture.reshape(-1, 4), axis=0)
     assert len(shown) == len(on_white)                      # every band shows

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from course_utils.experiments import critical
-from course_utils.pictures import axes_pixels, filled_contours, pixel_centres
+from course_utils.pictures import AxesPicture, axes_pixels, filled_contours, pixel_centres
 from course_utils.widgets import all_frames, figure
 from course_utils.widgets import critical as demos
 from course_utils.widgets.backdrop import Picture
@@ -62,9 +62,15 @@ def test_demo_frames_paste_one_backdrop_and_keep_its_limits(name):
         assert all(ax.axison and ax.spines["left"].get_visible() and not ax.xaxis.get_visible() for ax in fig.axes)
 
 
+def _pictures(ax):
+    """The pictures an Axes shows: its images' arrays and its AxesPictures."""
+    return [image.get_array() for image in ax.get_images()] + [a.rgba for a in ax.get_children()
+                                                                if isinstance(a, AxesPicture)]
+
+
 def test_taylor_demo_frames_draw_the_quadratic_approximation_around_their_own_point():
     frames = _frames(demos.TAYLOR_DEMO)
-    shown = [fig.axes[1].get_images()[0].get_array() for fig in frames]
+    shown = [_pictures(fig.axes[1])[0] for fig in frames]
     for fig, picture in zip(frames, shown):
         assert picture.shape[1::-1] == axes_pixels(fig.axes[1])     # one picture pixel per screen pixel
         point = tuple(fig.axes[0].lines[0].get_xydata()[0])
@@ -72,7 +78,7 @@ def test_taylor_demo_frames_draw_the_quadratic_approximation_around_their_own_po
         quadratic, _, _ = critical.quadratic_approximation(point, np.stack([T1, T2], axis=-1))
         assert np.array_equal(picture, filled_contours(quadratic.numpy(), demos.LEVELS, "both"))
     assert not np.array_equal(shown[0], shown[-1])
-    assert not frames[0].axes[0].get_images()   # the true loss is the same in every frame: in the backdrop
+    assert not _pictures(frames[0].axes[0])   # the true loss is the same in every frame: in the backdrop
 
 
 def test_escape_demo_frames_title_their_nudge_and_final_loss():

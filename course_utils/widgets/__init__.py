@@ -28,7 +28,7 @@ import html
 import itertools
 import os
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple
 
 from matplotlib.figure import Figure
 
@@ -52,12 +52,13 @@ TOGGLE_MAX_CHARS = 32
 class Control:
     """One control: a label, the values it steps through, and the default value.
 
-    Numbers (or tuples of numbers) are a slider; names (strings) are toggle buttons or a dropdown."""
+    Numbers (or tuples of numbers) are a slider; names (strings) are toggle buttons or a dropdown.
+    Each value is shown by ``format``; without one, a float as ``{:g}`` and anything else as ``{}``."""
 
     label: str
     values: Tuple[Any, ...]
     default: Any
-    format: str = "{:g}"
+    format: Optional[str] = None
 
     def __post_init__(self):
         object.__setattr__(self, "values", tuple(self.values))
@@ -70,7 +71,7 @@ class Control:
             raise ValueError(f"control {self.label!r}: default {self.default!r} is not one of its values {self.values!r}")
 
     def labels(self):
-        return [self.format.format(v) for v in self.values]
+        return [(self.format or ("{:g}" if isinstance(v, float) else "{}")).format(v) for v in self.values]
 
     @property
     def named(self):
@@ -132,7 +133,12 @@ def figure(demo, **params):
 
 
 def render(demo, **params):
-    """The demo drawn at ``params`` as PNG bytes: what one slider move costs (compute + draw)."""
+    """The demo drawn at ``params`` as a live frame's PNG bytes: what one slider move costs (compute + draw)."""
+    return frame_png(figure(demo, **params), colours=None)
+
+
+def book_frame(demo, **params):
+    """The demo drawn at ``params`` as the book embeds it: a palette PNG, a third of a live frame's bytes."""
     return frame_png(figure(demo, **params))
 
 
@@ -165,7 +171,7 @@ def static(demo):
 
     def stack(level, fixed):
         if level == len(names):
-            return _image(render(demo, **fixed))
+            return _image(book_frame(demo, **fixed))
         control = demo.controls[names[level]]
         children = [stack(level + 1, {**fixed, names[level]: v}) for v in control.values]
         box = w.Stack(children, selected_index=control.values.index(control.default))
@@ -185,7 +191,7 @@ def show(demo):
     from IPython.display import HTML, display
 
     if book_build():
-        png = base64.b64encode(render(demo)).decode("ascii")
+        png = base64.b64encode(book_frame(demo)).decode("ascii")
         alt = html.escape(demo.alt or demo.title, quote=True)
         display(HTML(f'<noscript><img src="data:image/png;base64,{png}" alt="{alt}" '
                      f'style="width: 100%; max-width: {COLUMN_PX}px"></noscript>'))

@@ -132,9 +132,9 @@ RACE_DEMO = Demo(
     compute=race_compute,
     draw=race_draw,
     controls={
-        "line_up": Control("optimisers", tuple(LINE_UPS), "GD vs AdaGrad", format="{}"),
+        "line_up": Control("optimisers", tuple(LINE_UPS), "GD vs AdaGrad"),
         "learning_rate": Control("peak learning rate η", RACE_LEARNING_RATES, 0.3),
-        "schedule": Control("schedule", adaptive.SCHEDULES[:3], "constant", format="{}"),
+        "schedule": Control("schedule", adaptive.SCHEDULES[:3], "constant"),
     },
     ncols=2,
     alt="GD bounces at η = 0.01 and diverges above it, while AdaGrad with η = 0.3 crosses the valley, "
@@ -195,8 +195,8 @@ SCHEDULE_DEMO = Demo(
     compute=schedule_compute,
     draw=schedule_draw,
     controls={
-        "schedule": Control("schedule", adaptive.SCHEDULES, "warm-up + cosine", format="{}"),
-        "warmup": Control("warm-up steps", VIEWER_WARMUPS, 30, format="{:d}"),
+        "schedule": Control("schedule", adaptive.SCHEDULES, "warm-up + cosine"),
+        "warmup": Control("warm-up steps", VIEWER_WARMUPS, 30),
     },
     ncols=2,
     alt="A linear warm-up over 30 steps then a cosine decay; AdaGrad on the valley under it has no late bursts.",

@@ -66,10 +66,11 @@ class Picture(Artist):
 
     zorder = -10
 
-    def __init__(self, rgba, at_dpi=None):
+    def __init__(self, rgba, at_dpi=None, opaque=False):
         super().__init__()
         self.rgba = rgba
         self.at_dpi = at_dpi
+        self.opaque = opaque
 
     def _corners(self):
         """The figure's lower-left and upper-right corners in the pixels being drawn."""
@@ -89,6 +90,10 @@ class Picture(Artist):
                 raise ValueError(f"a {rgba.shape[1]} × {rgba.shape[0]} picture cannot be pasted under a frame drawn "
                                  f"at {round(x1 - x0)} × {round(y1 - y0)} pixels")
             rgba = self.at_dpi(self.figure.dpi)
+        canvas = np.asarray(renderer.buffer_rgba()) if hasattr(renderer, "buffer_rgba") else None
+        if self.opaque and (round(x0), round(y0)) == (0, 0) and canvas is not None and canvas.shape == rgba.shape:
+            canvas[:] = rgba[::-1]        # an opaque picture of the whole canvas: what blending it would give
+            return
         gc = renderer.new_gc()
         renderer.draw_image(gc, round(x0), round(y0), rgba)
         gc.restore()
@@ -96,14 +101,15 @@ class Picture(Artist):
 
 @lru_cache(maxsize=CACHE_SIZE)
 def _render(draw_static, args, size, dpi, boxes):
-    """``draw_static(*axes, *args)`` alone on a figure of that size and those axes: RGBA pixels and the axes' limits."""
+    """``draw_static(*axes, *args)`` alone on a figure of that size and those axes: RGBA pixels, the axes' limits,
+    and whether the picture is opaque."""
     fig = Figure(figsize=size, dpi=dpi)
     axes = [fig.add_axes(box) for box in boxes]
     draw_static(*axes, *args)
     canvas = FigureCanvasAgg(fig)
     canvas.draw()
     rgba = np.ascontiguousarray(np.asarray(canvas.buffer_rgba())[::-1])   # draw_image wants the bottom row first
-    return rgba, tuple((ax.get_xlim(), ax.get_ylim()) for ax in axes)
+    return rgba, tuple((ax.get_xlim(), ax.get_ylim()) for ax in axes), bool(rgba[..., 3].min() == 255)
 
 
 def _at_dpi(draw_static, args, size, boxes):
@@ -136,13 +142,13 @@ def paste_backdrop(axes, draw_static, *args):
     fig = axes[0].figure
     size, boxes = tuple(fig.get_size_inches()), tuple(tuple(ax.get_position().bounds) for ax in axes)
     try:
-        rgba, limits = _render(draw_static, tuple(args), size, fig.dpi, boxes)
+        rgba, limits, opaque = _render(draw_static, tuple(args), size, fig.dpi, boxes)
     except TypeError as error:
         if "unhashable" in str(error):
             raise TypeError(f"paste_backdrop caches pictures on draw_static and its args, so they must be hashable "
                             f"(pass tuples, not lists or arrays): {error}") from None
         raise
-    picture = Picture(rgba, _at_dpi(draw_static, tuple(args), size, boxes))
+    picture = Picture(rgba, _at_dpi(draw_static, tuple(args), size, boxes), opaque)
     fig.add_artist(picture)
     for ax, (xlim, ylim) in zip(axes, limits):
         ax.set_xlim(xlim)

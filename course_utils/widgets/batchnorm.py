@@ -149,7 +149,7 @@ FEATURE_SCALE_DEMO = Demo(
     draw=scale_draw,
     controls={
         "scale_x1": Control("scale of x₁ (x₂ has scale 1)", _SCALES, 0.1),
-        "features": Control("features", ("raw", "z-scored"), "raw", format="{}"),
+        "features": Control("features", ("raw", "z-scored"), "raw"),
     },
     alt="Gradient descent zig-zags down an elongated error surface when x₁ is ten times smaller than x₂.",
 )
@@ -214,7 +214,7 @@ RUNNING_AVERAGE_DEMO = Demo(
     draw=average_draw,
     controls={
         "p": Control("p", _SMOOTHING, 0.9),
-        "batch_size": Control("batch size B", (2, 8, 32, 128), 8, format="{:d}"),
+        "batch_size": Control("batch size B", (2, 8, 32, 128), 8),
     },
     alt="Batch means scatter around a drifting mean; their moving average with p = 0.9 follows it smoothly.",
 )

@@ -145,7 +145,7 @@ SURFACES_DEMO = Demo(
     compute=surfaces_compute,
     draw=surfaces_draw,
     controls={
-        "start": Control("start (y₁, y₂)", STARTS, (-8, 8), format="{}"),
+        "start": Control("start (y₁, y₂)", STARTS, (-8, 8)),
         "learning_rate": Control("learning rate η", _LEARNING_RATES, 1.0),
     },
     ncols=2,
@@ -210,7 +210,7 @@ BOUND_DEMO = Demo(
     draw=bound_draw,
     controls={
         "eps": Control("tolerance ε = δ/2", (0.05, 0.1, 0.15, 0.2, 0.3), 0.1),
-        "h_size": Control("hypotheses |H|", cx.H_SIZES, 16, format="{:d}"),
+        "h_size": Control("hypotheses |H|", cx.H_SIZES, 16),
     },
     alt="For ε = 0.1 and |H| = 16, the measured probability of a bad training set lies below the bound at every N.",
 )

@@ -264,7 +264,7 @@ ESCAPE_DEMO = Demo(
     compute=escape_compute,
     draw=escape_draw,
     controls={
-        "direction": Control("nudge direction", _DIRECTIONS, "λ < 0", format="{}"),
+        "direction": Control("nudge direction", _DIRECTIONS, "λ < 0"),
         "size": Control("nudge size", _SIZES, 0.01),
     },
     ncols=2,

@@ -172,8 +172,8 @@ BATCH_DEMO = Demo(
     compute=batch_compute,
     draw=batch_draw,
     controls={
-        "batch_size": Control("batch size B", (1, 2, 5, 10, 20), 1, format="{:d}"),
-        "epochs": Control("epochs", _BATCH_EPOCHS, 10, format="{:d}"),
+        "batch_size": Control("batch size B", (1, 2, 5, 10, 20), 1),
+        "epochs": Control("epochs", _BATCH_EPOCHS, 10),
     },
     alt="Minibatch SGD with batch size 1 for 10 epochs on the line's error surface; 30 runs end in a cloud.",
 )

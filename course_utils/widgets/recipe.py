@@ -130,29 +130,19 @@ def gd2_draw(data, ax):
 
 
 _LEARNING_RATES = (0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.8)
-_UPDATES = (1, 3, 10, 30, 100)
 
-GD1_DEMO = Demo(
-    title="Gradient descent on one parameter w",
-    compute=gd1_compute,
-    draw=gd1_draw,
-    controls={
-        "learning_rate": Control("learning rate η", _LEARNING_RATES, 0.2),
-        "steps": Control("updates", _UPDATES, 10, format="{:d}"),
-    },
-    alt="Ten updates of gradient descent with η = 0.2 on the loss L(w).",
-)
 
-GD2_DEMO = Demo(
-    title="Gradient descent on two parameters (w, b)",
-    compute=gd2_compute,
-    draw=gd2_draw,
-    controls={
-        "learning_rate": Control("learning rate η", _LEARNING_RATES, 0.2),
-        "steps": Control("updates", _UPDATES, 30, format="{:d}"),
-    },
-    alt="Thirty updates of gradient descent with η = 0.2 on the error surface L(w, b).",
-)
+def _gd_controls(steps):
+    """Both descent demos' controls: η (0.2 by default) and the number of updates shown."""
+    return {"learning_rate": Control("learning rate η", _LEARNING_RATES, 0.2),
+            "steps": Control("updates", (1, 3, 10, 30, 100), steps)}
+
+
+GD1_DEMO = Demo(title="Gradient descent on one parameter w", compute=gd1_compute, draw=gd1_draw,
+                controls=_gd_controls(10), alt="Ten updates of gradient descent with η = 0.2 on the loss L(w).")
+GD2_DEMO = Demo(title="Gradient descent on two parameters (w, b)", compute=gd2_compute, draw=gd2_draw,
+                controls=_gd_controls(30),
+                alt="Thirty updates of gradient descent with η = 0.2 on the error surface L(w, b).")
 
 # --- One sigmoid and the hard sigmoid it stands for -----------------------------------------
 
@@ -261,8 +251,8 @@ FIT_DEMO = Demo(
     compute=fit_compute,
     draw=fit_draw,
     controls={
-        "n_pieces": Control("pieces n", (1, 3, 5, 7, 10, 14, 20), 5, format="{:d}"),
-        "activation": Control("activation", ("hard sigmoid", "sigmoid", "ReLU"), "sigmoid", format="{}"),
+        "n_pieces": Control("pieces n", (1, 3, 5, 7, 10, 14, 20), 5),
+        "activation": Control("activation", ("hard sigmoid", "sigmoid", "ReLU"), "sigmoid"),
     },
     alt="sin(2x) + x/2 fitted with 5 sigmoids.",
 )
