@@ -33,8 +33,8 @@ Each chapter has one key, and the key names its experiments, demos, exercises an
   `workspace` (a student's own notebook folder, in English or Chinese);
 - `hw02`: the phoneme-classification homework, chapter 6: `libriphone` (the official layout),
   `dataset` (context windows per batch), `models`, `training` (presets, resumable training),
-  `experiments` (the chapter's), `submission`, `grading`, `lines`, `ladder` (Kaggle's CSV, scoring,
-  the leaderboard's lines and the runs that measure them), `source` (the real data, else ours),
+  `experiments` (the chapter's), `submission`, `grading`, `lines`, `runs` (Kaggle's CSV, scoring,
+  the leaderboard's lines, recipes run over seeds: the ladder, sweeps), `source` (the real data, else ours),
   `corpus` (the course's own corpus: `features` MFCC and `phonemes` labels of speech from
   `hw02.synthesis`: `text`, `espeak`, `festival`, `acoustics`), `__main__` (its command line);
 - `__main__`: the command line (release, grade, merge, workspace).
