@@ -128,18 +128,12 @@ def race_draw(data, axes):
 
 
 RACE_DEMO = Demo(
-    title="Optimiser race on the elongated valley",
-    compute=race_compute,
-    draw=race_draw,
-    controls={
-        "line_up": Control("optimisers", tuple(LINE_UPS), "GD vs AdaGrad"),
-        "learning_rate": Control("peak learning rate η", RACE_LEARNING_RATES, 0.3),
-        "schedule": Control("schedule", adaptive.SCHEDULES[:3], "constant"),
-    },
-    ncols=2,
-    alt="GD bounces at η = 0.01 and diverges above it, while AdaGrad with η = 0.3 crosses the valley, "
-        "with bursts sideways late in the run.",
-)
+    "Optimiser race on the elongated valley", race_compute, race_draw,
+    {"line_up": Control("optimisers", tuple(LINE_UPS), "GD vs AdaGrad"),
+     "learning_rate": Control("peak learning rate η", RACE_LEARNING_RATES, 0.3),
+     "schedule": Control("schedule", adaptive.SCHEDULES[:3], "constant")},
+    ncols=2, alt="GD bounces at η = 0.01 and diverges above it, while AdaGrad with η = 0.3 crosses the valley, "
+        "with bursts sideways late in the run.")
 
 # --- The schedule viewer ------------------------------------------------------------
 
@@ -191,13 +185,8 @@ def schedule_draw(data, axes):
 
 
 SCHEDULE_DEMO = Demo(
-    title="Learning-rate schedules, and what they do to AdaGrad's bursts",
-    compute=schedule_compute,
-    draw=schedule_draw,
-    controls={
-        "schedule": Control("schedule", adaptive.SCHEDULES, "warm-up + cosine"),
-        "warmup": Control("warm-up steps", VIEWER_WARMUPS, 30),
-    },
+    "Learning-rate schedules, and what they do to AdaGrad's bursts", schedule_compute, schedule_draw,
+    {"schedule": Control("schedule", adaptive.SCHEDULES, "warm-up + cosine"),
+     "warmup": Control("warm-up steps", VIEWER_WARMUPS, 30)},
     ncols=2,
-    alt="A linear warm-up over 30 steps then a cosine decay; AdaGrad on the valley under it has no late bursts.",
-)
+    alt="A linear warm-up over 30 steps then a cosine decay; AdaGrad on the valley under it has no late bursts.")

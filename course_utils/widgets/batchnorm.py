@@ -144,15 +144,10 @@ def scale_draw(data, ax):
 
 
 FEATURE_SCALE_DEMO = Demo(
-    title="The scale of a feature shapes the error surface",
-    compute=scale_compute,
-    draw=scale_draw,
-    controls={
-        "scale_x1": Control("scale of x₁ (x₂ has scale 1)", _SCALES, 0.1),
-        "features": Control("features", ("raw", "z-scored"), "raw"),
-    },
-    alt="Gradient descent zig-zags down an elongated error surface when x₁ is ten times smaller than x₂.",
-)
+    "The scale of a feature shapes the error surface", scale_compute, scale_draw,
+    {"scale_x1": Control("scale of x₁ (x₂ has scale 1)", _SCALES, 0.1),
+     "features": Control("features", ("raw", "z-scored"), "raw")},
+    alt="Gradient descent zig-zags down an elongated error surface when x₁ is ten times smaller than x₂.")
 
 # --- The moving average of the batch mean ----------------------------------------------------------
 
@@ -209,12 +204,7 @@ def average_draw(data, ax):
 
 
 RUNNING_AVERAGE_DEMO = Demo(
-    title="The moving average μ̄ ← p·μ̄ + (1 − p)·μᵗ",
-    compute=average_compute,
-    draw=average_draw,
-    controls={
-        "p": Control("p", _SMOOTHING, 0.9),
-        "batch_size": Control("batch size B", (2, 8, 32, 128), 8),
-    },
-    alt="Batch means scatter around a drifting mean; their moving average with p = 0.9 follows it smoothly.",
-)
+    "The moving average μ̄ ← p·μ̄ + (1 − p)·μᵗ", average_compute, average_draw,
+    {"p": Control("p", _SMOOTHING, 0.9),
+     "batch_size": Control("batch size B", (2, 8, 32, 128), 8)},
+    alt="Batch means scatter around a drifting mean; their moving average with p = 0.9 follows it smoothly.")

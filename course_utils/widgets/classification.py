@@ -51,15 +51,10 @@ def softmax_draw(data, ax):
 
 
 SOFTMAX_DEMO = Demo(
-    title="Softmax: probabilities from logits, sharpened or flattened by a temperature T",
-    compute=softmax_compute,
-    draw=softmax_draw,
-    controls={
-        "y1": Control("logit y₁", (-3.0, -1.0, 0.0, 1.0, 2.0, 3.0, 5.0, 8.0), 3.0),
-        "temperature": Control("temperature T", (0.25, 0.5, 1.0, 2.0, 5.0), 1.0),
-    },
-    alt="The logits (3, 1, −3) and their softmax (0.88, 0.12, 0.00).",
-)
+    "Softmax: probabilities from logits, sharpened or flattened by a temperature T", softmax_compute, softmax_draw,
+    {"y1": Control("logit y₁", (-3.0, -1.0, 0.0, 1.0, 2.0, 3.0, 5.0, 8.0), 3.0),
+     "temperature": Control("temperature T", (0.25, 0.5, 1.0, 2.0, 5.0), 1.0)},
+    alt="The logits (3, 1, −3) and their softmax (0.88, 0.12, 0.00).")
 
 # --- MSE and cross-entropy surfaces, the same optimiser from the same start ----------------
 
@@ -141,16 +136,11 @@ def surfaces_draw(data, axes):
 
 
 SURFACES_DEMO = Demo(
-    title="MSE against cross-entropy: the same SGD, 100 updates, from the same start",
-    compute=surfaces_compute,
-    draw=surfaces_draw,
-    controls={
-        "start": Control("start (y₁, y₂)", STARTS, (-8, 8)),
-        "learning_rate": Control("learning rate η", _LEARNING_RATES, 1.0),
-    },
+    "MSE against cross-entropy: the same SGD, 100 updates, from the same start", surfaces_compute, surfaces_draw,
+    {"start": Control("start (y₁, y₂)", STARTS, (-8, 8)),
+     "learning_rate": Control("learning rate η", _LEARNING_RATES, 1.0)},
     ncols=2,
-    alt="From the corner y₁ = −8, y₂ = 8, SGD does not move on the MSE surface and crosses the cross-entropy surface.",
-)
+    alt="From the corner y₁ = −8, y₂ = 8, SGD does not move on the MSE surface and crosses the cross-entropy surface.")
 
 # --- The union bound against the simulation ------------------------------------------------
 
@@ -205,12 +195,7 @@ def bound_draw(data, ax):
 
 
 BOUND_DEMO = Demo(
-    title="How likely is a bad training set? The bound against the simulation",
-    compute=bound_compute,
-    draw=bound_draw,
-    controls={
-        "eps": Control("tolerance ε = δ/2", (0.05, 0.1, 0.15, 0.2, 0.3), 0.1),
-        "h_size": Control("hypotheses |H|", cx.H_SIZES, 16),
-    },
-    alt="For ε = 0.1 and |H| = 16, the measured probability of a bad training set lies below the bound at every N.",
-)
+    "How likely is a bad training set? The bound against the simulation", bound_compute, bound_draw,
+    {"eps": Control("tolerance ε = δ/2", (0.05, 0.1, 0.15, 0.2, 0.3), 0.1),
+     "h_size": Control("hypotheses |H|", cx.H_SIZES, 16)},
+    alt="For ε = 0.1 and |H| = 16, the measured probability of a bad training set lies below the bound at every N.")

@@ -167,12 +167,9 @@ def taylor_draw(data, axes):
 _POSITIONS = (-1.5, -1.0, -0.5, 0.0, 0.5, 1.0, 1.5)
 
 TAYLOR_DEMO = Demo(
-    title="The quadratic approximation around a point θ′ = (w₁, w₂)",
-    compute=taylor_compute,
-    draw=taylor_draw,
-    controls={"w1": Control("w₁ of θ′", _POSITIONS, 0.5), "w2": Control("w₂ of θ′", _POSITIONS, -0.5)},
-    ncols=2,
-    alt="The loss (1 − w₁w₂)² and its quadratic approximation around (0.5, −0.5), with the gradient "
+    "The quadratic approximation around a point θ′ = (w₁, w₂)", taylor_compute, taylor_draw,
+    {"w1": Control("w₁ of θ′", _POSITIONS, 0.5), "w2": Control("w₂ of θ′", _POSITIONS, -0.5)},
+    ncols=2, alt="The loss (1 − w₁w₂)² and its quadratic approximation around (0.5, −0.5), with the gradient "
         "and the Hessian's eigenvectors.",
 )
 
@@ -267,7 +264,5 @@ ESCAPE_DEMO = Demo(
         "direction": Control("nudge direction", _DIRECTIONS, "λ < 0"),
         "size": Control("nudge size", _SIZES, 0.01),
     },
-    ncols=2,
-    alt="Gradient descent started 0.01 away from the saddle point along the eigenvector of the negative "
-        "eigenvalue slides down to the curve of minima w₁w₂ = 1.",
-)
+    ncols=2, alt="Gradient descent started 0.01 away from the saddle point along the eigenvector of the negative "
+        "eigenvalue slides down to the curve of minima w₁w₂ = 1.")

@@ -116,14 +116,8 @@ def window_draw(data, axes):
 
 
 WINDOW_DEMO = Demo(
-    title="The context window: n frames around frame t",
-    compute=window_compute,
-    draw=window_draw,
-    controls={
-        "concat_nframes": Control("frames n = 2k + 1", (1, 3, 5, 11, 21), 11),
-        "position": Control("frame t, % of the utterance", (0, 3, 25, 50, 75, 97, 100), 50),
-    },
-    ncols=2,
-    alt="An utterance's 39 features per frame with its phoneme labels, and the window of 11 frames "
-        "around its middle frame that the classifier reads.",
-)
+    "The context window: n frames around frame t", window_compute, window_draw,
+    {"concat_nframes": Control("frames n = 2k + 1", (1, 3, 5, 11, 21), 11),
+     "position": Control("frame t, % of the utterance", (0, 3, 25, 50, 75, 97, 100), 50)},
+    ncols=2, alt="An utterance's 39 features per frame with its phoneme labels, and the window of 11 frames "
+        "around its middle frame that the classifier reads.")

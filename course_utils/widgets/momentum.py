@@ -102,16 +102,11 @@ def momentum_draw(data, ax):
 
 
 MOMENTUM_DEMO = Demo(
-    title="Momentum on a ravine: 150 updates",
-    compute=momentum_compute,
-    draw=momentum_draw,
-    controls={
-        "learning_rate": Control("learning rate η", _LEARNING_RATES, 0.05),
-        "momentum": Control("momentum λ", _MOMENTA, 0.8),
-        "start": Control("start θ⁰", STARTS, STARTS[0], format="({0[0]:g}, {0[1]:g})"),
-    },
-    alt="150 updates of momentum (η = 0.05, λ = 0.8) and of gradient descent on the ravine 0.1·θ₁² + 2·θ₂².",
-)
+    "Momentum on a ravine: 150 updates", momentum_compute, momentum_draw,
+    {"learning_rate": Control("learning rate η", _LEARNING_RATES, 0.05),
+     "momentum": Control("momentum λ", _MOMENTA, 0.8),
+     "start": Control("start θ⁰", STARTS, STARTS[0], format="({0[0]:g}, {0[1]:g})")},
+    alt="150 updates of momentum (η = 0.05, λ = 0.8) and of gradient descent on the ravine 0.1·θ₁² + 2·θ₂².")
 
 # --- Minibatch SGD: the path and its spread ---------------------------------------------------
 
@@ -168,12 +163,7 @@ def batch_draw(data, ax):
 
 
 BATCH_DEMO = Demo(
-    title="Minibatch SGD on 20 examples: one path and where 30 runs end",
-    compute=batch_compute,
-    draw=batch_draw,
-    controls={
-        "batch_size": Control("batch size B", (1, 2, 5, 10, 20), 1),
-        "epochs": Control("epochs", _BATCH_EPOCHS, 10),
-    },
-    alt="Minibatch SGD with batch size 1 for 10 epochs on the line's error surface; 30 runs end in a cloud.",
-)
+    "Minibatch SGD on 20 examples: one path and where 30 runs end", batch_compute, batch_draw,
+    {"batch_size": Control("batch size B", (1, 2, 5, 10, 20), 1),
+     "epochs": Control("epochs", _BATCH_EPOCHS, 10)},
+    alt="Minibatch SGD with batch size 1 for 10 epochs on the line's error surface; 30 runs end in a cloud.")

@@ -188,15 +188,10 @@ def sigmoid_draw(data, ax):
 
 
 SIGMOID_DEMO = Demo(
-    title="One sigmoid: w sets the steepness, b the shift",
-    compute=sigmoid_compute,
-    draw=sigmoid_draw,
-    controls={
-        "w": Control("w", (-4.0, -1.0, 0.5, 1.0, 2.0, 4.0, 10.0), 1.0),
-        "b": Control("b", (-2.0, -1.0, 0.0, 1.0, 2.0), 0.0),
-    },
-    alt="The sigmoid σ(b + wx) with w = 1 and b = 0, and the hard sigmoid it approximates.",
-)
+    "One sigmoid: w sets the steepness, b the shift", sigmoid_compute, sigmoid_draw,
+    {"w": Control("w", (-4.0, -1.0, 0.5, 1.0, 2.0, 4.0, 10.0), 1.0),
+     "b": Control("b", (-2.0, -1.0, 0.0, 1.0, 2.0), 0.0)},
+    alt="The sigmoid σ(b + wx) with w = 1 and b = 0, and the hard sigmoid it approximates.")
 
 # --- A curve from n pieces ------------------------------------------------------------------
 
@@ -247,12 +242,7 @@ def fit_draw(data, ax):
 
 
 FIT_DEMO = Demo(
-    title="A curve from pieces: more units, a closer fit",
-    compute=fit_compute,
-    draw=fit_draw,
-    controls={
-        "n_pieces": Control("pieces n", (1, 3, 5, 7, 10, 14, 20), 5),
-        "activation": Control("activation", ("hard sigmoid", "sigmoid", "ReLU"), "sigmoid"),
-    },
-    alt="sin(2x) + x/2 fitted with 5 sigmoids.",
-)
+    "A curve from pieces: more units, a closer fit", fit_compute, fit_draw,
+    {"n_pieces": Control("pieces n", (1, 3, 5, 7, 10, 14, 20), 5),
+     "activation": Control("activation", ("hard sigmoid", "sigmoid", "ReLU"), "sigmoid")},
+    alt="sin(2x) + x/2 fitted with 5 sigmoids.")
