@@ -78,28 +78,3 @@ def test_an_even_spread_of_errors_has_its_even_shares():
     n = torch.ones(41, 41, dtype=torch.long) * 5
     for kind, (observed, even) in experiments.confusion_shares(n).items():
         assert observed == pytest.approx(even), kind
-
-
-def test_ablations_change_one_thing_at_a_time_and_all_of_them_make_strong():
-    recipes = experiments.ablation_recipes()
-    medium = recipes.pop("medium")
-    together = recipes.pop("all")
-    assert together == experiments.quick("strong")
-    fields = [f.name for f in dataclasses.fields(medium)]
-    for name, recipe in recipes.items():
-        differ = {f for f in fields if getattr(recipe, f) != getattr(medium, f)}
-        assert differ == set(experiments.STRONG_CHANGES[name]), name
-    assert set(experiments.ablation_recipes("simple", {"x": dict(hidden_dim=8)})) == {"simple", "x", "all"}
-
-
-def test_the_sweep_and_the_ablations_train_each_recipe_afresh(tmp_path):
-    from test_hw02_libriphone import make_fake_libriphone
-
-    data = make_fake_libriphone(tmp_path / "libriphone", num_train=20, num_test=4, learnable=True)
-    sweep = experiments.concat_sweep(data, tmp_path / "sweep", nframes=(1, 3), num_epochs=1, learning_rate=2e-2)
-    assert list(sweep) == [1, 3] and all(0 <= r["val_acc"] <= 1 and len(r["history"]) == 1 for r in sweep.values())
-    assert (tmp_path / "sweep" / "n3" / "best.pt").is_file()
-    runs = experiments.ablations(data, tmp_path / "ablate", changes={"narrow": dict(hidden_dim=64, num_epochs=1),
-                                                                     "short": dict(num_epochs=1)})
-    assert list(runs) == ["medium", "narrow", "short", "all"]
-    assert [len(r["history"]) for r in runs.values()] == [experiments.QUICK_EPOCHS, 1, 1, 1]

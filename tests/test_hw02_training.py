@@ -127,3 +127,11 @@ def test_the_command_line_reports_bad_files_with_exit_status_1(data, tmp_path, c
     (tmp_path / "p.csv").write_text("Id,Label\n")
     assert main(["score", str(tmp_path / "p.csv"), "--data", str(data), "--labels", str(data / "test_labels.txt")]) == 1
     assert "expected the header 'Id,Class'" in capsys.readouterr().err
+
+
+def test_a_run_that_never_gets_a_frame_right_still_keeps_its_best_epoch(data, tmp_path, monkeypatch):
+    run_epoch = training.run_epoch
+    monkeypatch.setattr(training, "run_epoch", lambda model, recipe, frames, device, optimizer=None, *args, **kwargs:
+                        run_epoch(model, recipe, frames, device, optimizer, *args, **kwargs) if optimizer else (4.0, 0.0))
+    history = train(dataclasses.replace(TINY, num_epochs=1), data, tmp_path / "run", device="cpu", progress=False)
+    assert history[0]["val_acc"] == 0.0 and (tmp_path / "run" / "best.pt").is_file()

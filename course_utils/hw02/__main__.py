@@ -6,6 +6,8 @@
     python -m course_utils.hw02 predict --checkpoint runs/simple/best.pt --out prediction.csv
     python -m course_utils.hw02 score prediction.csv
     python -m course_utils.hw02 ladder [--presets simple medium strong boss] [--seeds 0 1 2] [--out runs/ladder]
+    python -m course_utils.hw02 sweep [--preset medium] [--nframes 1 3 … 31] [--seeds 0 1 2] [--out runs/sweep]
+    python -m course_utils.hw02 ablations [--preset medium] [--seeds 0 1 2] [--out runs/ablations]
 
 Data: ``--data DIR`` or ``$LIBRIPHONE_DIR`` for the real libriphone folder, else the
 local synthetic corpus (``--corpus-seed``, ``--num-train``, ``--num-test`` choose it).
@@ -16,8 +18,8 @@ CPU, nccl with one GPU per process); ``--batch-size`` stays the batch of one upd
 all N processes, so N processes train as one process with the same options would. Only
 rank 0 prints and writes files. The other commands are one process.
 
-``ladder`` trains every preset once per seed and records each run in
-``<out>/ladder.json`` (`ladder`); run again, it trains only what the file lacks.
+``ladder``, ``sweep`` and ``ablations`` train their recipes once per seed and record each
+run in ``<out>/<command>.json`` (`runs`); run again, they train only what the file lacks.
 """
 import argparse
 import dataclasses
@@ -29,7 +31,7 @@ from pathlib import Path
 
 import torch.distributed as dist
 
-from . import corpus, ladder, source, submission, training
+from . import corpus, runs, source, submission, training
 from .dataset import load_frames
 from .libriphone import LibriphoneError
 
@@ -110,14 +112,24 @@ def _score(args):
     print(f"public {result['public']:.5f}  private {result['private']:.5f}  ({result['frames']} frames)")
 
 
-def _ladder(args):
+def _runs(args):
+    """The ladder, the sweep or the ablations (`runs`), over ``--seeds``, into ``<out>/<command>.json``."""
+    if args.command == "sweep" and any(n < 1 or n % 2 == 0 for n in args.nframes):
+        raise ValueError(f"--nframes {' '.join(map(str, args.nframes))}: each must be odd and positive (k frames on "
+                         f"each side of the frame, n = 2k + 1), e.g. --nframes 1 3 5 11 21")
     data = _source(args)
     device = args.device or training.default_device()
+    epochs = {"num_epochs": args.num_epochs} if args.num_epochs else {}
+    if args.command == "ladder":
+        recipes = runs.ladder(args.presets, **epochs)
+    else:
+        base = dataclasses.replace(training.PRESETS[args.preset], **epochs)
+        recipes = runs.sweep(base, args.nframes) if args.command == "sweep" else runs.ablation(base, name=args.preset)
     start = time.perf_counter()
-    result = ladder.run(data, args.out, args.presets, args.seeds, device, args.num_epochs,
-                        command=f"python -m course_utils.hw02 {shlex.join(args.words)}",
-                        echo=lambda line: print(line, flush=True))
-    print(f"\n{ladder.summary_table(result)}\n\n{args.out / ladder.RESULT_FILE} "
+    result = runs.run(data, args.out or Path("runs") / args.command, recipes, args.seeds, device,
+                      f"{args.command}.json", f"python -m course_utils.hw02 {shlex.join(args.words)}",
+                      echo=lambda line: print(line, flush=True))
+    print(f"\n{runs.summary_table(result)}\n\n{(args.out or Path('runs') / args.command) / f'{args.command}.json'} "
           f"({time.perf_counter() - start:.0f} s)", flush=True)
 
 
@@ -157,16 +169,24 @@ def main(argv=None):
     _data_options(command)
     command.set_defaults(run=_score)
 
-    command = commands.add_parser("ladder", help="train, predict and score several presets (the leaderboard)")
-    command.add_argument("--presets", nargs="+", choices=sorted(training.PRESETS),
-                         default=["simple", "medium", "strong", "boss"])
-    command.add_argument("--out", type=Path, default=Path("runs/ladder"))
-    command.add_argument("--seeds", type=int, nargs="+", default=[0],
-                         help="training seeds, each a whole ladder in <out>/seed-<s> (default: 0)")
-    command.add_argument("--num-epochs", type=int, help="override every preset's epochs")
-    command.add_argument("--device")
-    _data_options(command)
-    command.set_defaults(run=_ladder)
+    for name, words in (("ladder", "train, predict and score the four presets (the leaderboard's lines)"),
+                        ("sweep", "a preset (default medium) with each context window of --nframes"),
+                        ("ablations", "a preset (default medium), then it with each change of strong alone")):
+        command = commands.add_parser(name, help=f"{words}, per seed, into <out>/{name}.json")
+        if name == "ladder":
+            command.add_argument("--presets", nargs="+", choices=runs.ORDER, default=list(runs.ORDER))
+        else:
+            command.add_argument("--preset", choices=sorted(training.PRESETS), default="medium")
+        if name == "sweep":
+            command.add_argument("--nframes", type=int, nargs="+", default=list(runs.SWEEP_NFRAMES),
+                                 help="the concat_nframes to try, odd (default: 1 3 … 31)")
+        command.add_argument("--seeds", type=int, nargs="+", default=[0],
+                             help="training seeds, each a whole set of runs in <out>/seed-<s> (default: 0)")
+        command.add_argument("--out", type=Path, help=f"(default: runs/{name})")
+        command.add_argument("--num-epochs", type=int, help="override every recipe's epochs")
+        command.add_argument("--device")
+        _data_options(command)
+        command.set_defaults(run=_runs)
 
     args = parser.parse_args(argv)
     args.words = list(map(str, sys.argv[1:] if argv is None else argv))

@@ -179,35 +179,3 @@ def confusion_shares(matrix, classes=CLASSES):
         even = (errors * mask.sum(1) / (len(classes) - 1)).sum() / total
         shares[kind] = (observed.item(), even.item())
     return shares
-
-
-#: The context widths of the chapter's sweep (odd: k frames on each side, n = 2k + 1).
-SWEEP_NFRAMES = (1, 3, 5, 11, 21, 31)
-
-
-def concat_sweep(data_dir, out_dir, nframes=SWEEP_NFRAMES, preset="medium", device=None, **changes):
-    """{n: run_recipe result} of `quick(preset)` with ``concat_nframes = n`` for each n of `nframes` (and
-    `changes`), each trained afresh in ``out_dir/n<n>``: how accuracy grows with the context window."""
-    return {n: run_recipe(quick(preset, concat_nframes=n, **changes), data_dir, Path(out_dir) / f"n{n}",
-                          device=device) for n in nframes}
-
-
-#: What `strong` changes from `medium`, one thing at a time: each entry is medium with that change alone.
-STRONG_CHANGES = {"more context": dict(concat_nframes=21), "wider": dict(hidden_dim=384),
-                  "BatchNorm": dict(batchnorm=True), "dropout": dict(dropout=0.25)}
-
-
-def ablation_recipes(preset="medium", changes=None):
-    """{name: Recipe}: `quick(preset)`, then each of `changes` (default `STRONG_CHANGES`) alone, then all of them
-    together (``"all"``, which from medium is strong in the quick configuration)."""
-    changes = STRONG_CHANGES if changes is None else changes
-    recipes = {preset: quick(preset)}
-    recipes.update({name: quick(preset, **change) for name, change in changes.items()})
-    recipes["all"] = quick(preset, **{k: v for change in changes.values() for k, v in change.items()})
-    return recipes
-
-
-def ablations(data_dir, out_dir, preset="medium", changes=None, device=None):
-    """{name: run_recipe result} for `ablation_recipes`, each trained afresh in ``out_dir/<i>``."""
-    return {name: run_recipe(recipe, data_dir, Path(out_dir) / str(i), device=device)
-            for i, (name, recipe) in enumerate(ablation_recipes(preset, changes).items())}

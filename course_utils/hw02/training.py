@@ -297,7 +297,7 @@ def train(recipe, data_dir, out_dir, device=None, resume=True, progress=True, ma
     torch.manual_seed(recipe.seed)
     model = build_model(recipe, train_set.input_dim).to(device)
     optimizer = make_optimizer(model, recipe, device)
-    history, best = [], 0.0
+    history, best = [], -1.0   # below any accuracy: the first epoch is kept even at accuracy 0
     last, state = out_dir / "last.pt", None
     if resume and rank == 0 and last.is_file():
         state = torch.load(last, weights_only=True, map_location=device if world_size == 1 else "cpu")

@@ -1,0 +1,101 @@
+"""Runs over seeds (the ladder, the sweep, the ablations): one result file each, resumed where it stopped, read back
+as mean ± spread and as lines."""
+import dataclasses
+import json
+
+import pytest
+
+from course_utils.hw02 import lines, runs
+from course_utils.hw02.training import PRESETS
+from course_utils.hw02.__main__ import main
+from course_utils.hw02 import submission
+from test_hw02_libriphone import make_fake_libriphone
+
+ARGS = ["--presets", "simple", "medium", "--num-epochs", "1", "--device", "cpu"]
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    return make_fake_libriphone(tmp_path_factory.mktemp("libriphone") / "libriphone", num_train=40, num_test=6,
+                                learnable=True)
+
+
+def test_two_seeds_make_one_result_file_and_a_third_is_added_without_training_again(data, tmp_path, capsys,
+                                                                                      monkeypatch):
+    out = tmp_path / "ladder"
+    assert main(["ladder", "--seeds", "0", "1", "--out", str(out), "--data", str(data)] + ARGS) == 0
+    result = json.loads((out / "ladder.json").read_text())
+    assert sorted((r["seed"], r["name"]) for r in result["runs"]) == [(0, "medium"), (0, "simple"),
+                                                                        (1, "medium"), (1, "simple")]
+    assert all(len(r["history"]) == 1 and 0 <= r["public"] <= 1 and r["seconds"] > 0 for r in result["runs"])
+    assert {r["recipe"]["seed"] for r in result["runs"]} == {0, 1}
+    assert result["machine"]["cpus"] >= 1 and "ladder --seeds 0 1" in result["command"]
+    for seed in (0, 1):
+        assert (out / f"seed-{seed}" / "medium" / "prediction.csv").read_text().startswith("Id,Class")
+    printed = capsys.readouterr().out
+    mean = sum(r["val_acc"] for r in result["runs"] if r["name"] == "simple") / 2
+    assert f"{mean:.3f} ± " in printed.split("validation", 1)[1] and str(out / "ladder.json") in printed
+
+    trained = []
+    monkeypatch.setattr(runs, "train", lambda *a, **k: trained.append(a) or pytest.fail("trained again"))
+    assert main(["ladder", "--seeds", "0", "1", "--out", str(out), "--data", str(data)] + ARGS) == 0
+    assert "(in the result file)" in capsys.readouterr().out and not trained
+    monkeypatch.undo()
+    assert main(["ladder", "--seeds", "2", "--out", str(out), "--data", str(data)] + ARGS) == 0
+    result = runs.read(out / "ladder.json")
+    assert len(result["runs"]) == 6 and runs.summary(result)["medium"]["val_acc"][2] == 3
+
+    answers = submission.test_answers(data / "test_split.txt", data / "test_labels.txt")
+    public = submission.public_mask(len(answers))
+    (out / "seed-0" / "strong").mkdir()
+    with pytest.raises(lines.LinesError, match="seed-0/strong/prediction.csv does not exist"):
+        lines.measure([out], answers, public)
+
+
+def test_a_result_file_of_another_corpus_is_refused_and_kept(data, tmp_path, capsys):
+    out = tmp_path / "ladder"
+    out.mkdir()
+    other = json.dumps(dict(corpus=dict(key="0123456789abcdef"), runs=[]))
+    (out / "ladder.json").write_text(other)
+    assert main(["ladder", "--out", str(out), "--data", str(data)] + ARGS) == 1
+    assert "holds the runs of another corpus (0123456789abcdef" in capsys.readouterr().err
+    assert (out / "ladder.json").read_text() == other
+    (out / "ladder.json").write_text("not json")
+    assert main(["ladder", "--out", str(out), "--data", str(data)] + ARGS) == 1
+    assert "is not a result file of runs (not JSON)" in capsys.readouterr().err
+
+
+def test_the_summary_gives_the_sample_standard_deviation_over_seeds():
+    records = [dict(seed=s, name="strong", val_acc=v, public=None, private=None, seconds=60.0)
+            for s, v in enumerate([0.70, 0.72, 0.74])]
+    row = runs.summary(dict(runs=records))["strong"]
+    assert row["val_acc"] == pytest.approx((0.72, 0.02, 3)) and "public" not in row
+    assert "0.720 ± 0.020" in runs.summary_table(dict(runs=records))
+
+
+def test_ablations_change_one_thing_at_a_time_and_all_of_them_make_strong():
+    recipes = runs.ablation(PRESETS["medium"])
+    medium, together = recipes.pop("medium"), recipes.pop("all")
+    assert dataclasses.replace(together, seed=0) == PRESETS["strong"]
+    fields = [f.name for f in dataclasses.fields(medium)]
+    for name, recipe in recipes.items():
+        differ = {f for f in fields if getattr(recipe, f) != getattr(medium, f)}
+        assert differ == set(runs.STRONG_CHANGES[name]), name
+    assert list(runs.ablation(PRESETS["simple"], {"x": dict(hidden_dim=8)}, name="simple")) == ["simple", "x", "all"]
+
+
+def test_the_sweep_and_the_ablations_record_their_runs_by_name(data, tmp_path, capsys):
+    out = tmp_path / "sweep"
+    assert main(["sweep", "--nframes", "1", "3", "--num-epochs", "1", "--out", str(out), "--data", str(data),
+                 "--device", "cpu"]) == 0
+    result = runs.read(out / "sweep.json")
+    assert [r["name"] for r in result["runs"]] == ["1 frames", "3 frames"]
+    assert [r["recipe"]["concat_nframes"] for r in result["runs"]] == [1, 3]
+    assert (out / "seed-0" / "3-frames" / "best.pt").is_file()
+    assert main(["sweep", "--nframes", "1", "4", "--out", str(out), "--data", str(data)]) == 1
+    assert "--nframes 1 4: each must be odd and positive" in capsys.readouterr().err
+    out = tmp_path / "ablations"
+    assert main(["ablations", "--num-epochs", "1", "--out", str(out), "--data", str(data), "--device", "cpu"]) == 0
+    names = [r["name"] for r in runs.read(out / "ablations.json")["runs"]]
+    assert names == ["medium", *runs.STRONG_CHANGES, "all"] and (out / "seed-0" / "BatchNorm").is_dir()
+    assert "+ BatchNorm" in capsys.readouterr().out
