@@ -9,7 +9,8 @@ References, named by concept (each imports nothing of the course but other refer
   or a picture at the axes' own size for demos), the minimum's marker, a path;
 - `optim`: the notes' optimisers (SGD, momentum, AdaGrad, RMSProp, Adam) as torch.optim.Optimizer subclasses;
 - `schedules`: learning-rate decay and warm-up as functions of the step;
-- `training`: the one training loop of the chapters' experiments (`fit`, its `Run` record) and `accuracy`;
+- `training`: the one training loop of the chapters' experiments (`fit`, its `Run` record), the network
+  most chapters train (`classifier`), `mean_loss` and `accuracy`;
 - `hessian`: exact Hessians, critical-point kinds, escape directions, Lanczos extreme eigenvalues;
 - `classification`: softmax, cross-entropy, MSE on the softmax, Hoeffding's bound;
 - `batchnorm`: batch normalisation from scratch, equal to nn.BatchNorm1d;
