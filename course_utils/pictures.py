@@ -119,9 +119,9 @@ def filled_contours(values, levels, extend="neither", alpha=1.0):
 
 
 class AxesPicture(Artist):
-    """A picture (rows from the bottom) that fills its Axes, one picture pixel per screen pixel, drawn
-    where an image is (zorder 0). Drawn at another size than it was made for (the figure saved at
-    another dpi), it is resampled to that size, pixel by nearest pixel."""
+    """A picture (rows from the bottom) that fills its Axes, drawn where an image is (zorder 0): one
+    picture pixel per screen pixel, or, at another size (a small array, or the figure saved at another
+    dpi), each screen pixel takes the picture's pixel under its centre."""
 
     zorder = 0
 
@@ -134,23 +134,24 @@ class AxesPicture(Artist):
             return
         box = self.axes.bbox
         width, height, rgba = round(box.width), round(box.height), self.rgba
-        if rgba.shape[:2] != (height, width):
-            rows = np.arange(height) * rgba.shape[0] // height
-            rgba = np.ascontiguousarray(rgba[rows][:, np.arange(width) * rgba.shape[1] // width])
+        if rgba.shape[:2] != (height, width):           # the picture's pixel under each pixel's centre
+            rows = ((np.arange(height) + 0.5) * rgba.shape[0] / height).astype(int)
+            rgba = np.ascontiguousarray(rgba[rows][:, ((np.arange(width) + 0.5) * rgba.shape[1] / width).astype(int)])
         gc = renderer.new_gc()
         renderer.draw_image(gc, round(box.x0), round(box.y0), rgba)
         gc.restore()
 
 
 def show_picture(ax, rgba, xlim, ylim):
-    """Paste a picture over the window (xlim, ylim) of an Axes (its aspect kept), one picture pixel per screen pixel.
+    """Paste a picture over the window (xlim, ylim) of an Axes (its aspect kept), each screen pixel showing the
+    picture's pixel under its centre (one for one when the picture has the axes' size, :func:`axes_pixels`).
 
-    A picture made at the axes' size for their window is drawn as it is (:class:`AxesPicture`), several
-    times quicker than matplotlib's ``imshow``, which resamples it; any other goes through ``imshow``."""
+    When (xlim, ylim) is the axes' window, the picture is drawn as it is (:class:`AxesPicture`), several times
+    quicker than matplotlib's ``imshow``; otherwise through ``imshow``."""
     width, height = axes_pixels(ax)
     window = np.array([ax.get_xlim(), ax.get_ylim()])
     pixel = np.abs(np.diff(window, axis=1)) / [[width], [height]]
-    if rgba.shape[:2] == (height, width) and (np.abs(window - [xlim, ylim]) < 1e-3 * pixel).all():
+    if (np.abs(window - [xlim, ylim]) < 1e-3 * pixel).all():
         ax.add_artist(AxesPicture(rgba))
     else:
         ax.imshow(rgba, origin="lower", extent=(*xlim, *ylim), aspect=ax.get_aspect(), interpolation="nearest")

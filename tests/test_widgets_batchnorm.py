@@ -126,10 +126,12 @@ def test_running_average_frames_paste_one_backdrop_per_batch_size_and_keep_its_l
     by_size = {}
     for params, fig in frames:
         (picture,) = _pictures(fig)
-        by_size.setdefault(params["batch_size"], set()).add(id(picture.rgba))
+        by_size.setdefault(params["batch_size"], []).append(picture.rgba)
         ax = fig.axes[0]
         assert ax.get_xlim() == (0, bx.AVERAGE_STEPS) and ax.get_ylim() == (-0.5, 4.5)
         (line,) = ax.get_lines()                                   # the frame draws the moving average only
         assert np.allclose(line.get_ydata(), demos.average_compute(**params)["running"])
         assert f"p = {params['p']:g}" in ax.get_title()
-    assert all(len(ids) == 1 for ids in by_size.values()) and len(set.union(*by_size.values())) == 4
+    assert all(np.array_equal(same[0], other) for same in by_size.values() for other in same)  # one per B
+    firsts = [same[0] for same in by_size.values()]
+    assert len(firsts) == 4 and not any(np.array_equal(a, b) for i, a in enumerate(firsts) for b in firsts[:i])

@@ -66,11 +66,11 @@ class Picture(Artist):
 
     zorder = -10
 
-    def __init__(self, rgba, at_dpi=None, opaque=False):
+    def __init__(self, rgba, at_dpi=None, visible=None):
         super().__init__()
         self.rgba = rgba
         self.at_dpi = at_dpi
-        self.opaque = opaque
+        self.visible = visible or visible_part(rgba)
 
     def _corners(self):
         """The figure's lower-left and upper-right corners in the pixels being drawn."""
@@ -83,42 +83,55 @@ class Picture(Artist):
     def draw(self, renderer):
         if not self.get_visible():
             return
-        (x0, y0), (x1, y1) = self._corners()
-        rgba = self.rgba
-        if rgba.shape[:2] != (round(y1 - y0), round(x1 - x0)):          # saved at another dpi
+        (x0, y0), (x1, y1) = np.round(self._corners()).astype(int)
+        rgba, (row, column, part) = self.rgba, self.visible
+        if rgba.shape[:2] != (y1 - y0, x1 - x0):          # saved at another dpi
             if self.at_dpi is None:
                 raise ValueError(f"a {rgba.shape[1]} × {rgba.shape[0]} picture cannot be pasted under a frame drawn "
-                                 f"at {round(x1 - x0)} × {round(y1 - y0)} pixels")
-            rgba = self.at_dpi(self.figure.dpi)
+                                 f"at {x1 - x0} × {y1 - y0} pixels")
+            rgba, (row, column, part) = self.at_dpi(self.figure.dpi)
         canvas = np.asarray(renderer.buffer_rgba()) if hasattr(renderer, "buffer_rgba") else None
-        if self.opaque and (round(x0), round(y0)) == (0, 0) and canvas is not None and canvas.shape == rgba.shape:
+        if part is rgba and (x0, y0) == (0, 0) and canvas is not None and canvas.shape == rgba.shape:
             canvas[:] = rgba[::-1]        # an opaque picture of the whole canvas: what blending it would give
             return
-        gc = renderer.new_gc()
-        renderer.draw_image(gc, round(x0), round(y0), rgba)
+        gc = renderer.new_gc()            # only the pixels that are not transparent: blending the others changes nothing
+        renderer.draw_image(gc, x0 + column, y0 + row, part)
         gc.restore()
+
+
+def visible_part(rgba):
+    """(row, column, part): the smallest box of ``rgba`` that holds every pixel not wholly transparent, and where
+    it starts; ``part`` is ``rgba`` itself when the picture is opaque."""
+    alpha = rgba[..., 3]
+    if alpha.min() == 255:
+        return 0, 0, rgba
+    rows, columns = np.flatnonzero(alpha.any(axis=1)), np.flatnonzero(alpha.any(axis=0))
+    if len(rows) == 0:
+        return 0, 0, rgba[:0, :0]
+    return rows[0], columns[0], np.ascontiguousarray(rgba[rows[0]:rows[-1] + 1, columns[0]:columns[-1] + 1])
 
 
 @lru_cache(maxsize=CACHE_SIZE)
 def _render(draw_static, args, size, dpi, boxes):
     """``draw_static(*axes, *args)`` alone on a figure of that size and those axes: RGBA pixels, the axes' limits,
-    and whether the picture is opaque."""
+    and the pixels' :func:`visible_part`."""
     fig = Figure(figsize=size, dpi=dpi)
     axes = [fig.add_axes(box) for box in boxes]
     draw_static(*axes, *args)
     canvas = FigureCanvasAgg(fig)
     canvas.draw()
     rgba = np.ascontiguousarray(np.asarray(canvas.buffer_rgba())[::-1])   # draw_image wants the bottom row first
-    return rgba, tuple((ax.get_xlim(), ax.get_ylim()) for ax in axes), bool(rgba[..., 3].min() == 255)
+    return rgba, tuple((ax.get_xlim(), ax.get_ylim()) for ax in axes), visible_part(rgba)
 
 
 def _at_dpi(draw_static, args, size, boxes):
-    """``dpi -> RGBA``: the same backdrop at another dpi, drawn under the rcParams of now (those of the frame)."""
+    """``dpi -> (RGBA, visible part)``: the same backdrop at another dpi, drawn under the rcParams of now (those of
+    the frame)."""
     rc = matplotlib.rcParams.copy()
 
     def at_dpi(dpi):
         with matplotlib.rc_context({key: value for key, value in rc.items() if key != "backend"}):
-            return _render(draw_static, args, size, dpi, boxes)[0]
+            return _render(draw_static, args, size, dpi, boxes)[::2]
 
     return at_dpi
 
@@ -142,13 +155,13 @@ def paste_backdrop(axes, draw_static, *args):
     fig = axes[0].figure
     size, boxes = tuple(fig.get_size_inches()), tuple(tuple(ax.get_position().bounds) for ax in axes)
     try:
-        rgba, limits, opaque = _render(draw_static, tuple(args), size, fig.dpi, boxes)
+        rgba, limits, visible = _render(draw_static, tuple(args), size, fig.dpi, boxes)
     except TypeError as error:
         if "unhashable" in str(error):
             raise TypeError(f"paste_backdrop caches pictures on draw_static and its args, so they must be hashable "
                             f"(pass tuples, not lists or arrays): {error}") from None
         raise
-    picture = Picture(rgba, _at_dpi(draw_static, tuple(args), size, boxes), opaque)
+    picture = Picture(rgba, _at_dpi(draw_static, tuple(args), size, boxes), visible)
     fig.add_artist(picture)
     for ax, (xlim, ylim) in zip(axes, limits):
         ax.set_xlim(xlim)
