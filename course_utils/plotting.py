@@ -11,7 +11,6 @@ import io
 import struct
 import zlib
 
-import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -67,28 +66,6 @@ BOOK_STYLE = {
 def use_book_style():
     """Apply the book's matplotlib style (call once per notebook)."""
     plt.rcParams.update(BOOK_STYLE)
-
-
-def figure_png(fig, dpi=None, bbox_inches="tight"):
-    """Render a matplotlib figure to PNG bytes (used for live and static demo frames).
-
-    ``bbox_inches`` says what is saved, whatever ``rcParams["savefig.bbox"]`` holds:
-
-    - ``"tight"`` (the default): cropped to what is drawn, plus ``savefig.pad_inches``;
-    - ``None``: the whole figure, ``fig.get_size_inches() * dpi`` pixels, nothing cropped;
-    - a :class:`~matplotlib.transforms.Bbox` in inches: that part of the figure.
-
-    (``Figure.savefig`` reads ``bbox_inches=None`` as "the rcParams default", which is ``"tight"``
-    under :data:`BOOK_STYLE`: a frame saved that way is cropped to its own artists while a
-    picture pasted under it is not, so they no longer line up. Here None always means no crop.)
-
-    Demo frames pass ``bbox_inches=None``: a tight box costs a second draw, frames of one demo
-    must all have the same size, and a backdrop pasted under a frame covers the whole figure.
-    """
-    buffer = io.BytesIO()
-    with matplotlib.rc_context({"savefig.bbox": "standard"}):   # so that None reaches savefig as "no crop"
-        fig.savefig(buffer, format="png", dpi=dpi or fig.dpi, bbox_inches=bbox_inches)
-    return buffer.getvalue()
 
 
 def frame_png(fig, colours=256):

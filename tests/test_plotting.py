@@ -9,26 +9,12 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from course_utils.plotting import (BOOK_STYLE, COLUMN_INCHES, COLUMN_PX, CSS_PX_PER_INCH, DENSITY, OPTIMISER_COLORS,
-                                   ROLE_COLORS, figure_png, frame_png, use_book_style)
+                                   ROLE_COLORS, frame_png, use_book_style)
 
 
 def png_size(data):
     assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
     return struct.unpack(">II", data[16:24])
-
-
-def test_figure_png_without_a_tight_box_keeps_the_figure_size():
-    fig = Figure(figsize=(4.0, 2.5), dpi=50)
-    fig.subplots().plot([0, 1], [1, 0])
-    assert png_size(figure_png(fig, bbox_inches=None)) == (200, 125)
-    assert png_size(figure_png(fig, dpi=100, bbox_inches=None)) == (400, 250)
-
-
-def test_figure_png_with_a_tight_box_crops_to_the_drawing():
-    fig = Figure(figsize=(4.0, 2.5), dpi=50)
-    fig.text(0.5, 0.5, "small")
-    width, height = png_size(figure_png(fig))
-    assert width < 200 and height < 125
 
 
 def test_use_book_style_sets_the_book_rcparams():
@@ -44,18 +30,6 @@ def test_each_optimiser_and_role_has_one_valid_colour():
     distinct = {name: color for name, color in OPTIMISER_COLORS.items() if name != "sgd"}
     assert len(set(distinct.values())) == len(distinct), "two optimisers share a colour"
     assert all(mcolors.is_color_like(c) for c in [*OPTIMISER_COLORS.values(), *ROLE_COLORS.values()])
-
-
-def test_figure_png_without_a_box_keeps_the_figure_size_under_the_book_style():
-    """The book's style says savefig.bbox = "tight"; bbox_inches=None must still mean the whole figure."""
-    fig = Figure(figsize=(4.0, 2.5), dpi=50)
-    fig.text(0.5, 0.5, "small")
-    with matplotlib.rc_context():
-        use_book_style()
-        assert png_size(figure_png(fig, bbox_inches=None)) == (200, 125)
-        width, height = png_size(figure_png(fig))
-        assert width < 200 and height < 125                       # "tight" still crops
-        assert matplotlib.rcParams["savefig.bbox"] == "tight"      # and the style is left as it was
 
 
 def test_frame_png_is_the_whole_figure_as_a_palette_png_whatever_the_savefig_style():

@@ -7,7 +7,6 @@ import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from course_utils.plotting import figure_png
 from course_utils.widgets.backdrop import (Picture, drawn_in_one_pass, one_pass, paste_backdrop, paste_overlay,
                                            spines_on_top, without_spines)
 
@@ -81,6 +80,13 @@ def test_spines_are_left_to_the_frame():
     assert not any(spine.get_visible() for spine in ax.spines.values())
 
 
+def figure_png(fig, dpi=None, bbox_inches=None):
+    """The figure saved as a PNG (the whole figure, or cropped to a tight box)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi or fig.dpi, bbox_inches=bbox_inches)
+    return buffer.getvalue()
+
+
 def _rgb(png):
     from PIL import Image
 
@@ -132,7 +138,7 @@ def test_a_pasted_frame_matches_its_one_pass_drawing():
 def test_a_pasted_frame_cropped_to_a_tight_box_keeps_the_picture_under_its_axes():
     """Saved with a tight box, the picture still covers the whole figure, where the frame's axes are."""
     whole = _rgb(figure_png(_data_frame(), bbox_inches=None))
-    tight = _rgb(figure_png(_data_frame()))                  # the whole figure and savefig.pad_inches round it
+    tight = _rgb(figure_png(_data_frame(), bbox_inches="tight"))   # the whole figure and savefig.pad_inches round it
     pad = round(matplotlib.rcParams["savefig.pad_inches"] * 50)
     assert tight.shape == (100 + 2 * pad, 150 + 2 * pad, 3)
     assert np.array_equal(tight[pad:-pad, pad:-pad], whole)

@@ -144,8 +144,6 @@ def book_frame(demo, **params):
 
 def live(demo):
     """The JupyterLab version: sliders that recompute and redraw on every move."""
-    import ipywidgets as w
-
     sliders = _controls(demo)
     image = _image(render(demo))
 
