@@ -210,6 +210,14 @@ def choice_mistakes(explanations):
     return [Mistake(why, (lambda letter: lambda *problem: letter)(letter)) for letter, why in explanations.items()]
 
 
+def choice_exercise(exercise_id, answer, explanations):
+    """A multiple-choice question among (a) to (d): ``answer`` is the right letter, ``explanations`` says why
+    each wrong one is wrong (see :func:`choice_mistakes`)."""
+    return Exercise(exercise_id, lambda: answer, kind="value", fixed=[Case(())],
+                    compare=comparisons.same_choice("abcd"), answer_kind="one letter",
+                    mistakes=choice_mistakes(explanations))
+
+
 def label_mistakes(reference, reasons):
     """Mistakes for a diagnosis: ``{(true label, said label): why it is not that}``. Each is the answer that
     says ``said`` where the reference says ``true``, and is right everywhere else, so it matches exactly the

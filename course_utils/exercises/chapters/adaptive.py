@@ -11,8 +11,8 @@ import torch
 
 from ... import schedules
 from ..cases import coin, integer, normal, uniform
-from ..compare import Difference, close_number, describe, same_choice, same_tensors
-from ..registry import Case, Exercise, Mistake, choice_mistakes
+from ..compare import Difference, close_number, describe, same_tensors
+from ..registry import Case, Exercise, Mistake, choice_exercise
 
 NOTEBOOK = "03_adaptive_learning_rate"
 
@@ -47,12 +47,6 @@ def first_step_length(problem):
     moves by η (up to ε) and one with a zero gradient stays put: η·√(number of nonzero gᵢ)."""
     g = problem["gradient"]
     return float((problem["lr"] * g.abs() / (g.abs() + problem["eps"])).norm())
-
-
-def why_warmup():
-    """What warm-up is for (section 4): the first steps are full-size steps resting on a σ (and m̂) built from
-    one or a few noisy gradients."""
-    return "c"
 
 
 def _distinct(values, apart=0.05):
@@ -306,18 +300,16 @@ EXERCISES = [
         "adaptive.first_step_length", first_step_length, draw=_adam_problem, mistakes=_FIRST_STEP_MISTAKES,
         hint="work out m̂⁰ and v̂⁰ for one parameter from m⁻¹ = v⁻¹ = 0: how far does a parameter move at the "
              "first update, and how does that depend on the size of its gradient?", **_PREDICTION),
-    Exercise(
-        "adaptive.why_warmup", why_warmup, kind="value", fixed=[Case(())], compare=same_choice("abcd"),
-        answer_kind="one letter",
-        mistakes=choice_mistakes({
-            "a": "the bias correction does not blow the first steps up: m⁰ and v⁰ start biased towards 0, and "
-                 "dividing by 1 − β₁ and 1 − β₂ undoes exactly that bias, so m̂⁰ = g⁰, √v̂⁰ = |g⁰| and each "
-                 "parameter moves by η, no more",
-            "b": "that is gradient descent's behaviour, not Adam's: Adam divides each gradient by σ = √v̂, built "
-                 "from the same gradients, so a large gradient gets a large σ and the step stays about η",
-            "d": "the bursts come late in the run, once σ has shrunk on the flat floor; what stops them is the "
-                 "decay of ηᵗ late in the run (section 4's cosine decay without a warm-up stops them just as "
-                 "well). Warm-up changes only the first steps",
-        }),
-    ),
+    # What warm-up is for (section 4): the first steps are full-size steps resting on a σ (and m̂) built from
+    # one or a few noisy gradients.
+    choice_exercise("adaptive.why_warmup", "c", {
+        "a": "the bias correction does not blow the first steps up: m⁰ and v⁰ start biased towards 0, and "
+             "dividing by 1 − β₁ and 1 − β₂ undoes exactly that bias, so m̂⁰ = g⁰, √v̂⁰ = |g⁰| and each "
+             "parameter moves by η, no more",
+        "b": "that is gradient descent's behaviour, not Adam's: Adam divides each gradient by σ = √v̂, built "
+             "from the same gradients, so a large gradient gets a large σ and the step stays about η",
+        "d": "the bursts come late in the run, once σ has shrunk on the flat floor; what stops them is the "
+             "decay of ηᵗ late in the run (section 4's cosine decay without a warm-up stops them just as "
+             "well). Warm-up changes only the first steps",
+    }),
 ]

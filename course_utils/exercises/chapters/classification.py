@@ -18,8 +18,8 @@ import torch
 
 from ... import classification as cl
 from ..cases import coin, integer, normal, uniform
-from ..compare import Difference, close_number, same_choice, same_int, same_label, same_tensor
-from ..registry import Case, Exercise, Mistake, choice_mistakes, label_mistakes
+from ..compare import Difference, close_number, same_int, same_label, same_tensor
+from ..registry import Case, Exercise, Mistake, choice_exercise, label_mistakes
 
 NOTEBOOK = "04_classification"
 
@@ -455,8 +455,5 @@ EXERCISES = [
                 "the loss, and its gradients, in that band",
         }),
     ),
-    Exercise(
-        "classification.mse_confidently_wrong", lambda: MSE_CHOICE, kind="value", fixed=[Case(())],
-        compare=same_choice("abcd"), answer_kind="one letter", mistakes=choice_mistakes(MSE_WHY_NOT),
-    ),
+    choice_exercise("classification.mse_confidently_wrong", MSE_CHOICE, MSE_WHY_NOT),
 ]

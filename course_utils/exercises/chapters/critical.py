@@ -12,8 +12,8 @@ import torch
 
 from ... import hessian as hs
 from ..cases import coin, integer, uniform
-from ..compare import Difference, close_number, describe, same_choice, same_tensor
-from ..registry import Case, Exercise, Mistake, choice_mistakes
+from ..compare import Difference, close_number, describe, same_tensor
+from ..registry import Case, Exercise, Mistake, choice_exercise
 
 NOTEBOOK = "01_critical_points"
 
@@ -331,9 +331,5 @@ EXERCISES = [
              "eigenvector of H: what is Hu?",
         mistakes=[Mistake(hint, wrong) for hint, wrong in _ESCAPE_MISTAKES],
     ),
-    Exercise(
-        "critical.small_gradient_meaning", lambda: SMALL_GRADIENT_ANSWER, kind="value", fixed=[Case(())],
-        compare=same_choice("abcd"), answer_kind="one letter",
-        mistakes=choice_mistakes(SMALL_GRADIENT_WHY_NOT),
-    ),
+    choice_exercise("critical.small_gradient_meaning", SMALL_GRADIENT_ANSWER, SMALL_GRADIENT_WHY_NOT),
 ]

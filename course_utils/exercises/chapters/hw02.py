@@ -13,8 +13,8 @@ import torch
 from ...hw02.experiments import classifier_parameter_count, per_class_accuracy
 from ...hw02.libriphone import FEATURE_DIM, NUM_CLASSES, concat_feat
 from ..cases import coin, integer, normal, uniform
-from ..compare import Difference, close_number, same_choice, same_int, same_label, same_tensor
-from ..registry import Case, Exercise, Mistake, choice_mistakes, label_mistakes
+from ..compare import Difference, close_number, same_int, same_label, same_tensor
+from ..registry import Case, Exercise, Mistake, choice_exercise, label_mistakes
 
 NOTEBOOK = "06_hw02_phoneme_classification"
 
@@ -349,8 +349,5 @@ EXERCISES = [
         hint="read the last epoch: the gap between training and validation accuracy, whether validation accuracy "
              "still rises, and how many frames the window holds",
     ),
-    Exercise(
-        "hw02.split_by_utterance", lambda: "b", kind="value", fixed=[Case(())], compare=same_choice("abcd"),
-        answer_kind="one letter", mistakes=choice_mistakes(SPLIT_REASONS),
-    ),
+    choice_exercise("hw02.split_by_utterance", "b", SPLIT_REASONS),
 ]

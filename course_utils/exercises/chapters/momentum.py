@@ -13,8 +13,8 @@ import torch
 
 from ...experiments import momentum as experiments
 from ..cases import coin, integer, normal, uniform
-from ..compare import Difference, close_number, same_choice, same_int, same_label, same_tensor
-from ..registry import Case, Exercise, Mistake, choice_mistakes, label_mistakes
+from ..compare import Difference, close_number, same_int, same_label, same_tensor
+from ..registry import Case, Exercise, Mistake, choice_exercise, label_mistakes
 
 NOTEBOOK = "02_batch_and_momentum"
 
@@ -284,17 +284,13 @@ EXERCISES = [
         compare=same_label(LABELS), visible_random_cases=6, hidden_random_cases=12,
         mistakes=label_mistakes(diagnose_run, _DIAGNOSE_REASONS),
     ),
-    Exercise(
-        "momentum.bigger_batch", lambda: "b", kind="value", fixed=[Case(())], compare=same_choice("abcd"),
-        answer_kind="one letter",
-        mistakes=choice_mistakes({
-            "a": "the time of an update does not grow with B while the parallel lanes still have room (up to about "
-                 "a thousand on the lecture's GPU): each update takes as long as before, and there are ten times "
-                 "fewer of them",
-            "c": "an epoch's time is its number of updates times the time of one; the examples are not processed "
-                 "one after another, so ten times fewer updates of the same time make a ten times shorter epoch",
-            "d": "a more accurate gradient does not make up for ten times fewer updates: counted in epochs, large "
-                 "batches are behind (section 3); counted in updates they catch up",
-        }),
-    ),
+    choice_exercise("momentum.bigger_batch", "b", {
+        "a": "the time of an update does not grow with B while the parallel lanes still have room (up to about "
+             "a thousand on the lecture's GPU): each update takes as long as before, and there are ten times "
+             "fewer of them",
+        "c": "an epoch's time is its number of updates times the time of one; the examples are not processed "
+             "one after another, so ten times fewer updates of the same time make a ten times shorter epoch",
+        "d": "a more accurate gradient does not make up for ten times fewer updates: counted in epochs, large "
+             "batches are behind (section 3); counted in updates they catch up",
+    }),
 ]
