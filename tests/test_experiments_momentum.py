@@ -1,6 +1,4 @@
 """Chapter 2: course_utils.experiments.momentum, the momentum demos and the chapter's exercises."""
-import io
-import contextlib
 import math
 
 import numpy as np
@@ -10,17 +8,14 @@ import torch
 from course_utils import data, optim
 from course_utils.experiments import momentum as experiments
 from course_utils.experiments import recipe
-from course_utils.exercises import all_exercises, check, get_exercise
+from course_utils.exercises import all_exercises, get_exercise
 from course_utils.widgets import all_frames
 from course_utils.widgets import momentum as demos
 
+from conftest import verdict
+
 IDS = ["momentum.momentum_step", "momentum.movement_from_gradients", "momentum.pick_batch_size",
        "momentum.ravine_rate", "momentum.diagnose_run", "momentum.bigger_batch"]
-
-
-def verdict(exercise_id, answer):
-    with contextlib.redirect_stdout(io.StringIO()):
-        return check(exercise_id, answer)
 
 
 # ---------------------------------------------------------------------------- by hand vs the optimiser
@@ -190,17 +185,17 @@ def test_chapter_2_declares_its_six_exercises():
     assert [i for i in all_exercises() if i.startswith("momentum.")] == IDS
 
 
-def test_a_momentum_step_that_changes_its_input_in_place_is_told_so():
+def test_a_momentum_step_that_changes_its_input_in_place_is_told_so(capsys):
     def momentum_step(theta, movement, gradient, learning_rate, momentum):
         movement.mul_(momentum).sub_(learning_rate * gradient)
         return theta + movement, movement
 
-    result = verdict("momentum.momentum_step", momentum_step)
+    result, _ = verdict(capsys, "momentum.momentum_step", momentum_step)
     assert not result.passed and "in place" in result.message
 
 
-def test_a_momentum_step_returning_one_tensor_is_told_to_return_both():
-    result = verdict("momentum.momentum_step", lambda theta, movement, gradient, learning_rate, momentum: theta)
+def test_a_momentum_step_returning_one_tensor_is_told_to_return_both(capsys):
+    result, _ = verdict(capsys, "momentum.momentum_step", lambda theta, movement, gradient, learning_rate, momentum: theta)
     assert not result.passed and "return all 2 tensors" in result.message
 
 
