@@ -54,15 +54,12 @@ def in_place_difference(exercise, case, args_after):
                 f"your function changed its input {name} in place (it was {describe(before)}, and afterwards "
                 f"{describe(after)})",
                 f"leave the inputs untouched: {making} make a new one, while {changing} change the caller's own")
-        if isinstance(before, torch.Tensor) and isinstance(after, torch.Tensor):
-            same = before.shape == after.shape and before.dtype == after.dtype and torch.equal(
-                torch.nan_to_num(before), torch.nan_to_num(after))
-            if not same:
-                return Difference(
-                    f"your function changed its input {name} in place (it was {describe(before)}, "
-                    f"and afterwards {describe(after)})",
-                    f"leave the inputs untouched: write {name} = {name} * 2 rather than {name} *= 2, "
-                    f"and use torch.relu(z) rather than z.relu_() on an input")
+        if isinstance(before, torch.Tensor) and isinstance(after, torch.Tensor) and not _same_plain(before, after):
+            return Difference(
+                f"your function changed its input {name} in place (it was {describe(before)}, "
+                f"and afterwards {describe(after)})",
+                f"leave the inputs untouched: write {name} = {name} * 2 rather than {name} *= 2, "
+                f"and use torch.relu(z) rather than z.relu_() on an input")
     return None
 
 

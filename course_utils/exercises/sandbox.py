@@ -51,7 +51,6 @@ ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives", "fonts
              "nsswitch.conf", "passwd", "group", "hosts", "mime.types")
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 NOBODY = "65534"
-ISOLATIONS = ("bubblewrap", "bubblewrap-root", "none")
 FIX = ("Install bubblewrap (Debian/Ubuntu: `apt-get install -y bubblewrap`; `make grade` installs it), or, "
        "to grade WITHOUT isolation on a machine where the students' code may do anything the grader's user "
        "can, pass --sandbox none.")

@@ -204,26 +204,6 @@ def _rmsprop_no_root(theta, g, sigma, learning_rate, alpha):
     return theta - learning_rate * g / squared, squared
 
 
-def _adam_no_correction(m, v, t, beta1, beta2, eps):
-    return m / (torch.sqrt(v) + eps)
-
-
-def _adam_power_t_minus_1(m, v, t, beta1, beta2, eps):
-    return (m / (1 - beta1 ** (t - 1))) / (torch.sqrt(v / (1 - beta2 ** (t - 1))) + eps)
-
-
-def _adam_power_t_plus_1(m, v, t, beta1, beta2, eps):
-    return (m / (1 - beta1 ** (t + 1))) / (torch.sqrt(v / (1 - beta2 ** (t + 1))) + eps)
-
-
-def _adam_first_only(m, v, t, beta1, beta2, eps):
-    return (m / (1 - beta1 ** t)) / (torch.sqrt(v) + eps)
-
-
-def _adam_root_of_correction_missing(m, v, t, beta1, beta2, eps):
-    return (m / (1 - beta1 ** t)) / (torch.sqrt(v) / (1 - beta2 ** t) + eps)
-
-
 def _schedule_from_zero(step, lr, total, warmup, lr_min=0.0):
     if step < warmup:
         return lr * step / warmup
@@ -234,10 +214,6 @@ def _schedule_cosine_over_whole_run(step, lr, total, warmup, lr_min=0.0):
     if step < warmup:
         return lr * (step + 1) / warmup
     return schedules.cosine_decay(step, lr, total, lr_min)
-
-
-def _schedule_ignores_minimum(step, lr, total, warmup, lr_min=0.0):
-    return warmup_cosine(step, lr, total, warmup, 0.0)
 
 
 def _schedule_keeps_going(step, lr, total, warmup, lr_min=0.0):
@@ -268,14 +244,18 @@ EXERCISES = [
         fixed=[Case((torch.tensor([0.3, -0.1, 0.05]), torch.tensor([0.02, 0.01, 0.03]), 3, 0.8, 0.99, 1e-8)),
                Case((torch.tensor([0.1, -0.2]), torch.tensor([0.001, 0.004]), 1, 0.9, 0.999, 1e-8))],
         mistakes=[
-            Mistake("you left out the bias correction: divide m by 1 − β₁ᵗ and v by 1 − β₂ᵗ", _adam_no_correction),
+            Mistake("you left out the bias correction: divide m by 1 − β₁ᵗ and v by 1 − β₂ᵗ",
+                    lambda m, v, t, beta1, beta2, eps: m / (torch.sqrt(v) + eps)),
             Mistake("t counts from 1 here: at t = 1 the correction is 1 − β, so use β ** t, not β ** (t − 1)",
-                    _adam_power_t_minus_1),
+                    lambda m, v, t, beta1, beta2, eps: adam_direction(m, v, t - 1, beta1, beta2, eps)),
             Mistake("section 3(c) numbers the updates from 0, so its 1 − βᵗ⁺¹ is 1 − βᵗ when t counts them "
                     "from 1, as here: after one update (t = 1) the correction divides by 1 − β",
-                    _adam_power_t_plus_1),
-            Mistake("correct v too: v̂ = v/(1 − β₂ᵗ) before the square root", _adam_first_only),
-            Mistake("correct v before the root: √(v/(1 − β₂ᵗ)), not √v/(1 − β₂ᵗ)", _adam_root_of_correction_missing),
+                    lambda m, v, t, beta1, beta2, eps: adam_direction(m, v, t + 1, beta1, beta2, eps)),
+            Mistake("correct v too: v̂ = v/(1 − β₂ᵗ) before the square root",
+                    lambda m, v, t, beta1, beta2, eps: (m / (1 - beta1 ** t)) / (torch.sqrt(v) + eps)),
+            Mistake("correct v before the root: √(v/(1 − β₂ᵗ)), not √v/(1 − β₂ᵗ)",
+                    lambda m, v, t, beta1, beta2, eps:
+                    (m / (1 - beta1 ** t)) / (torch.sqrt(v) / (1 - beta2 ** t) + eps)),
         ],
     ),
     Exercise(
@@ -287,7 +267,8 @@ EXERCISES = [
                     _schedule_from_zero),
             Mistake("the cosine starts after the warm-up: use t − warmup out of total − warmup steps",
                     _schedule_cosine_over_whole_run),
-            Mistake("the cosine ends at lr_min: lr_min + ½·(lr − lr_min)·(1 + cos(π·t/T))", _schedule_ignores_minimum),
+            Mistake("the cosine ends at lr_min: lr_min + ½·(lr − lr_min)·(1 + cos(π·t/T))",
+                    lambda step, lr, total, warmup, lr_min=0.0: warmup_cosine(step, lr, total, warmup, 0.0)),
             Mistake("after the run (step ≥ total) the learning rate stays at lr_min: clamp the step at total",
                     _schedule_keeps_going),
         ],

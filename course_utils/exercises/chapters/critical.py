@@ -87,20 +87,12 @@ def same_string(expected, got, rtol, atol):
     return Difference(f"expected {expected!r}, got {got!r}")
 
 
-def _kind_by_diagonal(H):
-    d = torch.diagonal(H)
-    if (d > 1e-6).all():
+def _kind_by_signs(values, tol):
+    """A kind read off signs, with no 'degenerate': minimum when every value is above tol, maximum when every
+    one is below −tol, else saddle point."""
+    if (values > tol).all():
         return "local minimum"
-    if (d < -1e-6).all():
-        return "local maximum"
-    return "saddle point"
-
-
-def _kind_without_degenerate(H):
-    lam = torch.linalg.eigvalsh(H)
-    if (lam > 0).all():
-        return "local minimum"
-    if (lam < 0).all():
+    if (values < -tol).all():
         return "local maximum"
     return "saddle point"
 
@@ -290,9 +282,9 @@ EXERCISES = [
                Case((torch.tensor([[2.0, 2.0], [2.0, 2.0]], dtype=torch.float64),))],
         mistakes=[
             Mistake("an eigenvalue of (numerically) zero decides nothing: then the answer is 'degenerate' "
-                    "(count |λ| ≤ tol as zero)", _kind_without_degenerate),
+                    "(count |λ| ≤ tol as zero)", lambda H: _kind_by_signs(torch.linalg.eigvalsh(H), 0)),
             Mistake("the signs of the diagonal entries are not the signs of the eigenvalues: use "
-                    "torch.linalg.eigvalsh(H)", _kind_by_diagonal),
+                    "torch.linalg.eigvalsh(H)", lambda H: _kind_by_signs(torch.diagonal(H), 1e-6)),
         ],
     ),
     Exercise(
