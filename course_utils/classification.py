@@ -27,7 +27,6 @@ import math
 import torch
 
 
-
 def _check_logits(logits):
     if not torch.is_tensor(logits) or not logits.is_floating_point():
         raise TypeError(f"logits must be a floating-point tensor, got {getattr(logits, 'dtype', type(logits).__name__)}")
@@ -45,13 +44,9 @@ def _check_targets(targets, n, n_classes):
                          f"{targets.min().item()} to {targets.max().item()}")
 
 
-def _check_reduction(reduction):
+def _reduce(per_example, reduction):
     if reduction not in ("mean", "sum", "none"):
         raise ValueError(f"reduction must be 'mean', 'sum' or 'none' (as in PyTorch), got {reduction!r}")
-
-
-def _reduce(per_example, reduction):
-    _check_reduction(reduction)
     return {"mean": per_example.mean, "sum": per_example.sum, "none": lambda: per_example}[reduction]()
 
 
@@ -87,7 +82,6 @@ def cross_entropy(logits, targets, reduction="mean"):
     """
     _check_logits(logits)
     _check_targets(targets, logits.shape[0], logits.shape[1])
-    _check_reduction(reduction)
     picked = logits.gather(1, targets.long().unsqueeze(1)).squeeze(1)
     return _reduce(log_sum_exp(logits, dim=1) - picked, reduction)
 
@@ -96,7 +90,6 @@ def mse_on_softmax(logits, targets, reduction="mean"):
     """e = Σᵢ (ŷᵢ − y'ᵢ)² per example, with one-hot ŷ and y' = softmax(y); reduced like cross_entropy."""
     _check_logits(logits)
     _check_targets(targets, logits.shape[0], logits.shape[1])
-    _check_reduction(reduction)
     one_hot = torch.nn.functional.one_hot(targets.long(), logits.shape[1]).to(logits.dtype)
     return _reduce(((one_hot - softmax(logits, dim=1)) ** 2).sum(dim=1), reduction)
 

@@ -39,7 +39,7 @@ from functools import lru_cache
 
 import torch
 
-from ..classification import cross_entropy, mse_on_softmax
+from ..classification import cross_entropy, hoeffding_bound, mse_on_softmax
 from ..surfaces import Surface, trajectory
 from ..training import accuracy, classifier, fit, mean_loss
 
@@ -113,13 +113,12 @@ def train_classifier(loss, split, epochs=15, batch_size=64, learning_rate=0.1, h
     n = len(split.x_train)
     batches = (batch for _ in range(epochs) for batch in torch.randperm(n, generator=shuffler).split(batch_size))
     per_epoch = -(-n // batch_size)
-    run = fit(model, torch.optim.SGD(model.parameters(), lr=learning_rate), TRAINING_LOSSES[loss],
-              split.x_train, split.y_train, batches,
-              {"cross-entropy": lambda model: mean_loss(model, split.x_train, split.y_train, cross_entropy),
-               "train accuracy": lambda model: accuracy(model, split.x_train, split.y_train),
-               "validation accuracy": lambda model: accuracy(model, split.x_val, split.y_val)},
-              record_at=lambda update: update % per_epoch == 0, name=loss)
-    return run
+    return fit(model, torch.optim.SGD(model.parameters(), lr=learning_rate), TRAINING_LOSSES[loss],
+               split.x_train, split.y_train, batches,
+               {"cross-entropy": lambda model: mean_loss(model, split.x_train, split.y_train, cross_entropy),
+                "train accuracy": lambda model: accuracy(model, split.x_train, split.y_train),
+                "validation accuracy": lambda model: accuracy(model, split.x_val, split.y_val)},
+               record_at=lambda update: update % per_epoch == 0, name=loss)
 
 
 # --- Why more data generalises: the simulation -------------------------------------------------
@@ -262,8 +261,7 @@ def guarantee_report(n, delta, confidence, h_size, n_sets=4_000, seed=1):
     run = simulate(n, h_sizes=(h_size,), n_sets=n_sets, seed=seed)[h_size]
     bad = (run["gap"] > eps).double().mean().item()
     worse = (run["loss_all_of_h_train"] - best_loss_all(h_size) > delta).double().mean().item()
-    bound = h_size * 2 * torch.exp(torch.tensor(-2 * n * eps ** 2, dtype=torch.float64)).item()
-    below = h_size * 2 * torch.exp(torch.tensor(-2 * (n - 1) * eps ** 2, dtype=torch.float64)).item()
+    bound, below = hoeffding_bound(n, eps, h_size), hoeffding_bound(n - 1, eps, h_size)
     sets = f"{n_sets:,}".replace(",", " ")
     return "\n".join([
         f"N = {n} examples, |H| = {h_size}, δ = {delta:g}, confidence {confidence:g}:",
