@@ -257,27 +257,21 @@ def along_gradient(model, x, y, step_sizes):
     averages too (they do not enter a training-mode loss, and are restored anyway).
     """
     params = list(model.parameters())
-    saved = [p.detach().clone() for p in params]
-    buffers = {k: v.clone() for k, v in model.state_dict().items() if k.endswith(("running_mean", "running_var",
-                                                                                    "num_batches_tracked"))}
+    saved = {k: v.clone() for k, v in model.state_dict().items()}      # θ and the moving averages
+    theta = nn.utils.parameters_to_vector(params).detach()
     _, g = _flat_gradient(model, x, y)
     out = {"loss": [], "gradient_change": [], "beta": []}
     for s in step_sizes:
-        with torch.no_grad():
-            offset = 0
-            for p, p0 in zip(params, saved):
-                p.copy_(p0 - s * g[offset:offset + p.numel()].view_as(p))
-                offset += p.numel()
+        with torch.no_grad():                                          # θ ← θ − s·g, tensor by tensor
+            for p, moved in zip(params, (theta - s * g).split([p.numel() for p in params])):
+                p.copy_(moved.view_as(p))
         loss, g_moved = _flat_gradient(model, x, y)
         change = (g_moved - g).norm().item()
         out["loss"].append(loss)
         out["gradient_change"].append(change)
         out["beta"].append(change / (s * g.norm().item()))
-    with torch.no_grad():
-        for p, p0 in zip(params, saved):
-            p.copy_(p0)
     model.zero_grad()
-    model.load_state_dict({**model.state_dict(), **buffers})
+    model.load_state_dict(saved)
     return out
 
 
