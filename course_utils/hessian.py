@@ -199,15 +199,12 @@ def critical_point_kind(H, tol=1e-6):
 
     Eigenvalues within ``tol`` of zero count as zero.
     """
-    lam = _eigenvalues(H)
-    positive, negative = (lam > tol).any().item(), (lam < -tol).any().item()
+    positive, negative, flat = curvature_counts(H, tol)
     if positive and negative:
         return "saddle point"
-    if (lam > tol).all():
-        return "local minimum"
-    if (lam < -tol).all():
-        return "local maximum"
-    return "degenerate"
+    if flat:
+        return "degenerate"
+    return "local minimum" if positive else "local maximum"
 
 
 def curvature_counts(H, tol=1e-6):
