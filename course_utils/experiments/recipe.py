@@ -106,10 +106,9 @@ def matching_sigmoid(c, b, w):
 
 def piecewise_linear(x, knots_x, knots_y):
     """The curve through the points (knots_x[i], knots_y[i]), joined by straight lines, flat beyond the ends."""
-    knots_x = torch.as_tensor(knots_x, dtype=torch.float64)
-    knots_y = torch.as_tensor(knots_y, dtype=torch.float64)
-    y = torch.full_like(torch.as_tensor(x, dtype=torch.float64), float(knots_y[0]))
-    for c, b, w in zip(*hard_sigmoid_pieces(knots_x, knots_y)[1:]):
+    constant, *pieces = hard_sigmoid_pieces(knots_x, knots_y)
+    y = torch.full_like(torch.as_tensor(x, dtype=torch.float64), float(constant))
+    for c, b, w in zip(*pieces):
         y = y + hard_sigmoid(x, c, b, w)
     return y
 
