@@ -127,10 +127,10 @@ def product_critical_points(n_starts=25, seed=0, tol=1e-9):
 def escape_table(loss_fn, theta, step_sizes):
     """Along the escape direction u at θ (most negative eigenvalue λ), for each step size α:
     (α, predicted change ½λα², true change L(θ + αu) − L(θ)). Also returns λ and u."""
-    theta = theta.detach().clone().requires_grad_()
+    theta = theta.detach()
     lam, u = hs.escape_direction(hs.hessian(loss_fn, theta))
-    base = loss_fn(theta.detach()).item()
-    rows = [(alpha, 0.5 * lam * alpha ** 2, loss_fn(theta.detach() + alpha * u).item() - base)
+    base = loss_fn(theta).item()
+    rows = [(alpha, 0.5 * lam * alpha ** 2, loss_fn(theta + alpha * u).item() - base)
             for alpha in step_sizes]
     return lam, u, rows
 
@@ -225,7 +225,7 @@ def minimum_ratio_study(n_networks=40, hidden=4, n_points=32, max_updates=1000, 
     kept = norms < tol
     counts, ratios = [], []
     for point in points[kept]:
-        H = hs.hessian(loss_one, point.clone().requires_grad_())
+        H = hs.hessian(loss_one, point)
         counts.append(hs.curvature_counts(H, eigenvalue_tol))
         ratios.append(hs.minimum_ratio(H, eigenvalue_tol))
     counts = torch.tensor(counts, dtype=torch.long).reshape(-1, 3).T
