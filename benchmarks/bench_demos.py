@@ -57,72 +57,57 @@ def find_demos():
 
 
 def serve():
-    """A worker: on stdin ``name`` or ``name <frame index>``, renders and answers on stdout with the
-    frame count (after a warm-up render of the defaults) or the seconds that frame took."""
+    """A worker: for each line ``name index`` on stdin, renders that frame of that demo (the first time a demo
+    is named, after a warm-up render of its defaults) and prints the CPU seconds it took."""
     from course_utils.widgets import all_frames, render
 
     demos = find_demos()
-    print(json.dumps(sorted(demos)), flush=True)
+    print(json.dumps({name: len(list(all_frames(demo))) for name, demo in demos.items()}), flush=True)
+    warm = set()
     for line in sys.stdin:
-        name, *index = line.split()
-        demo = demos[name]
-        if not index:
-            render(demo)
-            print(len(list(all_frames(demo))), flush=True)
-            continue
-        params = list(all_frames(demo))[int(index[0])]
+        name, index = line.split()
+        if name not in warm:
+            render(demos[name])
+            warm.add(name)
+        params = list(all_frames(demos[name]))[int(index)]
         start = time.process_time()
-        render(demo, **params)
+        render(demos[name], **params)
         print(time.process_time() - start, flush=True)
 
 
-class Worker:
-    """A Python process rendering the demos of the ``course_utils`` found in ``path``."""
-
-    def __init__(self, path):
-        env = {**os.environ, "PYTHONPATH": str(path), "MPLBACKEND": "Agg"}
-        self.process = subprocess.Popen([sys.executable, __file__, "--serve"], cwd=path, env=env, text=True,
-                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-        self.demos = json.loads(self.ask(None))
-
-    def ask(self, request):
-        if request is not None:
-            self.process.stdin.write(request + "\n")
-            self.process.stdin.flush()
-        answer = self.process.stdout.readline()
-        if not answer:
-            raise RuntimeError(f"the demo worker in {self.process.args} stopped")
-        return answer
-
-    def close(self):
-        self.process.stdin.close()
-        self.process.wait()
+def worker(path):
+    """A Python process rendering the demos of the ``course_utils`` in ``path``, and its {demo: frames}."""
+    env = {**os.environ, "PYTHONPATH": str(path), "MPLBACKEND": "Agg"}
+    process = subprocess.Popen([sys.executable, __file__, "--serve"], cwd=path, env=env, text=True,
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    return process, json.loads(process.stdout.readline() or "{}")
 
 
-def baseline_tree(folder):
-    """``course_utils`` at :data:`BASELINE`, extracted into ``folder``; None without git or that commit."""
-    archive = subprocess.run(["git", "-C", str(ROOT), "archive", BASELINE, "course_utils"], capture_output=True)
-    if archive.returncode:
-        return None
-    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive.stdout, check=True)
-    return folder
+def ms(process, name, index):
+    """Milliseconds the worker took to render that frame."""
+    process.stdin.write(f"{name} {index}\n")
+    process.stdin.flush()
+    answer = process.stdout.readline()
+    if not answer:
+        raise RuntimeError(f"the demo worker {process.args} stopped")
+    return 1e3 * float(answer)
 
 
 def run():
     rows = []
     with tempfile.TemporaryDirectory() as folder:
-        now = Worker(ROOT)
-        tree = baseline_tree(folder)
-        base = Worker(tree) if tree else None
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", BASELINE, "course_utils"], capture_output=True)
+        if not archive.returncode:        # without git or that commit, no baseline
+            subprocess.run(["tar", "-x", "-C", folder], input=archive.stdout, check=True)
+        (now, demos), (base, base_demos) = worker(ROOT), worker(folder) if not archive.returncode else (None, {})
         try:
-            for name in now.demos:
-                n = int(now.ask(name))
-                both = base is not None and name in base.demos and int(base.ask(name)) == n
+            for name, n in demos.items():
+                both = base_demos.get(name) == n
                 times, base_times = [], []
                 for i in range(n):                     # the two take turns, frame by frame
-                    times.append(1e3 * float(now.ask(f"{name} {i}")))
+                    times.append(ms(now, name, i))
                     if both:
-                        base_times.append(1e3 * float(base.ask(f"{name} {i}")))
+                        base_times.append(ms(base, name, i))
                 row = {"benchmark": f"demo update {name}: render = compute + draw + PNG",
                        "value": statistics.median(times),
                        "unit": f"ms (median of {n} frames; slowest {max(times):.0f} ms)",
@@ -132,9 +117,10 @@ def run():
                     row["ratio"] = round(row["value"] / row["baseline"], 2)
                 rows.append(row)
         finally:
-            now.close()
-            if base is not None:
-                base.close()
+            for process in (now, base):
+                if process is not None:
+                    process.stdin.close()
+                    process.wait()
     return rows
 
 
