@@ -21,6 +21,7 @@ Everything is seeded and runs in a few seconds on one CPU thread. A seed fixes t
 machine only: another CPU rounds differently, and training amplifies that, so the chapter's
 claims are tested over several seeds and CPU code paths.
 """
+import copy
 from functools import lru_cache
 
 import numpy as np
@@ -313,19 +314,12 @@ def train_mode_accuracy(model, x, y, batch_size=32, order="shuffled", seed=0):
     """The accuracy when the model predicts in *training* mode (model.eval() forgotten), in batches of
     ``batch_size`` taken in ``order``. Works on a copy: the model's moving averages stay as they were
     (in training mode every forward pass would update them). A last batch of one example is left out."""
-    import copy
-
     model = copy.deepcopy(model).train()
     index = batch_order(y, order, torch.Generator().manual_seed(seed))
-    correct, seen = 0, 0
+    batches = [batch for batch in index.split(batch_size) if len(batch) > 1]
     with torch.no_grad():
-        for start in range(0, len(y), batch_size):
-            batch = index[start:start + batch_size]
-            if len(batch) < 2:
-                continue
-            correct += (model(x[batch]).argmax(dim=1) == y[batch]).sum().item()
-            seen += len(batch)
-    return correct / seen
+        correct = sum((model(x[batch]).argmax(dim=1) == y[batch]).sum().item() for batch in batches)
+    return correct / sum(len(batch) for batch in batches)
 
 
 def forgot_eval(model, split=None):
