@@ -116,6 +116,17 @@ def test_a_book_frame_is_a_palette_png_and_a_live_frame_has_the_figures_own_pixe
     assert live.mode == "RGB" and np.array_equal(np.asarray(live), exact)
 
 
+def test_each_frame_gets_new_axes_made_under_the_rcparams_of_now(demo):
+    import matplotlib
+
+    first, plain = figure(demo), figure(demo).axes[0].spines["left"].get_edgecolor()
+    with matplotlib.rc_context({"axes.edgecolor": "red"}):
+        red = figure(demo).axes[0].spines["left"].get_edgecolor()
+    assert red == (1.0, 0.0, 0.0, 1.0) and plain != red
+    assert figure(demo).axes[0].spines["left"].get_edgecolor() == plain
+    assert figure(demo).axes[0] is not first.axes[0] and len(first.axes) == 1
+
+
 def test_render_draws_the_values_it_is_given(demo):
     assert render(demo) == render(demo, slope=1.0, offset=0)  # defaults, and deterministic
     assert len({render(demo, **params) for params in all_frames(demo)}) == demo.n_frames
