@@ -33,6 +33,12 @@ def integer(rng, low, high):
     return int(torch.randint(low, high + 1, (), generator=rng))
 
 
+def significant(value, digits):
+    """``value`` rounded to ``digits`` significant digits, so that it reads well in a verdict and can be typed
+    back in."""
+    return float(f"{value:.{digits}g}")
+
+
 def coin(rng):
     """True or False, each with probability ½."""
     return bool(torch.rand((), generator=rng) < 0.5)

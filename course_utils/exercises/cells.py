@@ -8,6 +8,8 @@ notebooks through these helpers, without running anything.
 import ast
 import json
 
+from .feedback import abridged
+
 MAX_NOTEBOOK_BYTES = 50 * 2**20
 MAX_CELLS = 10_000
 
@@ -84,7 +86,7 @@ def read_submission(data):
     except UnicodeDecodeError:
         raise Unreadable("the file is not text (UTF-8): it is not a notebook") from None
     except ValueError as error:
-        raise Unreadable(f"the file is not a notebook (not valid JSON: {_short(error)})") from None
+        raise Unreadable(f"the file is not a notebook (not valid JSON: {abridged(error, 200)})") from None
     except RecursionError:
         raise Unreadable("the file is JSON nested too deeply to be a notebook") from None
     if not isinstance(notebook, dict) or not isinstance(notebook.get("nbformat"), int):
@@ -111,7 +113,7 @@ def _converted(notebook):
         return json.loads(nbformat.writes(nbformat.convert(nbformat.from_dict(notebook), 4)))
     except Exception as error:
         raise Unreadable(f"the notebook is in nbformat {notebook['nbformat']}, which could not be converted to "
-                         f"nbformat 4 ({_short(error)})") from None
+                         f"nbformat 4 ({abridged(error, 200)})") from None
 
 
 def _structure_problem(notebook):
@@ -130,8 +132,3 @@ def _structure_problem(notebook):
                 cell.get("metadata", {}).get("tags", []), list):
             return f"cell {number} has invalid metadata"
     return ""
-
-
-def _short(error, limit=200):
-    text = " ".join(str(error).split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -103,16 +103,17 @@ def error_hint(exercise, type_name, message):
 def raised_lines(exercise, index, total, case, type_name, message, where):
     """The lines under the headline when the answer raised an exception."""
     lines = [f"case {index + 1} of {total}: {call_text(exercise, case)}",
-             f"your function raised {type_name}: {_abridge(message)}"]
+             f"your function raised {type_name}: {abridged(message)}"]
     if where:
-        lines.append(f"at: {_abridge(where)}")
+        lines.append(f"at: {abridged(where)}")
     hint = error_hint(exercise, type_name, message)
     if hint:
         lines.append(f"hint: {hint}")
     return lines
 
 
-def _abridge(text, limit=300):
+def abridged(text, limit=300):
+    """``text`` on one line, cut to ``limit`` characters."""
     text = " ".join(str(text).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 

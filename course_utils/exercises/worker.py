@@ -67,12 +67,7 @@ def call(shell, header, buffers):
         value = answer(*args, **kwargs)
     except BaseException as error:   # SystemExit and KeyboardInterrupt from student code are answers too
         return {"raised": _error(error)}, []
-    try:
-        tree, reply_buffers = encode((value, tuple(args)))
-    except Exception as error:   # e.g. an int too long to write out: a failed answer, not a dead process
-        return {"raised": {"type": "UnsendableAnswer", "message": f"the answer cannot be sent to the grader "
-                                                                  f"({type(error).__name__})", "where": ""}}, []
-    return {"value": tree}, reply_buffers
+    return _value_reply((value, tuple(args)))
 
 
 def value(shell, header):
@@ -80,9 +75,14 @@ def value(shell, header):
     name = header["name"]
     if name not in shell.user_ns:
         return {"missing": True, "names": names(shell)[0]["names"]}, []
+    return _value_reply(shell.user_ns[name])
+
+
+def _value_reply(value):
+    """The reply carrying ``value`` as plain data, or a failed answer when it cannot be sent."""
     try:
-        tree, reply_buffers = encode(shell.user_ns[name])
-    except Exception as error:
+        tree, reply_buffers = encode(value)
+    except Exception as error:   # e.g. an int too long to write out: a failed answer, not a dead process
         return {"raised": {"type": "UnsendableAnswer", "message": f"the answer cannot be sent to the grader "
                                                                   f"({type(error).__name__})", "where": ""}}, []
     return {"value": tree}, reply_buffers

@@ -10,7 +10,7 @@ import math
 import torch
 
 from ... import schedules
-from ..cases import coin, integer, normal, uniform
+from ..cases import coin, integer, normal, significant, uniform
 from ..compare import Difference, close_number, describe, same_tensors
 from ..registry import Case, Exercise, Mistake, choice_exercise
 
@@ -121,10 +121,6 @@ _FIRST_STEP_MISTAKES = [
 ]
 
 
-def _significant(value, digits=3):
-    return float(f"{value:.{digits}g}")
-
-
 def _adam_problem(rng):
     """Adam's settings and a first gradient g⁰ whose nonzero entries span at least two of the five orders of
     magnitude they are drawn from (1e-3 to 1e2), with one to three entries exactly 0; every named mistake is
@@ -133,11 +129,11 @@ def _adam_problem(rng):
         n = integer(rng, 5, 12)
         sizes = 10.0 ** (torch.rand(n, generator=rng, dtype=torch.float64) * 5 - 3)   # 1e-3 to 1e2
         signs = torch.where(torch.rand(n, generator=rng) < 0.5, -1.0, 1.0).double()
-        gradient = torch.tensor([_significant(v) for v in (signs * sizes).tolist()], dtype=torch.float64)
+        gradient = torch.tensor([significant(v, 3) for v in (signs * sizes).tolist()], dtype=torch.float64)
         zeros = torch.randperm(n, generator=rng)[:integer(rng, 1, 3)]
         gradient[zeros] = 0.0
         problem = {"gradient": gradient,
-                   "lr": _significant(10.0 ** (torch.rand((), generator=rng).item() * 3 - 4), 2),
+                   "lr": significant(10.0 ** (torch.rand((), generator=rng).item() * 3 - 4), 2),
                    "beta1": uniform(rng, 0.8, 0.95),
                    "beta2": (0.99, 0.995, 0.998, 0.999, 0.9995, 0.9999)[integer(rng, 0, 5)],
                    "eps": 1e-8}

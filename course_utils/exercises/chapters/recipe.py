@@ -10,7 +10,7 @@ import math
 import torch
 
 from ...experiments import recipe
-from ..cases import coin, integer, normal, uniform
+from ..cases import coin, integer, normal, significant, uniform
 from ..compare import close_number, same_int, same_label, same_numbers
 from ..registry import Case, Exercise, Mistake, label_mistakes
 
@@ -90,11 +90,6 @@ def diagnose_training(record):
     return "mismatch"
 
 
-def _significant(value):
-    """4 significant digits, so that a record printed in a verdict reads well and can be typed back in."""
-    return float(f"{value:.4g}")
-
-
 def training_record(rng, cause):
     """A training record whose cause is ``cause`` (one of LABELS), its numbers scattered as measured losses are.
 
@@ -129,7 +124,7 @@ def training_record(rng, cause):
         raise ValueError(f"cause must be one of {LABELS}, not {cause!r}")
     values = {"noise_loss": noise, "train_loss": train, "validation_loss": validation, "test_loss": test,
               "smaller_model_train_loss": smaller, "more_data_test_loss": more_data_test}
-    return {name: _significant(value) for name, value in values.items()}
+    return {name: significant(value, 4) for name, value in values.items()}
 
 
 def _record_case(rng):
@@ -138,7 +133,7 @@ def _record_case(rng):
 
 def _fixed_record(cause, **losses):
     """A hand-made record: the losses in units of noise_loss = 0.01."""
-    return Case(({"noise_loss": 0.01, **{name: _significant(0.01 * value) for name, value in losses.items()}},))
+    return Case(({"noise_loss": 0.01, **{name: significant(0.01 * value, 4) for name, value in losses.items()}},))
 
 
 #: One record per cause, each at a band's edge: a model-bias record whose smaller model is a few percent
