@@ -145,7 +145,7 @@ def _samples_case(rng):
     return Case((uniform(rng, 0.02, 0.3), uniform(rng, 0.01, 0.2), int(4 ** integer(rng, 1, 6))))
 
 
-# --- typical wrong answers ---------------------------------------------------------------------
+# --- typical wrong answers (the short ones stand beside their hints, in EXERCISES) -------------
 
 
 def _naive_softmax(logits):
@@ -157,37 +157,9 @@ def _naive_cross_entropy(logits, targets):
     return -_naive_softmax(logits)[torch.arange(len(targets)), targets].log().mean()
 
 
-def _softmax_over_columns(logits):
-    return cl.softmax(logits, dim=0)
-
-
 def _softmax_global_max(logits):
     e = (logits - logits.max()).exp()
     return e / e.sum(dim=-1, keepdim=True)
-
-
-def _softmax_twice(logits):
-    return cl.softmax(cl.softmax(logits))
-
-
-def _cross_entropy_sum(logits, targets):
-    return cl.cross_entropy(logits, targets, reduction="sum")
-
-
-def _cross_entropy_after_softmax(logits, targets):
-    return cl.cross_entropy(cl.softmax(logits), targets)
-
-
-def _cross_entropy_no_minus(logits, targets):
-    return -cl.cross_entropy(logits, targets)
-
-
-def _cross_entropy_wrong_index(logits, targets):
-    return -torch.log_softmax(logits, dim=1)[:, targets].mean()
-
-
-def _cross_entropy_log_of_softmax(logits, targets):
-    return -cl.softmax(logits).log()[torch.arange(len(targets)), targets].mean()
 
 
 def _softmax_exp_then_subtract(logits):
@@ -198,18 +170,6 @@ def _softmax_exp_then_subtract(logits):
 
 def _softmax_numerator_unshifted(logits):
     return logits.exp() / (logits - logits.max(dim=-1, keepdim=True).values).exp().sum(dim=-1, keepdim=True)
-
-
-def _softmax_unnormalised(logits):
-    return (logits - logits.max(dim=-1, keepdim=True).values).exp()
-
-
-def _softmax_without_exp(logits):
-    return logits / logits.sum(dim=-1, keepdim=True)
-
-
-def _cross_entropy_log_of_logit(logits, targets):
-    return -logits[torch.arange(len(targets)), targets].log().mean()
 
 
 def _cross_entropy_naive_log_sum_exp(logits, targets):
@@ -360,13 +320,13 @@ EXERCISES = [
             Mistake(OVERFLOW_HINT, _naive_softmax),
             Mistake(EXP_AFTER_HINT, _softmax_exp_then_subtract),
             Mistake(NUMERATOR_HINT, _softmax_numerator_unshifted),
-            Mistake(NO_EXP_HINT, _softmax_without_exp),
+            Mistake(NO_EXP_HINT, lambda logits: logits / logits.sum(dim=-1, keepdim=True)),
             Mistake("divide by the row's sum: exp(y − max y) alone does not sum to 1 (its largest value is 1)",
-                    _softmax_unnormalised),
+                    lambda logits: (logits - logits.max(dim=-1, keepdim=True).values).exp()),
             Mistake("softmax was applied twice: the values are the softmax of the right probabilities",
-                    _softmax_twice),
+                    lambda logits: cl.softmax(cl.softmax(logits))),
             Mistake("normalise each row (each example) over its classes: sum over dim=-1, not dim=0",
-                    _softmax_over_columns),
+                    lambda logits: cl.softmax(logits, dim=0)),
             Mistake("subtract each row's own max (max(dim=-1, keepdim=True)), not the max of the whole tensor: "
                     "a row far below it underflows to 0/0",
                     _softmax_global_max),
@@ -384,18 +344,22 @@ EXERCISES = [
                Case((torch.tensor([[1e4, 0.0, -1e4], [-1e4, 1e4, 0.0]]), torch.tensor([0, 1]))),
                Case((torch.tensor([[1e4, 0.0], [0.0, 1.0]]), torch.tensor([1, 1])))],
         mistakes=[
-            Mistake(LOG_OF_ZERO_HINT, _cross_entropy_log_of_softmax),   # before the naive one: both give inf on case 4
-            Mistake(LOG_OF_LOGIT_HINT, _cross_entropy_log_of_logit),    # caught on case 1, where it is finite
+            Mistake(LOG_OF_ZERO_HINT,   # before the naive one: both give inf on case 4
+                    lambda logits, targets: -cl.softmax(logits).log()[torch.arange(len(targets)), targets].mean()),
+            Mistake(LOG_OF_LOGIT_HINT,   # caught on case 1, where it is finite
+                    lambda logits, targets: -logits[torch.arange(len(targets)), targets].log().mean()),
             Mistake(LSE_OVERFLOW_HINT, _cross_entropy_naive_log_sum_exp),
             Mistake(OVERFLOW_HINT, _naive_cross_entropy),
             Mistake("the loss is the mean over the examples, L = (1/N) Σₙ eₙ: use .mean(), not .sum()",
-                    _cross_entropy_sum),
+                    lambda logits, targets: cl.cross_entropy(logits, targets, reduction="sum")),
             Mistake("you applied softmax before the cross-entropy: cross_entropy takes logits and contains "
-                    "the softmax, so that is a second softmax", _cross_entropy_after_softmax),
+                    "the softmax, so that is a second softmax",
+                    lambda logits, targets: cl.cross_entropy(cl.softmax(logits), targets)),
             Mistake("cross-entropy is −ln y′_c, a positive number: you left out the minus sign",
-                    _cross_entropy_no_minus),
+                    lambda logits, targets: -cl.cross_entropy(logits, targets)),
             Mistake("pick one logit per example, logits[torch.arange(N), targets]; logits[:, targets] "
-                    "picks every target's column for every example", _cross_entropy_wrong_index),
+                    "picks every target's column for every example",
+                    lambda logits, targets: -torch.log_softmax(logits, dim=1)[:, targets].mean()),
             Mistake(NAN_SMALL_CE_HINT, _non_finite_marker("nan", cross_entropy)),
             Mistake(INF_SMALL_CE_HINT, _non_finite_marker("inf", cross_entropy)),
         ],

@@ -90,14 +90,6 @@ def _by_predicted(true, predicted, num_classes):
     return (n.diagonal() / n.sum(0)).float()
 
 
-def _empty_as_zero(true, predicted, num_classes):
-    return per_class_accuracy(true, predicted, num_classes).nan_to_num(0.0)
-
-
-def _overall(true, predicted, num_classes):
-    return torch.full((num_classes,), (true == predicted).float().mean().item())
-
-
 def same_tensor_nan(expected, got, rtol, atol):
     """`same_tensor`, where NaN in the expected result must be NaN in the answer too (a class with no frames).
 
@@ -318,9 +310,9 @@ EXERCISES = [
             Mistake("divide by the number of frames *labelled* c (a row of the confusion matrix), not by the "
                     "number *predicted* as c", _by_predicted),
             Mistake("a class with no frames has no accuracy: 0/0 gives nan, which is the answer there",
-                    _empty_as_zero),
+                    lambda true, predicted, c: per_class_accuracy(true, predicted, c).nan_to_num(0.0)),
             Mistake("that is the overall accuracy for every class: count the right frames class by class",
-                    _overall),
+                    lambda true, predicted, c: torch.full((c,), (true == predicted).float().mean().item())),
         ],
     ),
     Exercise(

@@ -59,18 +59,6 @@ def _network_sizes(rng):
             return Case((sizes,))
 
 
-def _without_biases(p):
-    return p["d"] * p["k"] + (p["layers"] - 1) * p["k"] ** 2 + p["k"]
-
-
-def _every_layer_reads_x(p):
-    return p["layers"] * (p["d"] + 1) * p["k"] + p["k"] + 1
-
-
-def _one_hidden_layer(p):
-    return (p["d"] + 1) * p["k"] + p["k"] + 1
-
-
 # --- a diagnosis: the practical guide of section 5 -------------------------------------------
 
 LABELS = ("model bias", "optimization", "overfitting", "mismatch")
@@ -266,11 +254,12 @@ EXERCISES = [
              "per unit; the output y = b + cᵀa has its own weights c and bias b",
         mistakes=[
             Mistake("you left out the biases: every unit has its own bᵢ inside the sigmoid, and the output its b",
-                    _without_biases),
+                    lambda p: p["d"] * p["k"] + (p["layers"] - 1) * p["k"] ** 2 + p["k"]),
             Mistake("only the first hidden layer reads the d features; each later one reads the k outputs a of "
-                    "the layer before it, so its W is k × k", _every_layer_reads_x),
+                    "the layer before it, so its W is k × k",
+                    lambda p: p["layers"] * (p["d"] + 1) * p["k"] + p["k"] + 1),
             Mistake("there are L hidden layers: after the first, each adds a k × k matrix W and k biases",
-                    _one_hidden_layer),
+                    lambda p: (p["d"] + 1) * p["k"] + p["k"] + 1),
             Mistake("the output y = b + cᵀa has its own bias b: count it too", lambda p: parameter_count(p) - 1),
             Mistake("count the output layer too: its k weights c and its bias b",
                     lambda p: parameter_count(p) - p["k"] - 1),
