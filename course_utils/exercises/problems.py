@@ -11,7 +11,10 @@ the problem's numbers in code; a number typed in (or copied) fits one problem on
 """
 import copy
 
+import torch
+
 from .compare import describe
+from .registry import all_exercises, get_exercise
 
 _GRADERS_PROBLEMS = {}
 
@@ -34,13 +37,8 @@ class Problem(dict):
 
 
 def _shown(value):
-    try:
-        import torch
-
-        if isinstance(value, torch.Tensor) and value.numel() <= 16:
-            return repr(value)
-    except ImportError:   # pragma: no cover - torch is a dependency
-        pass
+    if isinstance(value, torch.Tensor) and value.numel() <= 16:
+        return repr(value)
     if isinstance(value, (list, tuple)) and len(value) <= 32 and all(
             isinstance(item, (bool, int, float, str)) for item in value):
         return repr(value)   # every number the student works from, never abridged
@@ -49,12 +47,8 @@ def _shown(value):
 
 def problem(exercise_id):
     """The problem of the value exercise ``exercise_id``: the visible one in a notebook, the grader's in grading."""
-    from .registry import get_exercise
-
     exercise = get_exercise(exercise_id) if isinstance(exercise_id, str) else None
     if exercise is None or not exercise.is_value or exercise.draw is None:
-        from .registry import all_exercises
-
         with_problems = [e.id for e in all_exercises().values() if e.is_value and e.draw is not None]
         raise ValueError(f"{exercise_id!r} is not an exercise with a problem; these have one: "
                          f"{', '.join(with_problems)}")
