@@ -37,7 +37,7 @@ def test_two_seeds_make_one_result_file_and_a_third_is_added_without_training_ag
     assert f"{mean:.3f} ± " in printed.split("validation", 1)[1] and str(out / "ladder.json") in printed
 
     trained = []
-    monkeypatch.setattr(runs, "train", lambda *a, **k: trained.append(a) or pytest.fail("trained again"))
+    monkeypatch.setattr(runs, "run_recipe", lambda *a, **k: trained.append(a) or pytest.fail("trained again"))
     assert main(["ladder", "--seeds", "0", "1", "--out", str(out), "--data", str(data)] + ARGS) == 0
     assert "(in the result file)" in capsys.readouterr().out and not trained
     monkeypatch.undo()

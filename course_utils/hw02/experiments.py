@@ -57,13 +57,14 @@ def quick(preset, **changes):
     return dataclasses.replace(PRESETS[preset], **settings)
 
 
-def run_recipe(recipe, data_dir, out_dir, test_labels=None, device=None, progress=False):
-    """Train `recipe` afresh (on a GPU when there is one, unless `device` says otherwise), predict the test
-    frames with its best checkpoint and score them when the answers are known. Returns {val_acc, public,
-    private, cpu_s, history} (public/private None without answers)."""
+def run_recipe(recipe, data_dir, out_dir, test_labels=None, device=None, progress=False, resume=False):
+    """Train `recipe` afresh (or, with `resume`, from ``out_dir/last.pt`` when there is one; on a GPU when there
+    is one, unless `device` says otherwise), predict the test frames with its best checkpoint into
+    ``out_dir/prediction.csv`` and score them when the answers are known. Returns {val_acc, public, private,
+    cpu_s, history} (public/private None without answers)."""
     device = device or default_device()
     start = time.process_time()
-    history = train(recipe, data_dir, out_dir, device=device, resume=False, progress=progress)
+    history = train(recipe, data_dir, out_dir, device=device, resume=resume, progress=progress)
     model, recipe = load_checkpoint(Path(out_dir) / "best.pt", device)
     classes = predict_classes(model, recipe, load_frames(data_dir, "test", recipe.concat_nframes), device)
     csv = write_submission(Path(out_dir) / "prediction.csv", classes)

@@ -31,9 +31,8 @@ from pathlib import Path
 
 import torch
 
-from .dataset import load_frames
-from .submission import score, write_submission
-from .training import PRESETS, load_checkpoint, predict_classes, train
+from .experiments import run_recipe
+from .training import PRESETS
 
 ORDER = ("simple", "medium", "strong", "boss")
 SWEEP_NFRAMES = tuple(range(1, 32, 2))
@@ -123,16 +122,12 @@ def run(data, out, recipes, seeds=(0,), device="cpu", result_file="ladder.json",
             if done and done[0]["recipe"] == dataclasses.asdict(recipe):
                 echo(_line(done[0]) + "  (in the result file)")
                 continue
-            folder, start = out / f"seed-{seed}" / folder_name(name), time.perf_counter()
-            history = train(recipe, data.path, folder, device=device, progress=False)
-            model, recipe = load_checkpoint(folder / "best.pt", device)
-            classes = predict_classes(model, recipe, load_frames(data.path, "test", recipe.concat_nframes), device)
-            csv = write_submission(folder / "prediction.csv", classes)
-            board = (score(csv, data.path / "test_split.txt", data.test_labels) if data.test_labels is not None
-                     else dict(public=None, private=None))
-            entry = dict(seed=seed, name=name, recipe=dataclasses.asdict(recipe), history=history,
-                         val_acc=max(h["val_acc"] for h in history), public=board["public"],
-                         private=board["private"], seconds=round(time.perf_counter() - start, 1))
+            start = time.perf_counter()
+            scored = run_recipe(recipe, data.path, out / f"seed-{seed}" / folder_name(name), data.test_labels,
+                                device, resume=True)
+            entry = dict(seed=seed, name=name, recipe=dataclasses.asdict(recipe), history=scored["history"],
+                         val_acc=scored["val_acc"], public=scored["public"], private=scored["private"],
+                         seconds=round(time.perf_counter() - start, 1))
             result["runs"] = [r for r in result["runs"] if r not in done] + [entry]
             _write(path, result)
             echo(_line(entry))
