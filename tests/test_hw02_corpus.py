@@ -13,6 +13,7 @@ from course_utils.hw02.libriphone import preprocess_data, read_labels
 from course_utils.hw02.source import data_source
 
 TINY = CorpusConfig(num_train=5, num_test=2)
+TINY_V3 = CorpusConfig(num_train=5, num_test=2, **corpus.VERSION_3)   # every option off: what version 3 made
 
 
 def test_there_are_41_classes_and_every_class_has_an_espeak_phoneme():
@@ -138,17 +139,25 @@ VERSION_3_FIELDS = {"seed", "num_train", "num_test", "accents", "variants", "rat
 def test_options_left_off_change_neither_the_key_nor_corpus_json(tmp_path):
     import json
 
-    assert set(CorpusConfig().spec()) == VERSION_3_FIELDS           # what version 3 hashed, nothing more
-    path = make_corpus(TINY, root=tmp_path, workers=1, progress=False)
+    assert set(CorpusConfig(**corpus.VERSION_3).spec()) == VERSION_3_FIELDS   # what version 3 hashed, nothing more
+    assert CorpusConfig(**corpus.VERSION_3).key() == "91089329a6b17bc7"         # version 3's default corpus
+    path = make_corpus(TINY_V3, root=tmp_path, workers=1, progress=False)
     assert set(json.loads((path / "corpus.json").read_text())) == VERSION_3_FIELDS
     for name in corpus.OPTIONS:
-        changed = dataclasses.replace(TINY, **{name: 0.5 if isinstance(corpus.OPTIONS[name], float) else ("x",)})
-        assert changed.key() != TINY.key() and name in changed.spec()
+        changed = dataclasses.replace(TINY_V3, **{name: 0.5 if isinstance(corpus.OPTIONS[name], float) else ("x",)})
+        assert changed.key() != TINY_V3.key() and name in changed.spec()
+
+
+def test_the_default_corpus_switches_on_the_measured_options():
+    default = CorpusConfig()
+    on = {name for name, off in corpus.OPTIONS.items() if getattr(default, name) != off}
+    assert on == {"speed_perturbation", "closure_labels", "pseudo_words", "vowel_reduction"}
+    assert on | {"pseudo_lexicon_version", "word_list_fraction", "edge_silence_s", "snr_db"} <= set(default.spec())
 
 
 def test_switching_an_option_on_leaves_the_rest_of_the_utterance_as_it_was():
-    plain = corpus.draw_utterance(TINY, "train", 4)
-    harder = corpus.draw_utterance(dataclasses.replace(TINY, speed_perturbation=(0.8, 1.25), label_jitter_ms=10.0),
+    plain = corpus.draw_utterance(TINY_V3, "train", 4)
+    harder = corpus.draw_utterance(dataclasses.replace(TINY_V3, speed_perturbation=(0.8, 1.25), label_jitter_ms=10.0),
                                    "train", 4)
     assert {k: v for k, v in plain.items() if k not in ("speed", "label_jitter_ms")} == \
         {k: v for k, v in harder.items() if k not in ("speed", "label_jitter_ms")}
@@ -297,11 +306,11 @@ def test_pseudo_words_recur_and_their_reduced_vowels_keep_the_lexicons_labels():
     lexicon = text.pseudo_lexicon(0, 40)
     assert lexicon == text.pseudo_lexicon(0, 40) and lexicon != text.pseudo_lexicon(1, 40)
     assert all(sum(stressed for *_, stressed in word) == 1 for word in lexicon)
-    config = dataclasses.replace(TINY, pseudo_words=40, vowel_reduction=1.0)
+    config = dataclasses.replace(TINY_V3, pseudo_words=40, vowel_reduction=1.0)
     recipes = [corpus.draw_utterance(config, "train", i) for i in range(30)]
     worded = [r for r in recipes if "said_text" in r]
     assert worded and all(r["text"].startswith("[[") for r in worded)
-    plain = [corpus.draw_utterance(TINY, "train", i) for i in range(30)]
+    plain = [corpus.draw_utterance(TINY_V3, "train", i) for i in range(30)]
     assert [r["text"].startswith("[[") for r in recipes] == [r["text"].startswith("[[") for r in plain]
     spelled = {"".join(o + ("'" if s else "") + v + c for o, v, c, s in word) for word in lexicon}
     for recipe in worded:

@@ -99,3 +99,85 @@ def test_the_sweep_and_the_ablations_record_their_runs_by_name(data, tmp_path, c
     names = [r["name"] for r in runs.read(out / "ablations.json")["runs"]]
     assert names == ["medium", *runs.STRONG_CHANGES, "all"] and (out / "seed-0" / "BatchNorm").is_dir()
     assert "+ BatchNorm" in capsys.readouterr().out
+
+
+def test_epoch_curves_give_the_mean_and_the_range_over_seeds():
+    history = lambda *accs: [dict(epoch=i + 1, val_acc=a) for i, a in enumerate(accs)]   # noqa: E731
+    result = dict(runs=[dict(name="a", seed=0, history=history(0.1, 0.5)), dict(name="a", seed=1, history=history(0.3, 0.4)),
+                        dict(name="b", seed=0, history=history(0.9, 0.9))])
+    epochs, mean, low, high = runs.epoch_curves(result, "a")
+    assert epochs == [1, 2] and mean == pytest.approx([0.2, 0.45]) and low == [0.1, 0.4] and high == [0.3, 0.5]
+    with pytest.raises(KeyError, match="'c' has no runs in the result file; it has"):
+        runs.epoch_curves(dict(runs=result["runs"], **{}), "c")
+
+
+# The course's own result files (course_utils/hw02/results/), which chapter 6 shows and the grader's lines come from
+
+def published_recipes(name, result):
+    """What the command of result file `name` trains from today's presets (the epochs and windows as the file's
+    command chose them)."""
+    if name == "ladder":
+        return runs.ladder()
+    epochs = {r["recipe"]["num_epochs"] for r in result["runs"]}
+    assert len(epochs) == 1, f"{name}.json mixes numbers of epochs: {epochs}"
+    medium = dataclasses.replace(PRESETS["medium"], num_epochs=epochs.pop())
+    if name == "sweep":
+        return runs.sweep(medium, sorted({r["recipe"]["concat_nframes"] for r in result["runs"]}))
+    return runs.ablation(medium)
+
+
+@pytest.mark.parametrize("name", ["ladder", "sweep", "ablations"])
+def test_the_published_runs_are_of_todays_presets_on_the_default_corpus(name):
+    """Change a preset or the default corpus and these files are stale: run the command in their ``command``
+    again (chapter 6 and the grader's lines read them)."""
+    from course_utils.hw02.corpus import CorpusConfig
+
+    result = runs.published(name)
+    assert result["corpus"]["key"] == CorpusConfig().key(), f"{name}.json was made on another corpus: run it again"
+    seeds = sorted({r["seed"] for r in result["runs"]})
+    expected = {(seed, label): dataclasses.asdict(dataclasses.replace(recipe, seed=seed))
+                for seed in seeds for label, recipe in published_recipes(name, result).items()}
+    assert {(r["seed"], r["name"]): r["recipe"] for r in result["runs"]} == expected
+    assert all(len(r["history"]) == r["recipe"]["num_epochs"] and r["public"] is not None for r in result["runs"])
+    assert f"python -m course_utils.hw02 {name} --seeds" in result["command"]
+
+
+def test_the_published_ladder_has_the_real_homeworks_shape_over_three_seeds():
+    """Chapter 6, "The ladder at full size": the homework's targets for the default corpus, mean over the seeds:
+    simple 0.46 ± 0.04; medium ≥ simple + 0.15; strong ≥ medium + 0.03; boss ≥ strong + 0.04; every step larger
+    than twice the spread (sample standard deviation) of either of its presets."""
+    table = runs.summary(runs.published("ladder"))
+    mean = {preset: table[preset]["val_acc"][0] for preset in runs.ORDER}
+    sd = {preset: table[preset]["val_acc"][1] for preset in runs.ORDER}
+    assert all(table[preset]["val_acc"][2] >= 3 for preset in runs.ORDER)
+    assert abs(mean["simple"] - 0.46) <= 0.04, mean
+    for (lower, upper), target in zip(zip(runs.ORDER, runs.ORDER[1:]), (0.15, 0.03, 0.04)):
+        step = mean[upper] - mean[lower]
+        assert step >= target and step > 2 * max(sd[lower], sd[upper]), (lower, upper, step, sd)
+
+
+def test_the_published_curves_show_medium_overfit_and_strong_keep_learning():
+    """Chapter 6, "The ladder at full size": "*medium* levels off … while its training accuracy climbs …
+    *strong* … is still climbing at its eighth epoch … *boss* … is ahead of every other preset from its first
+    epoch", for every seed."""
+    result = runs.published("ladder")
+    for seed in sorted({r["seed"] for r in result["runs"]}):
+        history = {r["name"]: r["history"] for r in result["runs"] if r["seed"] == seed}
+        val = {name: [h["val_acc"] for h in epochs] for name, epochs in history.items()}
+        assert max(val["medium"][5:]) - val["medium"][4] < 0.01, (seed, val["medium"])       # epochs 6–8: < 0.01
+        assert history["medium"][-1]["train_acc"] > val["medium"][-1] + 0.05, seed            # and it overfits
+        assert val["strong"][-1] - val["strong"][4] > 0.01 and val["strong"][-1] == max(val["strong"]), seed
+        assert all(val["boss"][e] > max(val[p][e] for p in ("simple", "medium", "strong") if e < len(val[p]))
+                   for e in range(len(val["boss"]))), seed
+
+
+def test_the_default_corpus_lines_are_the_published_ladders_means():
+    from course_utils.hw02.corpus import CorpusConfig
+
+    result = runs.published("ladder")
+    measured = lines.LINES[CorpusConfig().key()]
+    for preset in lines.PRESET_ORDER:
+        for board in lines.BOARDS:
+            values = [r[board] for r in result["runs"] if r["name"] == preset]
+            assert measured.board(board)[preset] == pytest.approx(sum(values) / len(values))
+    assert "ladder --seeds 0 1 2" in measured.source

@@ -5,6 +5,9 @@
     python -m course_utils.hw02 sweep --seeds 0 1 2        # medium with 1, 3, …, 31 frames   -> runs/sweep/sweep.json
     python -m course_utils.hw02 ablations --seeds 0 1 2    # medium, + each change of strong  -> runs/ablations/ablations.json
 
+The course's own result files, made with these commands on the default corpus, are in
+``course_utils/hw02/results/`` (`published`); the chapter shows them.
+
 `run` trains each recipe once per seed s (the recipe's ``seed``: its initial weights,
 shuffling and dropout; the corpus stays the one ``--corpus-seed`` picks), in
 ``<out>/seed-<s>/<name>/``, predicts the test frames with its best checkpoint and scores
@@ -35,10 +38,12 @@ from .experiments import run_recipe
 from .training import PRESETS
 
 ORDER = ("simple", "medium", "strong", "boss")
+#: The course's own runs at full size, the result files the chapter shows (`published`).
+RESULTS = Path(__file__).parent / "results"
 SWEEP_NFRAMES = tuple(range(1, 32, 2))
 #: What `strong` changes from `medium`, one thing at a time.
-STRONG_CHANGES = {"+ more context": dict(concat_nframes=21), "+ wider": dict(hidden_dim=384),
-                  "+ BatchNorm": dict(batchnorm=True), "+ dropout": dict(dropout=0.25)}
+STRONG_CHANGES = {"+ more context": dict(concat_nframes=21), "+ deeper, wider": dict(hidden_layers=4, hidden_dim=512),
+                  "+ BatchNorm": dict(batchnorm=True), "+ dropout": dict(dropout=0.3)}
 
 
 def ladder(presets=ORDER, **changes):
@@ -95,6 +100,25 @@ def read(path):
         raise ValueError(f"{path} is not a result file of runs (no list of runs); write it with "
                          f"python -m course_utils.hw02 ladder (or sweep, ablations)")
     return result
+
+
+def published(name):
+    """The course's result file of `name` ("ladder", "sweep" or "ablations"): the command's own output, made on
+    the default corpus (its ``command`` and ``machine`` say how and where)."""
+    return read(RESULTS / f"{name}.json")
+
+
+def epoch_curves(result, name):
+    """(epochs, mean, low, high): the validation accuracy of `name`'s runs after each epoch, the mean over its
+    seeds and the lowest and highest seed."""
+    histories = [r["history"] for r in result["runs"] if r["name"] == name]
+    if not histories:
+        raise KeyError(f"{name!r} has no runs in the result file; it has "
+                       f"{', '.join(dict.fromkeys(r['name'] for r in result['runs']))}")
+    epochs = [h["epoch"] for h in histories[0]]
+    by_epoch = [[history[i]["val_acc"] for history in histories] for i in range(len(epochs))]
+    return (epochs, [statistics.fmean(a) for a in by_epoch], [min(a) for a in by_epoch],
+            [max(a) for a in by_epoch])
 
 
 def _write(path, result):
@@ -155,10 +179,12 @@ def summary(result):
 
 
 def summary_table(result):
-    """`summary` as text: mean ± standard deviation over the seeds."""
+    """`summary` as text: mean ± standard deviation over the seeds, and the median minutes of a run (a run slowed
+    by other work on the machine moves a median less than a mean)."""
     cell = lambda m: "—" if m is None else (f"{m[0]:.3f}" + (f" ± {m[1]:.3f}" if m[1] is not None else ""))  # noqa
     lines = [f"{'':16s}{'validation':>16s}{'public':>16s}{'private':>16s}{'seeds':>6s}{'minutes':>9s}"]
     for name, row in summary(result).items():
+        minutes = statistics.median(r["seconds"] for r in result["runs"] if r["name"] == name) / 60
         lines.append(f"{name:16s}{cell(row.get('val_acc')):>16s}{cell(row.get('public')):>16s}"
-                     f"{cell(row.get('private')):>16s}{row['val_acc'][2]:6d}{row['seconds'][0] / 60:9.1f}")
+                     f"{cell(row.get('private')):>16s}{row['val_acc'][2]:6d}{minutes:9.1f}")
     return "\n".join(lines)

@@ -73,11 +73,11 @@ class Recipe:
 
 PRESETS = {
     "simple": Recipe(),
-    "medium": Recipe(concat_nframes=11, hidden_layers=3, hidden_dim=256, learning_rate=1e-3),
-    "strong": Recipe(concat_nframes=21, hidden_layers=3, hidden_dim=384, dropout=0.25, batchnorm=True,
-                     learning_rate=1e-3),
+    "medium": Recipe(concat_nframes=11, hidden_layers=3, hidden_dim=256, learning_rate=1e-3, num_epochs=8),
+    "strong": Recipe(concat_nframes=21, hidden_layers=4, hidden_dim=512, dropout=0.3, batchnorm=True,
+                     learning_rate=1e-3, num_epochs=8),
     "boss": Recipe(model="rnn", concat_nframes=3, hidden_layers=2, hidden_dim=128, dropout=0.25, learning_rate=2e-3,
-                   batch_size=32, chunk_frames=100),
+                   batch_size=32, chunk_frames=100, num_epochs=8),
 }
 
 
