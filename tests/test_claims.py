@@ -987,7 +987,7 @@ class TestChapter6:
     """
 
     def test_context_frames_make_by_far_the_largest_step(self, ladder):
-        """Chapter 6, section 4 ("The leaderboard, in a quick configuration"): "Context frames make by far the
+        """Chapter 6, section 4 ("The leaderboard"): "Context frames make by far the
         largest step: … from *simple* to *medium* in this run. The next two steps are smaller"."""
         results, _ = ladder
         for seed, accuracy in results.items():
