@@ -30,6 +30,7 @@ def test_two_seeds_make_one_result_file_and_a_third_is_added_without_training_ag
     assert all(len(r["history"]) == 1 and 0 <= r["public"] <= 1 and r["seconds"] > 0 for r in result["runs"])
     assert {r["recipe"]["seed"] for r in result["runs"]} == {0, 1}
     assert result["machine"]["cpus"] >= 1 and "ladder --seeds 0 1" in result["command"]
+    assert "--out" not in result["command"] and str(out) not in result["command"]   # what made it, not where
     for seed in (0, 1):
         assert (out / f"seed-{seed}" / "medium" / "prediction.csv").read_text().startswith("Id,Class")
     printed = capsys.readouterr().out

@@ -112,6 +112,20 @@ def _score(args):
     print(f"public {result['public']:.5f}  private {result['private']:.5f}  ({result['frames']} frames)")
 
 
+def _without_out(words):
+    """The command line's words less ``--out``'s: the result file records what made its runs, not where it was
+    written."""
+    kept, skip = [], False
+    for word in words:
+        if skip or word.startswith("--out="):
+            skip = False
+        elif word == "--out":
+            skip = True
+        else:
+            kept.append(word)
+    return kept
+
+
 def _runs(args):
     """The ladder, the sweep or the ablations (`runs`), over ``--seeds``, into ``<out>/<command>.json``."""
     if args.command == "sweep" and any(n < 1 or n % 2 == 0 for n in args.nframes):
@@ -127,7 +141,7 @@ def _runs(args):
         recipes = runs.sweep(base, args.nframes) if args.command == "sweep" else runs.ablation(base, name=args.preset)
     start = time.perf_counter()
     result = runs.run(data, args.out or Path("runs") / args.command, recipes, args.seeds, device,
-                      f"{args.command}.json", f"python -m course_utils.hw02 {shlex.join(args.words)}",
+                      f"{args.command}.json", f"python -m course_utils.hw02 {shlex.join(_without_out(args.words))}",
                       echo=lambda line: print(line, flush=True))
     print(f"\n{runs.summary_table(result)}\n\n{(args.out or Path('runs') / args.command) / f'{args.command}.json'} "
           f"({time.perf_counter() - start:.0f} s)", flush=True)

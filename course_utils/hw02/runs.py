@@ -15,7 +15,8 @@ them when the answers are known. After each run it records into the result file
 (atomically: temporary file + rename):
 
 - ``corpus``: the data's key and description; ``machine``: processor, CPU count, torch
-  threads and device; ``command``: the command line;
+  threads and device; ``command``: the command line of the last call, less its ``--out`` (written at the end
+  of every call, also one that finds all its runs in the file);
 - ``runs``: per (seed, name) the recipe, the history of every epoch, the best validation
   accuracy, the public and private accuracy, and the seconds it took (wall clock).
 
@@ -155,6 +156,7 @@ def run(data, out, recipes, seeds=(0,), device="cpu", result_file="ladder.json",
             result["runs"] = [r for r in result["runs"] if r not in done] + [entry]
             _write(path, result)
             echo(_line(entry))
+    _write(path, result)   # the command and machine of this call, also when every run was in the file
     return result
 
 
