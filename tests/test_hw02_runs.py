@@ -182,3 +182,29 @@ def test_the_default_corpus_lines_are_the_published_ladders_means():
             values = [r[board] for r in result["runs"] if r["name"] == preset]
             assert measured.board(board)[preset] == pytest.approx(sum(values) / len(values))
     assert "ladder --seeds 0 1 2" in measured.source
+
+
+def test_the_published_sweep_rises_then_levels_off():
+    """Chapter 6, "How wide a window?": every odd window from 1 to 31 frames; accuracy "climbs steeply over the
+    first frames … and then levels off" (the gain beyond 11 frames is a fraction of the gain up to 11)."""
+    by_window = {int(name.split()[0]): row["val_acc"][0] for name, row in runs.summary(runs.published("sweep")).items()}
+    assert sorted(by_window) == list(runs.SWEEP_NFRAMES)
+    climb, beyond = by_window[11] - by_window[1], max(by_window.values()) - by_window[11]
+    assert climb > 0.05 and 0 <= beyond < climb / 5, by_window
+    assert all(by_window[n] < by_window[11] for n in (1, 3, 5)), by_window
+
+
+def test_the_published_ablations_agree_over_seeds():
+    """Chapter 6, "Which of strong's changes make its step?": in every seed, against *medium* of the same seed,
+    the wider window, the bigger network and BatchNorm each raise the accuracy, dropout alone lowers it, and all
+    four together raise it more than any one alone and more than the four effects' sum."""
+    result = runs.published("ablations")
+    seeds = sorted({r["seed"] for r in result["runs"]})
+    assert len(seeds) >= 3
+    accuracy = {(r["name"], r["seed"]): r["val_acc"] for r in result["runs"]}
+    for seed in seeds:
+        effect = {name: accuracy[name, seed] - accuracy["medium", seed] for name in [*runs.STRONG_CHANGES, "all"]}
+        assert all(effect[name] > 0 for name in ("+ more context", "+ deeper, wider", "+ BatchNorm")), (seed, effect)
+        assert effect["+ dropout"] < 0, (seed, effect)
+        alone = [effect[name] for name in runs.STRONG_CHANGES]
+        assert effect["all"] > max(alone) and effect["all"] > sum(alone), (seed, effect)
