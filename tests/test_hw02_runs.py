@@ -67,11 +67,12 @@ def test_a_result_file_of_another_corpus_is_refused_and_kept(data, tmp_path, cap
 
 
 def test_the_summary_gives_the_sample_standard_deviation_over_seeds():
-    records = [dict(seed=s, name="strong", val_acc=v, public=None, private=None, seconds=60.0)
-            for s, v in enumerate([0.70, 0.72, 0.74])]
+    records = [dict(seed=s, name="strong", val_acc=v, public=None, private=None, seconds=seconds)
+               for s, (v, seconds) in enumerate([(0.70, 60.0), (0.72, 600.0), (0.74, 120.0)])]
     row = runs.summary(dict(runs=records))["strong"]
     assert row["val_acc"] == pytest.approx((0.72, 0.02, 3)) and "public" not in row
-    assert "0.720 ± 0.020" in runs.summary_table(dict(runs=records))
+    strong = runs.summary_table(dict(runs=records)).splitlines()[1]
+    assert "0.720 ± 0.020" in strong and strong.endswith(" 2.0")   # the median run, 120 s (the mean: 4.0 min)
 
 
 def test_ablations_change_one_thing_at_a_time_and_all_of_them_make_strong():

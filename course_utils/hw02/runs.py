@@ -166,13 +166,13 @@ def _line(entry):
 
 
 def summary(result):
-    """{name: {measure: (mean, standard deviation or None for one seed, seeds)}} for val_acc, public, private,
-    seconds, in the order the names were first run."""
+    """{name: {measure: (mean, standard deviation or None for one seed, seeds)}} for val_acc, public and private,
+    in the order the names were first run."""
     table = {}
     for name in dict.fromkeys(r["name"] for r in result["runs"]):
         runs = [r for r in result["runs"] if r["name"] == name]
         table[name] = {}
-        for measure in ("val_acc", "public", "private", "seconds"):
+        for measure in ("val_acc", "public", "private"):
             values = [r[measure] for r in runs if r[measure] is not None]
             if values:
                 spread = statistics.stdev(values) if len(values) > 1 else None
