@@ -73,13 +73,14 @@ def axes_pixels(ax):
     return round(width), round(height)
 
 
-def pixel_centres(xlim, ylim, size):
-    """θ₁, θ₂ at the centres of the pixels of a (width, height) picture of the window, rows from the bottom."""
+def pixel_centres(xlim, ylim, size, sparse=False):
+    """θ₁, θ₂ at the centres of the pixels of a (width, height) picture of the window, rows from the bottom;
+    ``sparse``: a row of θ₁ and a column of θ₂, which broadcast to the picture."""
     width, height = size
     step1, step2 = (xlim[1] - xlim[0]) / width, (ylim[1] - ylim[0]) / height
     t1 = np.linspace(xlim[0] + step1 / 2, xlim[1] - step1 / 2, width)
     t2 = np.linspace(ylim[0] + step2 / 2, ylim[1] - step2 / 2, height)
-    return np.meshgrid(t1, t2, indexing="xy")
+    return np.meshgrid(t1, t2, indexing="xy", sparse=sparse)
 
 
 def contour_levels(values, n):

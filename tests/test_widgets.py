@@ -127,6 +127,18 @@ def test_each_frame_gets_new_axes_made_under_the_rcparams_of_now(demo):
     assert figure(demo).axes[0] is not first.axes[0] and len(first.axes) == 1
 
 
+def test_ticks_made_in_the_blank_figure_leave_every_frame_as_it_was():
+    from dataclasses import replace
+
+    from course_utils.widgets.batchnorm import FEATURE_SCALE_DEMO       # its frames draw their own w₁ axis
+
+    plain = replace(FEATURE_SCALE_DEMO, ticks=0)
+    assert FEATURE_SCALE_DEMO.ticks > 0
+    assert len(figure(FEATURE_SCALE_DEMO).axes[0].xaxis.majorTicks) == FEATURE_SCALE_DEMO.ticks
+    for params in all_frames(FEATURE_SCALE_DEMO):
+        assert render(FEATURE_SCALE_DEMO, **params) == render(plain, **params), params
+
+
 def test_render_draws_the_values_it_is_given(demo):
     assert render(demo) == render(demo, slope=1.0, offset=0)  # defaults, and deterministic
     assert len({render(demo, **params) for params in all_frames(demo)}) == demo.n_frames

@@ -100,7 +100,7 @@ def _surface_picture(scale_x1, normalised, size):
     grid_gap = _loss_gap(S, w_star, w1, w2)
     floor = grid_gap.min()                      # min L over draw_surface's grid, as its colour scale takes it
     levels = contour_levels(log_scale(grid_gap, floor), SCALE_LEVELS)
-    p1, p2 = pixel_centres(surface.xlim, surface.ylim, size)
+    p1, p2 = pixel_centres(surface.xlim, surface.ylim, size, sparse=True)
     return filled_contours(log_scale(_loss_gap(S, w_star, p1, p2), floor), levels, alpha=0.9)
 
 
@@ -147,7 +147,8 @@ FEATURE_SCALE_DEMO = Demo(
     "The scale of a feature shapes the error surface", scale_compute, scale_draw,
     {"scale_x1": Control("scale of x₁ (x₂ has scale 1)", _SCALES, 0.1),
      "features": Control("features", ("raw", "z-scored"), "raw")},
-    alt="Gradient descent zig-zags down an elongated error surface when x₁ is ten times smaller than x₂.")
+    alt="Gradient descent zig-zags down an elongated error surface when x₁ is ten times smaller than x₂.",
+    ticks=7)                     # each frame draws its own w₁ axis, and the grid over its surface
 
 # --- The moving average of the batch mean ----------------------------------------------------------
 

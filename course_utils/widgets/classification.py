@@ -1,10 +1,10 @@
 """Chapter 4's demos: softmax and its temperature, the MSE and cross-entropy surfaces, the bound against the simulation.
 
 Each demo is a ``compute`` (pure, returns plain data) and a ``draw`` (matplotlib), wired to at
-most two controls by a :class:`~course_utils.widgets.Demo`. The surfaces and the bound figures draw
-what never changes (the surfaces, the axes' ticks and labels, the legend) once, into a picture
-pasted under every frame (:func:`~course_utils.widgets.backdrop.paste_backdrop`); a frame draws
-only its paths, curves and title.
+most two controls by a :class:`~course_utils.widgets.Demo`. Each draws what never changes (the
+surfaces, the axes' ticks and labels, the legend) once, into a picture pasted under every frame
+(:func:`~course_utils.widgets.backdrop.paste_backdrop`) or, for softmax's outlines, over it
+(:func:`~course_utils.widgets.backdrop.paste_overlay`); a frame draws only its bars, paths, curves and title.
 """
 from functools import lru_cache
 
@@ -18,7 +18,7 @@ from ..plotting import ROLE_COLORS
 from ..pictures import draw_path
 from ..surfaces import descend, grid, losses_along
 from . import Control, Demo
-from .backdrop import paste_backdrop
+from .backdrop import paste_backdrop, paste_overlay, spines_on_top, without_spines
 
 #: One colour per loss, in every figure of the chapter.
 LOSS_COLORS = {"cross-entropy": "#1f77b4", "MSE": "#d62728", "extra softmax": "#9467bd"}
@@ -36,18 +36,35 @@ def softmax_compute(y1=3.0, temperature=1.0):
             "y1": y1, "temperature": temperature}
 
 
-def softmax_draw(data, ax):
+_SOFTMAX_LIMITS = ((0.4, 3.6), (0, 1.05))
+
+
+def _softmax_static(ax, y1):
+    """What every frame at logit y₁ shares: the axes, their ticks (the x labels name the logits) and labels."""
     classes = np.arange(1, 4)
-    p = data["probabilities"]
-    ax.bar(classes, p, color=ROLE_COLORS["model"], width=0.6)
-    ax.bar(classes, softmax_compute(data["y1"])["probabilities"], width=0.6, fill=False,
-           edgecolor=ROLE_COLORS["data"], linestyle="--")          # the same logits at T = 1
-    ax.axhline(1 / 3, color=ROLE_COLORS["data"], linewidth=0.8, linestyle=":")   # uniform
-    ax.set_xticks(classes, [f"y{'₁₂₃'[c - 1]} = {v:g}" for c, v in zip(classes, data["logits"])])
+    logits = softmax_compute(y1)["logits"]
+    ax.set_xticks(classes, [f"y{'₁₂₃'[c - 1]} = {v:g}" for c, v in zip(classes, logits)])
     ax.set_yticks([0, 0.5, 1])
     ax.grid(False)
-    ax.set(xlim=(0.4, 3.6), ylim=(0, 1.05), xlabel="class, and its logit", ylabel="probability y′",
-           title=f"T = {data['temperature']:g}: y′ = ({', '.join(f'{v:.2f}' for v in p)})")
+    ax.set(xlim=_SOFTMAX_LIMITS[0], ylim=_SOFTMAX_LIMITS[1], xlabel="class, and its logit", ylabel="probability y′")
+    without_spines(ax)
+
+
+def _softmax_outline(ax, y1):
+    """Drawn over the bars: the probabilities of the same logits at T = 1 (dashed), and the uniform 1/3 (dotted)."""
+    ax.bar(np.arange(1, 4), softmax_compute(y1)["probabilities"], width=0.6, fill=False,
+           edgecolor=ROLE_COLORS["data"], linestyle="--")
+    ax.axhline(1 / 3, color=ROLE_COLORS["data"], linewidth=0.8, linestyle=":")
+    ax.set(xlim=_SOFTMAX_LIMITS[0], ylim=_SOFTMAX_LIMITS[1])
+
+
+def softmax_draw(data, ax):
+    p = data["probabilities"]
+    paste_backdrop([ax], _softmax_static, data["y1"])
+    ax.bar(np.arange(1, 4), p, color=ROLE_COLORS["model"], width=0.6)
+    paste_overlay([ax], _softmax_outline, data["y1"])
+    spines_on_top(ax)
+    ax.set_title(f"T = {data['temperature']:g}: y′ = ({', '.join(f'{v:.2f}' for v in p)})")
 
 
 SOFTMAX_DEMO = Demo(
