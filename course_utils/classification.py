@@ -94,18 +94,6 @@ def mse_on_softmax(logits, targets, reduction="mean"):
     return _reduce(((one_hot - softmax(logits, dim=1)) ** 2).sum(dim=1), reduction)
 
 
-def cross_entropy_of_probabilities(probabilities, targets):
-    """Cross-entropy when the model already outputs probabilities (rows must sum to 1)."""
-    _check_logits(probabilities)
-    _check_targets(targets, probabilities.shape[0], probabilities.shape[1])
-    sums = probabilities.sum(dim=1)
-    if (probabilities < 0).any() or not torch.allclose(sums, torch.ones_like(sums), atol=1e-4):
-        raise ValueError("expected probabilities (non-negative rows summing to 1); these look like logits: "
-                         "use cross_entropy(logits, targets), which applies the softmax itself")
-    picked = probabilities.gather(1, targets.long().unsqueeze(1)).squeeze(1)
-    return -(picked.clamp_min(torch.finfo(probabilities.dtype).tiny).log()).mean()
-
-
 def _check_fraction(name, value):
     if not 0 < value < 1:
         raise ValueError(f"{name} must be in (0, 1), got {value}")

@@ -5,8 +5,8 @@ r"""Learning-rate schedules: the :math:`\eta^t` of the notes' update, a function
 (:math:`\hat m_i^t` an average of past gradients, as Adam's; the notes write :math:`m_i^t`.)
 
 Each schedule is a plain function ``f(step, ...) -> learning rate`` with t = ``step``
-counted from 0; :func:`as_scheduler` turns one into a ``torch.optim.lr_scheduler.LambdaLR``
-that sets every parameter group's learning rate to :math:`\eta^t` before step t.
+counted from 0; ``torch.optim.lr_scheduler.LambdaLR(optimizer, lambda t: f(t, 1.0, ...))`` applies
+one as a factor of the optimiser's η before step t.
 
 - **decay** (学习率衰减, also called annealing, 学习率退火): step decay
   :math:`\eta^t = \eta\,\gamma^{\lfloor t/s \rfloor}`, exponential :math:`\eta\,\gamma^t`, cosine
@@ -25,8 +25,6 @@ Bad settings (η ≤ 0, γ outside (0, 1], a warm-up as long as the run or longe
 raise a ``ValueError`` that names the problem.
 """
 import math
-
-import torch
 
 
 def _check(peak, total=None, warmup=0, step=0, lr_min=0.0):
@@ -89,12 +87,3 @@ def inverse_sqrt_warmup(step, d_model, warmup):
         raise ValueError(f"the step t counts from 0, got {step}")
     t = step + 1
     return d_model ** -0.5 * min(t ** -0.5, t * warmup ** -1.5)
-
-
-def as_scheduler(optimizer, schedule):
-    """A LambdaLR that sets every group's learning rate to ``schedule(step)`` at each step."""
-    base = [group["lr"] for group in optimizer.param_groups]
-    if any(b <= 0 for b in base):
-        raise ValueError("the optimiser's learning rates must be > 0 to be rescaled by a schedule")
-    return torch.optim.lr_scheduler.LambdaLR(
-        optimizer, [lambda step, b=b: schedule(step) / b for b in base])

@@ -47,7 +47,6 @@ def test_samples_needed_is_the_smallest_n_that_meets_the_failure_probability():
     (lambda: cl.cross_entropy(torch.zeros(3, 4), torch.tensor([0, 4, 1])), ValueError, r"\[0, 3\]"),
     (lambda: cl.cross_entropy(torch.zeros(3, 4), torch.tensor([0, 1])), ValueError, "shape"),
     (lambda: cl.cross_entropy(torch.zeros(3, 4), torch.tensor([0.0, 1.0, 2.0])), TypeError, "integer"),
-    (lambda: cl.cross_entropy_of_probabilities(torch.randn(3, 4), torch.tensor([0, 1, 2])), ValueError, "logits"),
     (lambda: cl.samples_needed(eps=0.0, p_bad=0.1), ValueError, "ε"),
     (lambda: cl.samples_needed(eps=0.1, p_bad=1.0), ValueError, "p must"),
     (lambda: cl.hoeffding_bound(10, eps=1.5), ValueError, "ε"),
@@ -78,7 +77,6 @@ def test_cross_entropy_is_minus_log_of_the_softmax_probability_of_the_label():
     p = torch.softmax(logits, dim=1)
     expected = -(p[0, 0].log() + p[1, 2].log()) / 2
     assert cl.cross_entropy(logits, targets).item() == pytest.approx(expected.item())
-    assert cl.cross_entropy_of_probabilities(p, targets).item() == pytest.approx(expected.item())
 
 
 def test_one_hot_puts_a_one_at_the_class():
@@ -136,7 +134,6 @@ def test_train_classifier_extra_softmax_and_mse_learn_slower_than_cross_entropy(
     (lambda: cl.cross_entropy(torch.zeros(2, 3), torch.tensor([-1, 0])), ValueError, r"\[0, 2\]"),
     (lambda: cl.mse_on_softmax(torch.zeros(2, 3), torch.tensor([0, 3])), ValueError, r"\[0, 2\]"),
     (lambda: cl.cross_entropy(torch.zeros(2, 3), torch.tensor([0, 1]), reduction="avg"), ValueError, "reduction"),
-    (lambda: cl.cross_entropy_of_probabilities(torch.full((2, 3), 0.5), torch.tensor([0, 1])), ValueError, "sum"),
     (lambda: cl.one_hot(torch.tensor([0, 5]), 3), ValueError, r"\[0, 2\]"),
     (lambda: cl.softmax(torch.tensor([1, 2])), TypeError, "floating"),
     (lambda: cl.guaranteed_epsilon(100, p_bad=0.0), ValueError, "p must"),

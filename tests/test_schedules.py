@@ -27,17 +27,6 @@ def test_decays_match_their_formulas():
     assert sch.cosine_decay(50, lr=1.0, total=100) == pytest.approx(0.5)
 
 
-def test_as_scheduler_sets_the_optimizer_learning_rate_to_the_schedule():
-    opt = torch.optim.SGD([torch.zeros(2, requires_grad=True)], lr=0.3)
-    scheduler = sch.as_scheduler(opt, lambda t: sch.warmup_cosine(t, lr=0.3, total=20, warmup=5))
-    seen = []
-    for _ in range(20):
-        seen.append(opt.param_groups[0]["lr"])
-        opt.step()
-        scheduler.step()
-    assert seen == pytest.approx([sch.warmup_cosine(t, lr=0.3, total=20, warmup=5) for t in range(20)])
-
-
 @pytest.mark.parametrize("call, message", [
     (lambda: sch.warmup_cosine(0, lr=1.0, total=10, warmup=10), "shorter than the run"),
     (lambda: sch.cosine_decay(0, lr=0.0, total=10), "> 0"),
@@ -90,18 +79,3 @@ def test_step_and_exponential_decay_agree_with_torch_schedulers():
             opt.step()
             scheduler.step()
         assert seen == pytest.approx([ours(t) for t in range(30)])
-
-
-def test_as_scheduler_drives_our_adam_too():
-    from course_utils import optim
-
-    theta = torch.zeros(2, requires_grad=True)
-    opt = optim.Adam([theta], lr=0.1)
-    scheduler = sch.as_scheduler(opt, lambda t: sch.warmup_cosine(t, lr=0.1, total=10, warmup=3))
-    rates = []
-    for _ in range(10):
-        rates.append(opt.param_groups[0]["lr"])
-        theta.grad = torch.ones(2)
-        opt.step()
-        scheduler.step()
-    assert rates[:3] == pytest.approx([0.1 / 3, 0.2 / 3, 0.1]) and rates[-1] < rates[3]

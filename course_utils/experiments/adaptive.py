@@ -131,19 +131,13 @@ def race(name, learning_rates, schedule="constant", steps=300, start=START, warm
 
 def heavy_ball_on_valley(learning_rate, momentum, steps, start=START):
     r"""The loss after each of ``steps`` updates of momentum in the notes' form,
-    :math:`m^i = \lambda m^{i-1} - \eta g^{i-1}`, :math:`\theta^i = \theta^{i-1} + m^i`, on the valley.
-
-    Plain Python floats (the same digits on every machine); a list of ``steps + 1`` losses.
+    :math:`m^i = \lambda m^{i-1} - \eta g^{i-1}`, :math:`\theta^i = \theta^{i-1} + m^i`
+    (:class:`course_utils.optim.Momentum`), on the valley: a list of ``steps + 1`` losses.
     With λ = 0 it is gradient descent.
     """
-    theta, movement, curvature = list(start), [0.0, 0.0], (2 * A, 2 * B)
-    losses = [A * theta[0] ** 2 + B * theta[1] ** 2]
-    for _ in range(steps):
-        for i in (0, 1):
-            movement[i] = momentum * movement[i] - learning_rate * curvature[i] * theta[i]
-            theta[i] += movement[i]
-        losses.append(A * theta[0] ** 2 + B * theta[1] ** 2)
-    return losses
+    path = descend(VALLEY, [start], optim.Momentum, steps, gradient=valley_gradient, lr=learning_rate,
+                   momentum=momentum)[0]
+    return valley_loss(path).tolist()
 
 
 def tuned_heavy_ball():

@@ -50,6 +50,8 @@ def time_updates(model, x, y, batch_sizes, device="cpu", repeats=15):
     timing waits for the device to finish (``torch.cuda.synchronize``). The model is trained
     a little while it is timed; pass a copy if that matters. Other programs on the machine can only
     slow an update down, so the fastest of the repeats is the closest to the update's own cost.
+    Not :func:`course_utils.training.fit`, which would time its own bookkeeping too (on a GPU, its check
+    that each loss is finite waits for the device at every update).
     Returns a list of dicts with keys batch_size, seconds_per_update, seconds_per_epoch.
     """
     n = len(x)
@@ -324,6 +326,11 @@ def failing_run(failure, generator, updates=120):
       jitters there.
 
     Returns ``{"loss": [L⁰, L¹, …]}`` (Python floats, ``updates + 1`` of them).
+
+    A loop of :func:`momentum_step`, not :func:`course_utils.surfaces.descend`: the exercises draw such
+    records as they are imported, and a process's first ``torch.optim`` optimiser imports
+    ``torch._dynamo`` (a second more for every notebook and graded submission that imports them, and a
+    temporary folder it needs: a submission that filled /tmp could no longer be graded).
     """
     def u(low, high):
         return low + (high - low) * float(torch.rand((), generator=generator))
