@@ -8,6 +8,8 @@ import hmac
 
 import torch
 
+from .registry import Case
+
 
 def hidden_cases(exercise, key):
     """The grader's cases for ``exercise``: its fixed cases, then random ones from a seed made of the grading
@@ -42,3 +44,8 @@ def significant(value, digits):
 def coin(rng):
     """True or False, each with probability ½."""
     return bool(torch.rand((), generator=rng) < 0.5)
+
+
+def record_case(make, labels):
+    """draw(rng) for a diagnosis: the case ``make(rng, label)`` for a label drawn uniformly from ``labels``."""
+    return lambda rng: Case((make(rng, labels[integer(rng, 0, len(labels) - 1)]),))

@@ -281,7 +281,7 @@ def _normal_choice(value):
 
 def same_choice(choices):
     """A comparison for a multiple-choice answer: one of ``choices`` (letters), in any case, with or without
-    brackets. A wrong choice is explained by the exercise's mistakes (see :func:`choice_mistakes`)."""
+    brackets. A wrong choice is explained by the exercise's mistakes (see :func:`.registry.choice_exercise`)."""
     letters = ", ".join(f"'{letter}'" for letter in choices)
 
     def compare(expected, got, rtol, atol):

@@ -19,19 +19,14 @@ MARKS = {"passed": "✔", "not attempted": "…"}
 def headline(exercise, status, points, detail):
     """The first line of a verdict, e.g. ``✔ recipe.hard_sigmoid: correct on all 6 cases (1/1 point).``"""
     mark = MARKS.get(status, "✘")
-    return f"{mark} {exercise.id}: {detail} ({_points(points)}/{_points(exercise.points)} " \
+    return f"{mark} {exercise.id}: {detail} ({points:g}/{exercise.points:g} " \
            f"point{'s' if exercise.points != 1 else ''})."
-
-
-def _points(value):
-    return f"{value:g}"
 
 
 def call_text(exercise, case, limit=8):
     """``hard_sigmoid(x=tensor([0.5, -1.2]), c=1.5, b=0.2, w=-1.0)``; big tensors as ``<tensor (4, 3), float32>``."""
-    names = exercise.parameters
-    parts = [f"{name}={describe(value, limit, compact=True)}" for name, value in zip(names, case.args)]
-    parts += [f"{name}={describe(value, limit, compact=True)}" for name, value in case.kwargs.items()]
+    named = [*zip(exercise.parameters, case.args), *case.kwargs.items()]
+    parts = [f"{name}={describe(value, limit, compact=True)}" for name, value in named]
     return f"{exercise.name}({', '.join(parts)})"
 
 
@@ -50,16 +45,14 @@ def in_place_difference(exercise, case, args_after):
         if isinstance(before, (list, dict)) and not _same_plain(before, after):
             making = "sorted(xs) or xs[::-1]" if isinstance(before, list) else "dict(d) or {**d}"
             changing = "xs.sort(), xs.reverse() or xs.append(...)" if isinstance(before, list) else "d[k] = ..."
-            return Difference(
-                f"your function changed its input {name} in place (it was {describe(before)}, and afterwards "
-                f"{describe(after)})",
-                f"leave the inputs untouched: {making} make a new one, while {changing} change the caller's own")
-        if isinstance(before, torch.Tensor) and isinstance(after, torch.Tensor) and not _same_plain(before, after):
-            return Difference(
-                f"your function changed its input {name} in place (it was {describe(before)}, "
-                f"and afterwards {describe(after)})",
-                f"leave the inputs untouched: write {name} = {name} * 2 rather than {name} *= 2, "
-                f"and use torch.relu(z) rather than z.relu_() on an input")
+            hint = f"leave the inputs untouched: {making} make a new one, while {changing} change the caller's own"
+        elif isinstance(before, torch.Tensor) and isinstance(after, torch.Tensor) and not _same_plain(before, after):
+            hint = (f"leave the inputs untouched: write {name} = {name} * 2 rather than {name} *= 2, "
+                    f"and use torch.relu(z) rather than z.relu_() on an input")
+        else:
+            continue
+        return Difference(f"your function changed its input {name} in place (it was {describe(before)}, and "
+                          f"afterwards {describe(after)})", hint)
     return None
 
 

@@ -90,10 +90,7 @@ def find_submissions(paths, layout="auto"):
 
 def _in_folder(folder, layout):
     submitted = folder / "submitted"
-    if layout == "nbgrader" or layout == "auto" and submitted.is_dir():
-        base = submitted if submitted.is_dir() else folder
-    else:
-        base = folder
+    base = submitted if layout in ("nbgrader", "auto") and submitted.is_dir() else folder
     notebooks = sorted(path for path in base.rglob("*") if path.suffix.lower() in SUFFIXES
                        and ".ipynb_checkpoints" not in path.parts and path.is_file())
     relative = [path.relative_to(base) for path in notebooks]
@@ -104,12 +101,8 @@ def _in_folder(folder, layout):
             layout = "flat" if all(len(path.parts) == 1 for path in relative) else "per-student"
     found = []
     for path, rel in zip(notebooks, relative):
-        submission_id = _submission_id(rel)
-        if layout == "flat" or len(rel.parts) == 1:
-            student = _student_of_file(rel.name)
-        else:
-            student = rel.parts[0]
-        found.append((submission_id, path, student))
+        in_file_name = layout == "flat" or len(rel.parts) == 1   # else the student is the top folder
+        found.append((_submission_id(rel), path, _student_of_file(rel.name) if in_file_name else rel.parts[0]))
     return found
 
 
@@ -334,10 +327,9 @@ def _read_plain_file(path, limit=MAX_NOTEBOOK_BYTES, kind="a notebook"):
 
 
 def _failed(graded, error):
-    graded = dict(graded, status="grader-error", total=0.0,
-                  notes=[f"the grader failed: {type(error).__name__}: {str(error)[:500]}"],
-                  traceback=traceback.format_exc())
-    return graded
+    return dict(graded, status="grader-error", total=0.0,
+                notes=[f"the grader failed: {type(error).__name__}: {str(error)[:500]}"],
+                traceback=traceback.format_exc())
 
 
 def _grade_into(graded, path, data, workdir, limits, isolation, chapter, key):
@@ -345,8 +337,6 @@ def _grade_into(graded, path, data, workdir, limits, isolation, chapter, key):
         warnings.simplefilter("ignore")   # nbformat's warnings while converting an old notebook
         try:
             notebook, notes = read_submission(data)
-        except Unreadable:
-            raise
         except (RecursionError, MemoryError, ValueError, TypeError, KeyError, AttributeError) as error:
             raise Unreadable(f"the file is not a notebook the grader can read ({type(error).__name__})") from None
     graded["notes"] += notes

@@ -93,12 +93,9 @@ class Exercise:
             if (self.draw is None) == (len(self.fixed) != 1):
                 raise ValueError(f"{self.id}: a value exercise has either draw (a problem drawn per seed) or "
                                  f"exactly one fixed case (a question without a problem)")
-            if self.draw is not None:   # one problem: the notebook's, or the grader's
-                object.__setattr__(self, "visible_random_cases", 1)
-                object.__setattr__(self, "hidden_random_cases", 1)
-            else:
-                object.__setattr__(self, "visible_random_cases", 0)
-                object.__setattr__(self, "hidden_random_cases", 0)
+            drawn = int(self.draw is not None)   # one problem (the notebook's, or the grader's), or none
+            object.__setattr__(self, "visible_random_cases", drawn)
+            object.__setattr__(self, "hidden_random_cases", drawn)
         elif self.draw is None:
             raise ValueError(f"{self.id}: a function exercise needs draw(rng) for its random cases")
 
@@ -205,17 +202,13 @@ def chapter_names():
     return list(_chapters())
 
 
-def choice_mistakes(explanations):
-    """One :class:`Mistake` per wrong choice: ``{"a": "why (a) is wrong", ...}`` for a multiple-choice exercise."""
-    return [Mistake(why, (lambda letter: lambda *problem: letter)(letter)) for letter, why in explanations.items()]
-
-
 def choice_exercise(exercise_id, answer, explanations):
     """A multiple-choice question among (a) to (d): ``answer`` is the right letter, ``explanations`` says why
-    each wrong one is wrong (see :func:`choice_mistakes`)."""
+    each wrong one is wrong (``{"a": "why (a) is wrong", ...}``: one :class:`Mistake` per wrong letter)."""
     return Exercise(exercise_id, lambda: answer, kind="value", fixed=[Case(())],
                     compare=comparisons.same_choice("abcd"), answer_kind="one letter",
-                    mistakes=choice_mistakes(explanations))
+                    mistakes=[Mistake(why, (lambda letter: lambda *problem: letter)(letter))
+                              for letter, why in explanations.items()])
 
 
 def label_mistakes(reference, reasons):

@@ -11,7 +11,6 @@ read from ``FD_IN`` with replies written to ``FD_OUT`` (frames of
 :mod:`.protocol`):
 
 - ``run_cell`` (source): run one code cell in an IPython shell; reply ok or the error;
-- ``names``: the public names the cells defined;
 - ``call`` (name, args, kwargs): call the answer; reply its value and its
   arguments afterwards, as plain data, or the exception it raised;
 - ``value`` (name): the value a name holds (the answer of a value exercise);
@@ -52,13 +51,13 @@ def run_cell(shell, header):
 
 def names(shell):
     public = [name for name in shell.user_ns if isinstance(name, str) and not name.startswith("_")]
-    return {"names": public[:MAX_NAMES]}, []
+    return public[:MAX_NAMES]
 
 
 def call(shell, header, buffers):
     answer = shell.user_ns.get(header["name"])
     if answer is None and header["name"] not in shell.user_ns:
-        return {"missing": True, "names": names(shell)[0]["names"]}, []
+        return {"missing": True, "names": names(shell)}, []
     if not callable(answer):
         return {"missing": True, "found": f"a {type(answer).__name__}"}, []
     args = decode(header["args"], buffers)
@@ -74,7 +73,7 @@ def value(shell, header):
     """The value a name holds (a value exercise's answer), as plain data; missing if the cells defined no such name."""
     name = header["name"]
     if name not in shell.user_ns:
-        return {"missing": True, "names": names(shell)[0]["names"]}, []
+        return {"missing": True, "names": names(shell)}, []
     return _value_reply(shell.user_ns[name])
 
 
@@ -121,8 +120,6 @@ def serve(fd_in, fd_out, shell):
         op = header.get("op")
         if op == "run_cell":
             reply, reply_buffers = run_cell(shell, header)
-        elif op == "names":
-            reply, reply_buffers = names(shell)
         elif op == "call":
             reply, reply_buffers = call(shell, header, buffers)
         elif op == "value":

@@ -13,15 +13,15 @@ import math
 import torch
 
 from ... import batchnorm
-from ..cases import coin, integer, normal, uniform
+from ..cases import coin, integer, normal, record_case, uniform
 from ..compare import close_number, same_label, same_tensors
 from ..registry import Case, Exercise, Mistake, label_mistakes
 
 NOTEBOOK = "05_batch_normalization"
 
 
-def _features(rng, batch=None, features=None):
-    batch, features = batch or integer(rng, 2, 8), features or integer(rng, 1, 5)
+def _features(rng, batch=None):
+    batch, features = batch or integer(rng, 2, 8), integer(rng, 1, 5)
     scale = normal(rng, features).abs() * 2 + 0.5
     return normal(rng, batch, features) * scale + normal(rng, features, scale=3.0)
 
@@ -67,34 +67,33 @@ def eval_output(problem):
         + problem["beta"]
 
 
-def _eval_with(problem, mean, var, eps=None, root=math.sqrt, gamma=None, beta=None, eps_inside=True):
-    eps = problem["eps"] if eps is None else eps
-    gamma = problem["gamma"] if gamma is None else gamma
-    beta = problem["beta"] if beta is None else beta
-    scale = root(var + eps) if eps_inside else root(var) + eps
-    return gamma * (float(problem["z"][0]) - mean) / scale + beta
+def _eval_with(problem, root=math.sqrt, eps_inside=True, **changed):
+    """γ·(z[0] − μ̄)/√(v̄ + ε) + β with some of the problem's numbers (or the root, or where ε goes) changed."""
+    p = dict(problem, **changed)
+    scale = root(p["running_var"] + p["eps"]) if eps_inside else root(p["running_var"]) + p["eps"]
+    return p["gamma"] * (float(p["z"][0]) - p["running_mean"]) / scale + p["beta"]
 
 
 def _batch_statistics(problem):
     z = problem["z"].double()
-    return float(z.mean()), float(z.var(unbiased=False))
+    return {"running_mean": float(z.mean()), "running_var": float(z.var(unbiased=False))}
 
 
 EVAL_OUTPUT_MISTAKES = [
     Mistake("in evaluation mode BN does not look at the batch at all: it uses the moving averages μ̄ and v̄ kept "
             "during training, so the other examples of the batch play no part (you used the batch's own mean and "
             "variance, as in training mode)",
-            lambda p: _eval_with(p, *_batch_statistics(p))),
+            lambda p: _eval_with(p, **_batch_statistics(p))),
     Mistake("you forgot ε: the denominator is √(v̄ + ε), and this layer's ε is large enough to matter",
-            lambda p: _eval_with(p, p["running_mean"], p["running_var"], eps=0.0)),
+            lambda p: _eval_with(p, eps=0.0)),
     Mistake("v̄ is a variance, σ̄²: divide by its square root √(v̄ + ε), the standard deviation, not by v̄ + ε",
-            lambda p: _eval_with(p, p["running_mean"], p["running_var"], root=lambda v: v)),
+            lambda p: _eval_with(p, root=lambda v: v)),
     Mistake("ε goes under the square root: √(v̄ + ε), not √v̄ + ε",
-            lambda p: _eval_with(p, p["running_mean"], p["running_var"], eps_inside=False)),
+            lambda p: _eval_with(p, eps_inside=False)),
     Mistake("γ scales and β shifts: ẑ = γ·z̃ + β (you swapped them)",
-            lambda p: _eval_with(p, p["running_mean"], p["running_var"], gamma=p["beta"], beta=p["gamma"])),
+            lambda p: _eval_with(p, gamma=p["beta"], beta=p["gamma"])),
     Mistake("you stopped at z̃: the layer's output is γ·z̃ + β, in evaluation mode too",
-            lambda p: _eval_with(p, p["running_mean"], p["running_var"], gamma=1.0, beta=0.0)),
+            lambda p: _eval_with(p, gamma=1.0, beta=0.0)),
 ]
 
 
@@ -222,10 +221,6 @@ def _record(rng, mode):
             "test_accuracy": {name: round(max(a, 0.05), 3) for name, a in zip(TEST_SETTINGS, accuracy)}}
 
 
-def _mode_case(rng):
-    return Case((_record(rng, MODES[integer(rng, 0, len(MODES) - 1)]),))
-
-
 def example_record(mode=None, seed=0):
     """One drawn record of the diagnose exercise (of ``mode``, or of a random one), to see its format."""
     rng = torch.Generator().manual_seed(seed)
@@ -251,7 +246,6 @@ MODE_REASONS = {
                                      "test, and the accuracy is the same for every batch size and order; it is "
                                      "training that ran in evaluation mode (the running mean stood still there)",
 }
-
 
 
 _FIXED_RECORDS = [Case((example_record(mode, seed),)) for mode, seed in zip(MODES, (1, 2, 3))]
@@ -325,8 +319,8 @@ EXERCISES = [
         hint="start from μ̄ = 0 and apply μ̄ ← (1 − momentum)·μ̄ + momentum·μᵗ once per batch, in order",
     ),
     Exercise(
-        "batchnorm.diagnose_bn_mode", diagnose_bn_mode, draw=_mode_case, fixed=_FIXED_RECORDS,
-        compare=same_label(MODES), mistakes=label_mistakes(diagnose_bn_mode, MODE_REASONS),
+        "batchnorm.diagnose_bn_mode", diagnose_bn_mode, draw=record_case(_record, MODES),
+        fixed=_FIXED_RECORDS, compare=same_label(MODES), mistakes=label_mistakes(diagnose_bn_mode, MODE_REASONS),
         visible_random_cases=9, hidden_random_cases=15,
     ),
 ]

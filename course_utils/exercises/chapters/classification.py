@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from ... import classification as cl
-from ..cases import coin, integer, normal, uniform
+from ..cases import coin, integer, normal, record_case, uniform
 from ..compare import Difference, close_number, same_int, same_label, same_tensor
 from ..registry import Case, Exercise, Mistake, choice_exercise, label_mistakes
 
@@ -281,19 +281,13 @@ def _training_record(rng, kind):
             return {"classes": classes, "loss": losses, "accuracy": accuracies}
 
 
-def _record_case(rng):
-    return Case((_training_record(rng, integer(rng, 0, 2)),))
-
-
-def _fixed_records():
-    """One record of each kind, always the same: the visible cases cover every kind of run."""
-    return [Case((_training_record(torch.Generator().manual_seed(seed), kind),))
-            for seed, kind in ((0, 0), (9, 1), (2, 2), (12, 2), (22, 1))]   # C = 10, 3, 2, 8, 4
+#: One record of each kind, always the same: the visible cases cover every kind of run.
+FIXED_RECORDS = [Case((_training_record(torch.Generator().manual_seed(seed), kind),))
+                 for seed, kind in ((0, 0), (9, 1), (2, 2), (12, 2), (22, 1))]   # C = 10, 3, 2, 8, 4
 
 
 # --- exercise 6, a choice: MSE on examples the model gets confidently wrong -------------------------
 
-MSE_CHOICE = "b"
 MSE_WHY_NOT = {
     "a": "that is cross-entropy's behaviour, whose gradient y′ − ŷ is about ±1 on a confidently wrong example. "
          "With MSE on a saturated softmax every term of the gradient carries a factor y′ᵢ ≈ 0 or the difference "
@@ -404,8 +398,8 @@ EXERCISES = [
         ],
     ),
     Exercise(
-        "classification.diagnose_loss_input", diagnose_loss_input, draw=_record_case, fixed=_fixed_records(),
-        compare=same_label(LABELS), visible_random_cases=6,
+        "classification.diagnose_loss_input", diagnose_loss_input, draw=record_case(_training_record, range(3)),
+        fixed=FIXED_RECORDS, compare=same_label(LABELS), visible_random_cases=6,
         mistakes=label_mistakes(diagnose_loss_input, {
             ("logits", "probabilities"):
                 "this loss leaves the band that inputs in [0, 1] hold it to: between ln(1 + (C − 1)/e) (all of "
@@ -419,5 +413,5 @@ EXERCISES = [
                 "the loss, and its gradients, in that band",
         }),
     ),
-    choice_exercise("classification.mse_confidently_wrong", MSE_CHOICE, MSE_WHY_NOT),
+    choice_exercise("classification.mse_confidently_wrong", "b", MSE_WHY_NOT),
 ]

@@ -78,12 +78,10 @@ def same_string(expected, got, rtol, atol):
     """The answer must be exactly the expected string."""
     if got == expected:
         return None
-    if got is None:
-        return Difference(f"expected the string {expected!r}, got None",
-                          "your function returned None: did you forget `return`?")
     if not isinstance(got, str):
-        return Difference(f"expected the string {expected!r}, got {describe(got)}",
-                          f"return one of the strings {', '.join(repr(k) for k in hs.KINDS)}")
+        hint = ("your function returned None: did you forget `return`?" if got is None
+                else f"return one of the strings {', '.join(repr(k) for k in hs.KINDS)}")
+        return Difference(f"expected the string {expected!r}, got {describe(got)}", hint)
     return Difference(f"expected {expected!r}, got {got!r}")
 
 
@@ -114,10 +112,9 @@ def same_eigenpair(expected, got, rtol, atol):
         return Difference(f"eigenvalue: expected {expected[0]:.4g}, got {lam:.4g}")
     want = expected[1]
     difference = same_tensor(want, u, rtol, atol)
-    if difference is not None and isinstance(u, torch.Tensor) and same_tensor(-want, u, rtol, atol) is None:
+    if difference is None or isinstance(u, torch.Tensor) and same_tensor(-want, u, rtol, atol) is None:
         return None
-    if difference is not None:
-        difference.what = "u: " + difference.what
+    difference.what = "u: " + difference.what
     return difference
 
 
@@ -246,8 +243,6 @@ def _escape_problem_is_clear(p, lam):
 
 # --- 6. Choose and explain: what a small gradient tells you -------------------------------------
 
-SMALL_GRADIENT_ANSWER = "c"
-
 SMALL_GRADIENT_WHY_NOT = {
     "a": "a small gradient says only that the slope is small, not which way the loss curves: at a saddle point "
          "the gradient is zero too, and a way down remains. Which kind of point it is, the second derivatives "
@@ -323,5 +318,5 @@ EXERCISES = [
              "eigenvector of H: what is Hu?",
         mistakes=[Mistake(hint, wrong) for hint, wrong in _ESCAPE_MISTAKES],
     ),
-    choice_exercise("critical.small_gradient_meaning", SMALL_GRADIENT_ANSWER, SMALL_GRADIENT_WHY_NOT),
+    choice_exercise("critical.small_gradient_meaning", "c", SMALL_GRADIENT_WHY_NOT),
 ]

@@ -31,10 +31,7 @@ def _windows(x, concat_nframes, rows_of):
 
 
 def _zero_padding(x, concat_nframes):
-    def rows(t, j, n):
-        s = t + j
-        return torch.where((s < 0) | (s >= n), -1, s)
-    return _windows(x, concat_nframes, rows)
+    return _windows(x, concat_nframes, lambda t, j, n: torch.where((t + j < 0) | (t + j >= n), -1, t + j))
 
 
 def _newest_first(x, concat_nframes):
@@ -71,8 +68,8 @@ def _count(input_dim, output_dim, hidden_layers, hidden_dim, batchnorm, hidden_l
 
 # ----------------------------------------------------------------------------- per-class accuracy
 
-def _class_case(rng, num_classes=None):
-    c = num_classes or integer(rng, 2, 6)
+def _class_case(rng):
+    c = integer(rng, 2, 6)
     true = torch.randint(0, c, (integer(rng, 5, 40),), generator=rng)
     wrong = torch.rand(len(true), generator=rng) < 0.4
     predicted = torch.where(wrong, torch.randint(0, c, (len(true),), generator=rng), true)

@@ -12,15 +12,18 @@ import math
 import torch
 
 from ...experiments import momentum as experiments
-from ..cases import coin, integer, normal, uniform
-from ..compare import Difference, close_number, same_int, same_label, same_tensor
+from ..cases import coin, integer, normal, record_case, uniform
+from .. import compare as comparisons
+from ..compare import Difference, close_number, same_int, same_label
 from ..registry import Case, Exercise, Mistake, choice_exercise, label_mistakes
 
 NOTEBOOK = "02_batch_and_momentum"
 
 
 def same_tensors(*names):
-    """A comparison for answers that are a tuple of tensors, e.g. ``same_tensors("theta_new", "movement_new")``."""
+    """A comparison for answers that are a tuple of tensors, e.g. ``same_tensors("theta_new", "movement_new")``:
+    :func:`..compare.same_tensors`, with an answer that is no such tuple named by its type."""
+    each = comparisons.same_tensors(*names)
 
     def compare(expected, got, rtol, atol):
         if not isinstance(got, (tuple, list)) or len(got) != len(names):
@@ -29,14 +32,9 @@ def same_tensors(*names):
                     else f"return all {len(names)} tensors: `return {', '.join(names)}`")
             return Difference(f"expected {wanted}, got a {type(got).__name__}" if got is not None
                               else f"expected {wanted}, got None", hint)
-        for name, want, have in zip(names, expected, got):
-            difference = same_tensor(want, have, rtol, atol)
-            if difference is not None:
-                difference.what = f"{name}: {difference.what}"
-                return difference
-        return None
+        return each(expected, got, rtol, atol)
 
-    compare.__name__ = f"same_tensors({', '.join(names)})"
+    compare.__name__ = each.__name__
     return compare
 
 
@@ -165,10 +163,6 @@ def training_record(rng, failure):
             return record
 
 
-def _record_case(rng):
-    return Case((training_record(rng, LABELS[integer(rng, 0, len(LABELS) - 1)]),))
-
-
 _LARGE, _SMALL, _MOMENTUM, _BATCH = LABELS
 
 _DIAGNOSE_REASONS = {
@@ -280,7 +274,7 @@ EXERCISES = [
         ],
     ),
     Exercise(
-        "momentum.diagnose_run", diagnose_run, draw=_record_case, fixed=FIXED_RECORDS,
+        "momentum.diagnose_run", diagnose_run, draw=record_case(training_record, LABELS), fixed=FIXED_RECORDS,
         compare=same_label(LABELS), visible_random_cases=6, hidden_random_cases=12,
         mistakes=label_mistakes(diagnose_run, _DIAGNOSE_REASONS),
     ),

@@ -10,7 +10,7 @@ import math
 import torch
 
 from ...experiments import recipe
-from ..cases import coin, integer, normal, significant, uniform
+from ..cases import coin, integer, normal, record_case, significant, uniform
 from ..compare import close_number, same_int, same_label, same_numbers
 from ..registry import Case, Exercise, Mistake, label_mistakes
 
@@ -113,10 +113,6 @@ def training_record(rng, cause):
     values = {"noise_loss": noise, "train_loss": train, "validation_loss": validation, "test_loss": test,
               "smaller_model_train_loss": smaller, "more_data_test_loss": more_data_test}
     return {name: significant(value, 4) for name, value in values.items()}
-
-
-def _record_case(rng):
-    return Case((training_record(rng, LABELS[integer(rng, 0, len(LABELS) - 1)]),))
 
 
 def _fixed_record(cause, **losses):
@@ -266,8 +262,8 @@ EXERCISES = [
         ],
     ),
     Exercise(
-        "recipe.diagnose_training", diagnose_training, draw=_record_case, fixed=FIXED_RECORDS,
-        compare=same_label(LABELS), visible_random_cases=12, hidden_random_cases=24,
+        "recipe.diagnose_training", diagnose_training, draw=record_case(training_record, LABELS),
+        fixed=FIXED_RECORDS, compare=same_label(LABELS), visible_random_cases=12, hidden_random_cases=24,
         hint="read the training loss first, measured against noise_loss; then the smaller model's training loss "
              "or the validation and test losses, as section 5's table does",
         mistakes=label_mistakes(diagnose_training, REASONS),
