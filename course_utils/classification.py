@@ -27,11 +27,12 @@ import math
 import torch
 
 
-def _check_logits(logits):
+def _check_inputs(logits, targets):
     if not torch.is_tensor(logits) or not logits.is_floating_point():
         raise TypeError(f"logits must be a floating-point tensor, got {getattr(logits, 'dtype', type(logits).__name__)}")
     if logits.ndim != 2:
         raise ValueError(f"logits must have shape (N, classes), got {tuple(logits.shape)}")
+    _check_targets(targets, logits.shape[0], logits.shape[1])
 
 
 def _check_targets(targets, n, n_classes):
@@ -80,16 +81,14 @@ def cross_entropy(logits, targets, reduction="mean"):
     Takes logits, like ``torch.nn.functional.cross_entropy``: the softmax is inside, as
     log-sum-exp, so it never overflows. ``reduction``: "mean" (L = (1/N) Σₙ eₙ), "sum" or "none".
     """
-    _check_logits(logits)
-    _check_targets(targets, logits.shape[0], logits.shape[1])
+    _check_inputs(logits, targets)
     picked = logits.gather(1, targets.long().unsqueeze(1)).squeeze(1)
     return _reduce(log_sum_exp(logits, dim=1) - picked, reduction)
 
 
 def mse_on_softmax(logits, targets, reduction="mean"):
     """e = Σᵢ (ŷᵢ − y'ᵢ)² per example, with one-hot ŷ and y' = softmax(y); reduced like cross_entropy."""
-    _check_logits(logits)
-    _check_targets(targets, logits.shape[0], logits.shape[1])
+    _check_inputs(logits, targets)
     one_hot = torch.nn.functional.one_hot(targets.long(), logits.shape[1]).to(logits.dtype)
     return _reduce(((one_hot - softmax(logits, dim=1)) ** 2).sum(dim=1), reduction)
 

@@ -40,13 +40,12 @@ def mark_minimum(ax, point):
     ax.plot(*point, **MINIMUM_MARKER)
 
 
-def draw_surface(surface, ax, n=100, levels=20, log=True):
+def draw_surface(surface, ax, n=100, levels=20):
     """Filled contours (matplotlib's contourf) of a surface on an n×n grid, labelled, with its minimum marked.
 
-    With ``log`` the colours follow :func:`log_scale`."""
+    The colours follow :func:`log_scale`."""
     T1, T2, L = grid(surface, n)
-    Z = log_scale(L) if log else L
-    ax.contourf(T1.numpy(), T2.numpy(), Z.numpy(), levels=levels, cmap="viridis", alpha=0.9)
+    ax.contourf(T1.numpy(), T2.numpy(), log_scale(L).numpy(), levels=levels, cmap="viridis", alpha=0.9)
     if surface.minimum is not None:
         mark_minimum(ax, surface.minimum)
     ax.set_xlim(*surface.xlim)

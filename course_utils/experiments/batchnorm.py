@@ -67,8 +67,7 @@ def feature_surface(scale_x1=0.1, normalised=False, seed=0):
     """
     x, y = two_feature_data(scale_x1, seed=seed)
     if normalised:
-        x = z_score(x)
-    y = y - y.mean() if normalised else y
+        x, y = z_score(x), y - y.mean()
 
     def loss(theta):
         theta = torch.as_tensor(theta, dtype=torch.float64)

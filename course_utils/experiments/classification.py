@@ -39,7 +39,7 @@ from functools import lru_cache
 
 import torch
 
-from ..classification import cross_entropy, hoeffding_bound, mse_on_softmax
+from ..classification import _check_fraction, cross_entropy, hoeffding_bound, mse_on_softmax
 from ..surfaces import Surface, trajectory
 from ..training import accuracy, classifier, fit, mean_loss
 
@@ -79,11 +79,10 @@ def three_class_surface(loss="cross-entropy", y3=Y3):
 
 def descend_three_class(loss, start=HIGH_LOSS_CORNER, learning_rate=1.0, steps=100, optimizer="sgd"):
     """The path (steps + 1, 2) of an optimiser ("sgd" or "adam") on three_class_surface(loss) from ``start``."""
-    makers = {"sgd": lambda p: torch.optim.SGD(p, lr=learning_rate),
-              "adam": lambda p: torch.optim.Adam(p, lr=learning_rate)}
+    makers = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam}
     if optimizer not in makers:
         raise ValueError(f"optimizer must be one of {list(makers)}, got {optimizer!r}")
-    return trajectory(three_class_surface(loss), start, makers[optimizer], steps)
+    return trajectory(three_class_surface(loss), start, lambda p: makers[optimizer](p, lr=learning_rate), steps)
 
 
 # --- Training a classifier with each loss -----------------------------------------------------
@@ -194,12 +193,9 @@ def simulate(n, h_sizes=H_SIZES, n_sets=N_SETS, task=ThresholdTask(), seed=0):
         raise ValueError(f"every |H| must divide the largest ({largest}) so the sets nest; got {tuple(h_sizes)}")
     grid = thresholds(largest)
     generator = torch.Generator().manual_seed(seed)
-    parts = []
     chunk = max(1, _CHUNK // n)
-    for start in range(0, n_sets, chunk):   # chunks of many sets each, to bound memory
-        x, labels = task.sample(min(chunk, n_sets - start), n, generator)
-        parts.append(training_losses(x, labels, largest))
-    losses = torch.cat(parts)
+    sizes = [min(chunk, n_sets - start) for start in range(0, n_sets, chunk)]   # many sets each, to bound memory
+    losses = torch.cat([training_losses(*task.sample(size, n, generator), largest) for size in sizes])
     result = {}
     for h in h_sizes:
         columns = slice(None, None, largest // h)
@@ -221,8 +217,7 @@ def gaps(n_values=N_VALUES, h_sizes=H_SIZES, n_sets=N_SETS, seed=0):
 
 def probability_bad(eps, h_size, n_values=N_VALUES, n_sets=N_SETS, seed=0):
     """The measured P(D_train is bad) = fraction of sets with a gap > ε, for each N in ``n_values``."""
-    if not 0 < eps < 1:
-        raise ValueError(f"ε must be in (0, 1), got {eps}")
+    _check_fraction("ε", eps)
     table = gaps(tuple(n_values), H_SIZES, n_sets, seed)
     if h_size not in table:
         raise ValueError(f"|H| must be one of the simulated sizes {H_SIZES}, got {h_size}")

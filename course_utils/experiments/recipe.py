@@ -335,17 +335,19 @@ def first_layer_gradient(model, x, y):
     return layer_gradients(model, x, y)[0]
 
 
+def _flexible_run(n, updates, batch_size, learning_rate, seed, **data):
+    """:func:`_run` of a flexible network (two hidden layers of 64 ReLUs) on n examples for about ``updates``
+    updates; with n ≤ batch_size each update uses all n examples."""
+    b = min(n, batch_size)
+    return _run(f"N = {n}", network(2, 64, seed=seed), n, updates * b // n, b, learning_rate, seed=seed, **data)
+
+
 def overfitting(seed=0, sizes=(10, 200), noise=0.3, updates=600, batch_size=20, learning_rate=0.1):
     """A flexible network (two hidden layers of 64 ReLUs) trained on few and on many noisy examples.
 
     Every run makes the same number of updates; with n ≤ batch_size each update uses all n examples.
     """
-    runs = []
-    for n in sizes:
-        b = min(n, batch_size)
-        epochs = updates * b // n
-        runs.append(_run(f"N = {n}", network(2, 64, seed=seed), n, epochs, b, learning_rate, noise=noise, seed=seed))
-    return runs
+    return [_flexible_run(n, updates, batch_size, learning_rate, seed, noise=noise) for n in sizes]
 
 
 def mismatch(seed=0, sizes=(20, 200), train_range=(-3.0, 1.0), test_range=(1.0, 3.0), updates=300,
@@ -355,13 +357,8 @@ def mismatch(seed=0, sizes=(20, 200), train_range=(-3.0, 1.0), test_range=(1.0, 
     Returns the runs and their test losses on 500 test examples.
     """
     x_test, y_test = make_curve_data(500, test_range, 0.1, seed + 2000)
-    runs, test_losses = [], []
-    for n in sizes:
-        b = min(n, batch_size)
-        run = _run(f"N = {n}", network(2, 64, seed=seed), n, updates * b // n, b, learning_rate, train_range, seed=seed)
-        runs.append(run)
-        test_losses.append(mse(run.model, x_test, y_test))
-    return runs, test_losses
+    runs = [_flexible_run(n, updates, batch_size, learning_rate, seed, x_range=train_range) for n in sizes]
+    return runs, [mse(run.model, x_test, y_test) for run in runs]
 
 
 def loss_table(runs, **extra_columns):

@@ -26,6 +26,7 @@ for demos (widths on a phone, dark mode) is ``book/_ext/demo_style.py``.
 import base64
 import html
 import itertools
+import math
 import os
 import pickle
 from dataclasses import dataclass, field
@@ -116,10 +117,7 @@ class Demo:
 
     @property
     def n_frames(self):
-        n = 1
-        for c in self.controls.values():
-            n *= len(c.values)
-        return n
+        return math.prod(len(c.values) for c in self.controls.values())
 
 
 def figure(demo, **params):
@@ -128,8 +126,11 @@ def figure(demo, **params):
     if unknown:
         raise ValueError(f"{demo.title!r} has no control named {sorted(unknown)}; its controls are {list(demo.controls)}")
     values = {**demo.defaults, **params}
-    with _book_style():
-        fig = pickle.loads(_blank(demo.figsize, demo.dpi, demo.ncols, demo.ticks, repr(list(dict.values(matplotlib.rcParams)))))
+    # The book's rcParams while drawing, the notebook's own settings untouched. A fixed title height:
+    # matplotlib's automatic placement measures every tick label, which is about a quarter of a frame's drawing time.
+    with matplotlib.rc_context({**BOOK_STYLE, "axes.titley": 1.01, "axes.titlesize": 10}):
+        rc = repr(list(dict.values(matplotlib.rcParams)))
+        fig = pickle.loads(_blank(demo.figsize, demo.dpi, demo.ncols, demo.ticks, rc))
         demo.draw(demo.compute(**values), fig.axes[0] if demo.ncols == 1 else np.array(fig.axes))
     return fig
 
@@ -261,16 +262,3 @@ def _box(demo, controls, picture):
                  layout=w.Layout(width="100%", max_width=f"{COLUMN_PX}px"))
     box.add_class("course-demo")
     return box
-
-
-class _book_style:
-    """Apply the book's rcParams while drawing, without touching the notebook's own settings."""
-
-    def __enter__(self):
-        # A fixed title height: matplotlib's automatic placement measures every tick label,
-        # which is about a quarter of a frame's drawing time.
-        self._ctx = matplotlib.rc_context({**BOOK_STYLE, "axes.titley": 1.01, "axes.titlesize": 10})
-        self._ctx.__enter__()
-
-    def __exit__(self, *exc):
-        return self._ctx.__exit__(*exc)

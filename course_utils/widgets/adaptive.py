@@ -60,12 +60,17 @@ def _few_ticks(ax, x, y):
     ax.set_yticks(list(y))
 
 
-def _loss_axis(ax):
-    ax.set_ylim(np.log10(LOSS_FLOOR) - 0.5, 4)
+def _step_axis(ax, ylim, yticks, ylabel):
+    """An axis of something over the run's steps t."""
+    ax.set_ylim(*ylim)
     ax.set_xlim(0, RACE_STEPS)
-    _few_ticks(ax, range(0, RACE_STEPS + 1, 100), (-10, -5, 0))
+    _few_ticks(ax, range(0, RACE_STEPS + 1, 100), yticks)
     ax.set_xlabel("step t")
-    ax.set_ylabel("log₁₀ of the loss L")
+    ax.set_ylabel(ylabel)
+
+
+def _loss_axis(ax):
+    _step_axis(ax, (np.log10(LOSS_FLOOR) - 0.5, 4), (-10, -5, 0), "log₁₀ of the loss L")
 
 
 def _verdict(losses):
@@ -161,11 +166,7 @@ def schedule_compute(schedule="warm-up + cosine", warmup=30):
 
 def _schedule_static(left, right):
     """What every frame of the viewer shares: both axes, and the right one's title."""
-    left.set_ylim(0, 1.1 * VIEWER_LEARNING_RATE)
-    left.set_xlim(0, RACE_STEPS)
-    _few_ticks(left, range(0, RACE_STEPS + 1, 100), (0, 0.1, 0.2, 0.3))
-    left.set_xlabel("step t")
-    left.set_ylabel("learning rate ηᵗ")
+    _step_axis(left, (0, 1.1 * VIEWER_LEARNING_RATE), (0, 0.1, 0.2, 0.3), "learning rate ηᵗ")
     _loss_axis(right)
     right.set_title(f"AdaGrad on the valley, peak η = {VIEWER_LEARNING_RATE:g}")
 

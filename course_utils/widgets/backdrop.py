@@ -208,18 +208,15 @@ def paste_overlay(axes, draw, *args):
 
     Inside :func:`drawn_in_one_pass`, ``draw`` draws on ``axes`` themselves (their limits kept) and None is returned."""
     axes = list(np.atleast_1d(axes))
-    if one_pass():
-        limits = [(ax.get_xlim(), ax.get_ylim()) for ax in axes]
-        draw(*axes, *args)
-        for ax, (xlim, ylim) in zip(axes, limits):
-            ax.set_xlim(xlim)
-            ax.set_ylim(ylim)
-        return None
     limits = [(ax.get_xlim(), ax.get_ylim(), ax.axison) for ax in axes]
-    picture = paste_backdrop(axes, _overlay, draw, tuple(args))
+    if one_pass():
+        draw(*axes, *args)
+        picture = None
+    else:
+        picture = paste_backdrop(axes, _overlay, draw, tuple(args))
+        picture.set_zorder(10)
     for ax, (xlim, ylim, on) in zip(axes, limits):   # the overlay leaves the frame's axes as they were
         ax.set_xlim(xlim)
         ax.set_ylim(ylim)
         ax.set_axis_on() if on else ax.set_axis_off()
-    picture.set_zorder(10)
     return picture

@@ -180,23 +180,15 @@ ESCAPE_STEPS = 60
 SADDLE = (0.0, 0.0)
 
 
-@lru_cache(maxsize=1)
-def _saddle_eigenpairs():
-    """Eigenvalues (ascending) and unit eigenvectors (rows) of H at the saddle point (0, 0)."""
-    H = hs.hessian(critical.product_loss, torch.zeros(2, dtype=torch.float64, requires_grad=True))
-    lam, vectors = torch.linalg.eigh(H)
-    return lam, vectors.T
-
-
 def nudge(direction, size):
     """The start θ⁰ = (0, 0) + size·d for a unit direction d: "none", "λ < 0", "λ > 0" or "random"."""
-    lam, vectors = _saddle_eigenpairs()
     if direction == "none":
         return torch.zeros(2, dtype=torch.float64)
     if direction == "random":
         d = torch.randn(2, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
         return size * d / d.norm()
-    return size * vectors[0 if direction == "λ < 0" else 1]
+    vectors = _terms(*SADDLE)[5]         # H's unit eigenvectors at the saddle point (rows), eigenvalues ascending
+    return size * torch.tensor(vectors[0 if direction == "λ < 0" else 1])
 
 
 def _descent(starts):

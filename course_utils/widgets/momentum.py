@@ -57,11 +57,8 @@ def _descents(combos):
 def _run(learning_rate, momentum, start):
     """One start's path and losses: from the demo's batched run when (η, λ) is one of its controls' values."""
     combo = (learning_rate, momentum)
-    if learning_rate in _LEARNING_RATES and momentum in _MOMENTA:
-        runs = _descents(tuple((lr, lam) for lr in _LEARNING_RATES for lam in _MOMENTA))
-    else:
-        runs = _descents((combo,))
-    return runs[combo][STARTS.index(tuple(start))]
+    every = tuple((lr, lam) for lr in _LEARNING_RATES for lam in _MOMENTA)
+    return _descents(every if combo in every else (combo,))[combo][STARTS.index(tuple(start))]
 
 
 def momentum_compute(learning_rate=0.05, momentum=0.8, start=STARTS[0]):

@@ -39,6 +39,16 @@ def _between(ax, draw_static, *args, legend=None):
     spines_on_top(ax)
 
 
+def _axes(ax, xlim, ylim, xlabel="x", ylabel="y"):
+    """A backdrop's axes: their window, few ticks and labels, and no spines (the frame draws them)."""
+    ax.set_xlim(*xlim)
+    ax.set_ylim(*ylim)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.locator_params(nbins=5)
+    without_spines(ax)
+
+
 # --- Gradient descent on one and on two parameters ------------------------------------------
 
 def loss_of_w(theta):
@@ -87,12 +97,7 @@ def _gd1_static(ax):
     """What every frame of GD1_DEMO shares: the loss curve L(w, b*), the axes and their labels."""
     w, curve = _loss_curve()
     ax.plot(w, curve, color=ROLE_COLORS["data"], linewidth=1.2)
-    ax.set_xlim(w[0], w[-1])
-    ax.set_ylim(0, 1.1 * curve.max())
-    ax.locator_params(nbins=5)
-    ax.set_xlabel("w")
-    ax.set_ylabel("loss L")
-    without_spines(ax)
+    _axes(ax, (w[0], w[-1]), (0, 1.1 * curve.max()), "w", "loss L")
 
 
 def _gd1_legend(ax):
@@ -164,12 +169,7 @@ def sigmoid_compute(w=1.0, b=0.0, c=1.0):
 
 def _sigmoid_static(ax, c):
     """What every frame of SIGMOID_DEMO with height c shares: the axes and their labels."""
-    ax.set_xlim(-6, 6)
-    ax.set_ylim(-0.1, 1.15 * c)
-    ax.set_xlabel("x")
-    ax.set_ylabel("y")
-    ax.locator_params(nbins=5)
-    without_spines(ax)
+    _axes(ax, (-6, 6), (-0.1, 1.15 * c))
 
 
 def _sigmoid_legend(ax):
@@ -215,12 +215,7 @@ def fit_compute(n_pieces=5, activation="sigmoid"):
 
 def _fit_static(ax):
     """What every frame of FIT_DEMO shares: the axes and their labels."""
-    ax.set_xlim(*FIT_RANGE)
-    ax.set_ylim(-6, 3)
-    ax.set_xlabel("x")
-    ax.set_ylabel("y")
-    ax.locator_params(nbins=5)
-    without_spines(ax)
+    _axes(ax, FIT_RANGE, (-6, 3))
 
 
 def _fit_legend(ax):

@@ -68,7 +68,8 @@ def eval_output(problem):
 
 
 def _eval_with(problem, root=math.sqrt, eps_inside=True, **changed):
-    """γ·(z[0] − μ̄)/√(v̄ + ε) + β with some of the problem's numbers (or the root, or where ε goes) changed."""
+    """γ·(z[0] − μ̄)/√(v̄ + ε) + β with some of the problem's numbers (or the root, or where ε goes)
+    changed."""
     p = dict(problem, **changed)
     scale = root(p["running_var"] + p["eps"]) if eps_inside else root(p["running_var"]) + p["eps"]
     return p["gamma"] * (float(p["z"][0]) - p["running_mean"]) / scale + p["beta"]
