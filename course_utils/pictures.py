@@ -113,9 +113,11 @@ def filled_contours(values, levels, extend="neither", alpha=1.0):
     ``extend`` the colours below and above."""
     colors = band_colors(tuple(levels), extend, alpha)
     index = np.searchsorted(np.asarray(levels), values)       # 0: ≤ levels[0]; len(levels): > levels[-1]
-    below = extend in ("min", "both")
-    index = np.clip(index if below else index - 1, 0, len(colors) - 1)
-    return np.take(colors, index, axis=0)
+    if extend not in ("min", "both"):
+        index -= 1
+    np.clip(index, 0, len(colors) - 1, out=index)
+    rgba = colors.view(np.uint32)[:, 0].take(index)           # a pixel's four bytes as one number: a quicker take
+    return rgba.view(np.uint8).reshape(*index.shape, 4)
 
 
 class AxesPicture(Artist):
