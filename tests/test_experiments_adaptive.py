@@ -239,8 +239,14 @@ def test_wrong_shapes_of_answers_get_a_clear_verdict(capsys):
 # ---------------------------------------------------------------------------- momentum on the valley
 
 
-def test_heavy_ball_on_the_valley_is_the_libraries_momentum():
-    path = adaptive.race("momentum", (0.01,), steps=60)[0]              # optim.Momentum, λ = 0.9
+def test_heavy_ball_on_the_valley_is_pytorchs_momentum():
+    theta = torch.tensor(adaptive.START, dtype=torch.float64, requires_grad=True)
+    pytorch, path = torch.optim.SGD([theta], lr=0.01, momentum=0.9), [theta.detach().clone()]
+    for _ in range(60):                 # PyTorch's own rule, by hand: the notes' form makes the same steps
+        theta.grad = adaptive.valley_gradient(theta.detach())
+        pytorch.step()
+        path.append(theta.detach().clone())
+    path = torch.stack(path)
     assert torch.allclose(torch.tensor(adaptive.heavy_ball_on_valley(0.01, 0.9, 60), dtype=torch.float64),
                           adaptive.valley_loss(path), rtol=1e-10, atol=0)
 
