@@ -5,6 +5,8 @@ confusion's reason and its records show their failure, the choice explains each 
 changes its list argument in place fails, the grader grades each kind of answer, and the prompts above the
 exercises hold no code of their answers."""
 import math
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -139,6 +141,17 @@ def test_the_visible_and_hidden_records_cover_every_failure():
     hidden = [chapter.diagnose_run(*case.args) for case in hidden_cases(exercise, b"the instructor's key")]
     assert set(visible) == set(hidden) == set(chapter.LABELS)
     assert visible[:4] == list(chapter.LABELS)   # the fixed records first, one of each
+
+
+def test_importing_the_exercises_makes_no_record_and_loads_no_compiler():
+    """The fixed records are made when a check or the grader first needs them: importing every chapter's
+    exercises (as every notebook and every graded submission does) trains nothing, so it stays quick and
+    needs no temporary folder (the first torch.optim optimiser of a process loads torch._dynamo, which does)."""
+    code = ("import sys; from course_utils.exercises import all_exercises, get_exercise; all_exercises(); "
+            "records = get_exercise('momentum.diagnose_run').fixed; "
+            "print('cases' in vars(records), 'torch._dynamo' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
+    assert done.stdout.split() == ["False", "False"], done.stderr
 
 
 def test_the_notebooks_example_records_show_their_failures():

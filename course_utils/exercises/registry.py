@@ -18,8 +18,9 @@ import inspect
 import pkgutil
 import secrets
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any, Callable, Dict, Optional, Tuple
 
 import torch
@@ -35,6 +36,25 @@ class Case:
     kwargs: Dict[str, Any] = field(default_factory=dict)
 
 
+class MadeOnUse(Sequence):
+    """Fixed cases that take time to make (the records of training runs): ``make()`` runs on first use,
+    not when the exercises are imported, so a notebook or a graded submission that imports them pays nothing
+    for the cases of exercises it never checks."""
+
+    def __init__(self, make):
+        self.make = make
+
+    @cached_property
+    def cases(self):
+        return tuple(self.make())
+
+    def __getitem__(self, index):
+        return self.cases[index]
+
+    def __len__(self):
+        return len(self.cases)
+
+
 @dataclass(frozen=True)
 class Mistake:
     """A wrong answer worth naming: when the student's result matches ``answer``'s, say ``hint``."""
@@ -48,7 +68,8 @@ class Exercise:
     """One exercise: ``check("<chapter>.<name>", answer)`` compares ``answer`` with ``reference``.
 
     ``draw(rng)`` returns one random :class:`Case` from a ``torch.Generator``;
-    ``fixed`` cases (edge cases) always run first. ``compare`` is one of the
+    ``fixed`` cases (edge cases) always run first (a :class:`MadeOnUse` makes them on first use).
+    ``compare`` is one of the
     comparisons in :mod:`course_utils.exercises.compare`. ``error_hints`` maps a
     piece of an error message to a hint, e.g. ``{"mat1 and mat2": "check the
     orientation of W"}``. ``hint`` is said when a result is wrong and no mistake
@@ -87,7 +108,8 @@ class Exercise:
             raise ValueError(f"exercise id {self.id!r} must read '<chapter>.<python name>', e.g. 'recipe.hard_sigmoid'")
         if self.kind not in ("function", "value"):
             raise ValueError(f"{self.id}: kind must be 'function' or 'value', not {self.kind!r}")
-        object.__setattr__(self, "fixed", tuple(self.fixed))
+        if not isinstance(self.fixed, MadeOnUse):
+            object.__setattr__(self, "fixed", tuple(self.fixed))
         object.__setattr__(self, "mistakes", tuple(self.mistakes))
         if self.kind == "value":
             if (self.draw is None) == (len(self.fixed) != 1):

@@ -29,7 +29,7 @@ from torch import nn
 
 from .. import optim
 from ..hessian import extreme_eigenvalues
-from ..surfaces import elongated_bowl, trajectory
+from ..surfaces import descend, elongated_bowl, trajectory
 from ..training import accuracy, classifier, fit, mean_loss
 from . import recipe
 
@@ -314,7 +314,7 @@ OPTIMISER_FAILURES = ("learning rate too large", "learning rate too small", "mom
 def failing_run(failure, generator, updates=120):
     r"""The training record of a run with one failing setting: the loss after each update.
 
-    Momentum (:func:`momentum_step`) on a ravine :math:`L = a\,\theta_1^2 + b\,\theta_2^2`
+    Momentum (:class:`course_utils.optim.Momentum`) on a ravine :math:`L = a\,\theta_1^2 + b\,\theta_2^2`
     (:math:`h = 2a` along the floor, :math:`2b` across), from a random start, with :math:`\eta`,
     :math:`\lambda` and the batch noise drawn for ``failure`` (one of :data:`OPTIMISER_FAILURES`):
 
@@ -326,14 +326,12 @@ def failing_run(failure, generator, updates=120):
       jitters there.
 
     Returns ``{"loss": [L⁰, L¹, …]}`` (Python floats, ``updates + 1`` of them).
-
-    A loop of :func:`momentum_step`, not :func:`course_utils.surfaces.descend`: the exercises draw such
-    records as they are imported, and a process's first ``torch.optim`` optimiser imports
-    ``torch._dynamo`` (a second more for every notebook and graded submission that imports them, and a
-    temporary folder it needs: a submission that filled /tmp could no longer be graded).
     """
     def u(low, high):
         return low + (high - low) * float(torch.rand((), generator=generator))
+
+    def normal(*shape):
+        return torch.randn(shape, generator=generator, dtype=torch.float64)
 
     if failure not in OPTIMISER_FAILURES:
         raise ValueError(f"failure must be one of {OPTIMISER_FAILURES}, not {failure!r}")
@@ -343,18 +341,17 @@ def failing_run(failure, generator, updates=120):
     momentum = u(0.93, 0.98) if failure == "momentum too high" else u(0.0, 0.5)
     eta_h = {"learning rate too large": u(1.01, 1.06) * 2 * (1 + momentum), "learning rate too small": u(0.0005, 0.0015),
              "momentum too high": u(0.03, 0.15), "batch too small": u(0.3, 0.8)}[failure]
-    learning_rate = eta_h / (2 * b)
-    theta = torch.tensor([u(-5.0, -3.0), u(1.5, 2.5)], dtype=torch.float64)
-    movement = torch.zeros(2, dtype=torch.float64)
+    start = torch.tensor([[u(-5.0, -3.0), u(1.5, 2.5)]], dtype=torch.float64)
     noisy = failure == "batch too small"
-    loss_0 = float((h / 2 * theta ** 2).sum())
-    gradient_noise = u(0.2, 0.4) * math.sqrt(loss_0) if noisy else 0.0
-    losses = []
-    for i in range(updates + 1):
-        loss = float((h / 2 * theta ** 2).sum())
-        if noisy and i > 0:   # the loss of a small batch: the full loss, scattered
-            loss *= math.exp(0.4 * float(torch.randn((), generator=generator, dtype=torch.float64)))
-        losses.append(loss)
-        gradient = h * theta + gradient_noise * torch.randn(2, generator=generator, dtype=torch.float64)
-        theta, movement = momentum_step(theta, movement, gradient, learning_rate, momentum)
-    return {"loss": losses}
+    gradient_noise = u(0.2, 0.4) * math.sqrt(float((h / 2 * start ** 2).sum())) if noisy else 0.0
+    factors = []   # each recorded loss's factor: 1 at θ⁰, then, for small batches, the full loss scattered
+
+    def gradient(theta):   # drawn in a loop's order: the scatter of L(θⁱ), then the noise of the gradient at θⁱ
+        factors.append(math.exp(0.4 * float(normal())) if noisy and factors else 1.0)
+        return h * theta + gradient_noise * normal(2)
+
+    path = descend(lambda theta: (h / 2 * theta ** 2).sum(dim=-1), start, optim.Momentum, updates,
+                   gradient=gradient, lr=eta_h / (2 * b), momentum=momentum)[0]
+    gradient(path[-1])   # the last point's draws (its scatter, and a gradient it does not use)
+    losses = (h / 2 * path ** 2).sum(dim=-1)
+    return {"loss": [float(loss) * factor for loss, factor in zip(losses, factors)]}

@@ -15,7 +15,7 @@ from ...experiments import momentum as experiments
 from ..cases import coin, integer, normal, record_case, uniform
 from .. import compare as comparisons
 from ..compare import Difference, close_number, same_int, same_label
-from ..registry import Case, Exercise, Mistake, choice_exercise, label_mistakes
+from ..registry import Case, Exercise, MadeOnUse, Mistake, choice_exercise, label_mistakes
 
 NOTEBOOK = "02_batch_and_momentum"
 
@@ -197,9 +197,9 @@ _DIAGNOSE_REASONS = {
                          "that shrink as the run goes on",
 }
 
-#: One record of each failure, first in every check and grading (so every label is seen).
-FIXED_RECORDS = [Case((training_record(torch.Generator().manual_seed(seed), failure),))
-                 for seed, failure in enumerate(LABELS)]
+#: One record of each failure, first in every check and grading (so every label is seen), made on first use.
+FIXED_RECORDS = MadeOnUse(lambda: [Case((training_record(torch.Generator().manual_seed(seed), failure),))
+                                   for seed, failure in enumerate(LABELS)])
 
 
 EXERCISES = [
