@@ -131,15 +131,16 @@ bubblewrap:
 
 test: $(ASSETS)/.stamp chromium bubblewrap
 	@# Three runs, all always: the notebooks (nbval, a whole notebook per worker) with the claims
-	@# tests (one chapter's claims per worker) on this CPU's own code path, the same again on the
-	@# oldest code path (SSE4.2, as on a CPU without AVX), then tests/ (unit, book, browser,
-	@# grading) in one process, since they share one build of the book.
+	@# tests (one chapter's claims per worker; chapter 6's, the longest, first: tests/conftest.py)
+	@# on this CPU's own code path, the same again on the oldest code path (SSE4.2, as on a CPU
+	@# without AVX), then tests/ (unit, book, browser, grading) in one process: they share one build
+	@# of the book, and the book build and the grading tests keep both cores busy themselves.
 	@# The status is the first failure's (pytest's 5, "no test collected", included).
 	@status=0; \
 	  echo "== notebooks and claims, this CPU's code path ($$($(PY) -c 'import torch; print(torch.backends.cpu.get_cpu_capability())'))"; \
-	  $(PY) -m pytest -p tests.conftest -n $(TEST_WORKERS) --dist loadscope notebooks tests/test_claims.py $(PYTEST_ARGS) || status=$$?; \
+	  $(PY) -m pytest -p tests.conftest -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder notebooks tests/test_claims.py $(PYTEST_ARGS) || status=$$?; \
 	  echo "== notebooks and claims, code path DEFAULT (SSE4.2)"; \
-	  env $(CPU_PATH_DEFAULT) $(PY) -m pytest -p tests.conftest -n $(TEST_WORKERS) --dist loadscope notebooks tests/test_claims.py $(PYTEST_ARGS) || { s=$$?; [ $$status -ne 0 ] || status=$$s; }; \
+	  env $(CPU_PATH_DEFAULT) $(PY) -m pytest -p tests.conftest -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder notebooks tests/test_claims.py $(PYTEST_ARGS) || { s=$$?; [ $$status -ne 0 ] || status=$$s; }; \
 	  echo "== tests/"; \
 	  $(PY) -m pytest tests --ignore=tests/test_claims.py $(PYTEST_ARGS) || { s=$$?; [ $$status -ne 0 ] || status=$$s; }; \
 	exit $$status

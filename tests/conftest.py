@@ -98,6 +98,17 @@ def _nbval_blanks_digits_that_vary():
     IPyNbCell.sanitize = sanitize
 
 
+def pytest_collection_modifyitems(config, items):
+    """Chapter 6's notebook and claims first: they train the homework's models, the longest work of the notebooks
+    and claims run. ``make test`` runs that on two workers, a whole notebook or claims class each, in this order
+    (``--dist loadscope --no-loadscope-reorder``); started last, one of them would leave the other worker idle."""
+    def later(item):
+        return not (item.path.suffix == ".ipynb" and item.path.name.startswith("06_")
+                    or item.path.name == "test_claims.py" and "::TestChapter6" in item.nodeid)
+
+    items.sort(key=later)
+
+
 def pytest_generate_tests(metafunc):
     if "toc_page" in metafunc.fixturenames:
         metafunc.parametrize("toc_page", toc_pages())

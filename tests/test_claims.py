@@ -977,12 +977,12 @@ class TestChapter5:
 
 
 class TestChapter6:
-    """Chapter 6 (HW02, frame-level phoneme classification): its claims about experiment outcomes, over seeds.
+    """Chapter 6 (HW02, frame-level phoneme classification): its claims about the ladder, over seeds.
     
     Each test runs the chapter's experiment on the chapter's corpus (`experiments.QUICK_CORPUS`, made once
     and cached) over three seeds. The ladder trains as the chapter does (three epochs, five for the GRU); the
-    report questions in a shorter version, one epoch instead of three: their claims are about differences
-    that one epoch already shows, with the same recipes.
+    report questions are in :class:`TestChapter6Questions`, a class of its own so that a second worker can
+    run them while this one trains the ladder.
     Run them under each CPU code path (see tests/cpu_paths.py): a claim must hold on every one.
     """
 
@@ -1020,6 +1020,10 @@ class TestChapter6:
             assert shares[vowel][0] > 1.5 * shares[vowel][1], (seed, shares)
             assert shares[silence][0] > 1.5 * shares[silence][1], (seed, shares)
             assert shares[twins][0] < 0.05, (seed, shares)
+
+class TestChapter6Questions:
+    """Chapter 6's report questions, over seeds, in a shorter version: one epoch instead of three. Their claims
+    are about differences that one epoch already shows, with the chapter's recipes."""
 
     def test_wide_shallow_beats_deep_narrow_at_equal_parameters(self, corpus, tmp_path):
         """Chapter 6, section 5 ("Narrow and deep, or wide and shallow?"): "The wide, shallow network wins here,
