@@ -27,7 +27,7 @@ TEST_WORKERS ?= 2
 # training run computes on a CPU without AVX. `make test` runs the notebooks and claims under it too.
 CPU_PATH_DEFAULT := ATEN_CPU_CAPABILITY=default MKL_ENABLE_INSTRUCTIONS=SSE4_2 ONEDNN_MAX_CPU_ISA=SSE41
 
-.PHONY: help book translations lab lab-instructor test bench release grade assets venv clean check-python chromium bubblewrap
+.PHONY: help book translations lab lab-instructor test bench release grade assets venv clean check-python chromium bubblewrap voices
 
 help:
 	@echo "make book     set up .venv and build the HTML book into $(BUILD)/html"
@@ -121,6 +121,15 @@ chromium:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk >/dev/null || { echo "error: apt-get install fonts-noto-cjk failed (are you root?)."; exit 1; }; \
 	fi
 
+# HW02's corpus can mix in recorded voices (recorded_voice_fraction), spoken by Flite and Festival
+# (Debian packages); the corpus tests speak with each of them, so make test installs them.
+voices:
+	@if ! command -v flite >/dev/null || ! command -v festival >/dev/null; then \
+	  command -v apt-get >/dev/null || { echo "error: flite or festival is missing and apt-get is not available. Install flite, festival, festvox-kallpc16k, festvox-kdlpc16k and festvox-us-slt-hts, then re-run."; exit 1; }; \
+	  echo "installing Debian's flite and festival with their voices (HW02's recorded voices)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts >/dev/null || { echo "error: apt-get install flite festival failed (are you root?)."; exit 1; }; \
+	fi
+
 # The grader isolates student code with bubblewrap (Debian package); its tests require it.
 bubblewrap:
 	@if ! command -v bwrap >/dev/null; then \
@@ -129,7 +138,7 @@ bubblewrap:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null || { echo "error: apt-get install bubblewrap failed (are you root?)."; exit 1; }; \
 	fi
 
-test: $(ASSETS)/.stamp chromium bubblewrap
+test: $(ASSETS)/.stamp chromium bubblewrap voices
 	@# Three runs, all always: the notebooks (nbval, a whole notebook per worker) with the claims
 	@# tests (one chapter's claims per worker; chapter 6's, the longest, first: tests/conftest.py)
 	@# on this CPU's own code path, the same again on the oldest code path (SSE4.2, as on a CPU
