@@ -4,7 +4,8 @@ For each :class:`~course_utils.widgets.Demo` in ``course_utils.widgets`` and its
 submodules, time ``render(demo, **params)`` (compute + draw + PNG) once for every frame,
 i.e. every combination of its control values, after one warm-up render, in CPU time (on a
 loaded machine the wall clock measures the other load too). The row is the median over the
-frames; the slowest frame is given beside it. Target: ≤ 100 ms.
+frames, and the median of that over :data:`ROUNDS` rounds; the slowest frame is given beside
+it. Target: ≤ 100 ms.
 
 The baseline column is the same demo at :data:`BASELINE` (the commit before the course's
 demos moved to one harness), measured in the same run: its ``course_utils`` is taken from git

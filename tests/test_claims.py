@@ -1021,6 +1021,7 @@ class TestChapter6:
             assert shares[silence][0] > 1.5 * shares[silence][1], (seed, shares)
             assert shares[twins][0] < 0.05, (seed, shares)
 
+
 class TestChapter6Questions:
     """Chapter 6's report questions, over seeds, in a shorter version: one epoch instead of three. Their claims
     are about differences that one epoch already shows, with the chapter's recipes."""

@@ -69,10 +69,9 @@ class Exercise:
 
     ``draw(rng)`` returns one random :class:`Case` from a ``torch.Generator``;
     ``fixed`` cases (edge cases) always run first (a :class:`MadeOnUse` makes them on first use).
-    ``compare`` is one of the
-    comparisons in :mod:`course_utils.exercises.compare`. ``error_hints`` maps a
-    piece of an error message to a hint, e.g. ``{"mat1 and mat2": "check the
-    orientation of W"}``. ``hint`` is said when a result is wrong and no mistake
+    ``compare`` is one of the comparisons in :mod:`course_utils.exercises.compare`.
+    ``error_hints`` maps a piece of an error message to a hint, e.g. ``{"mat1 and mat2":
+    "check the orientation of W"}``. ``hint`` is said when a result is wrong and no mistake
     or comparison names the reason.
 
     ``kind`` is ``"function"`` (the answer is a function, called on every case)
