@@ -144,16 +144,17 @@ test: $(ASSETS)/.stamp chromium bubblewrap voices
 	@# tests (one chapter's claims per worker; chapter 6's, the longest, first: tests/conftest.py)
 	@# on this CPU's own code path; then tests/ (unit, book, browser, grading) in one process (they
 	@# share one build of the book, and the book build and the grading tests use both cores
-	@# themselves), with, beside it at the lowest priority (nice 19), the notebooks and claims again
-	@# on the oldest code path (SSE4.2, as on a CPU without AVX). tests/ keeps both cores only part
-	@# of the time; the low-priority run takes what it leaves and hardly slows it. Its report goes to
-	@# $(DEFAULT_PATH_LOG) and is printed when both are done. The status is the first failure's, in
-	@# the order the reports are printed (pytest's 5, "no test collected", included).
+	@# themselves), with, beside it at the lowest priority (nice 19, its kernels too:
+	@# tests/low_priority.py), the notebooks and claims again on the oldest code path (SSE4.2, as on
+	@# a CPU without AVX). tests/ keeps both cores busy only part of the time; the low-priority run
+	@# takes what it leaves. Its report goes to $(DEFAULT_PATH_LOG) and is printed when both are
+	@# done. The status is the first failure's, in the order the reports are printed (pytest's 5,
+	@# "no test collected", included).
 	@status=0; \
 	  echo "== notebooks and claims, this CPU's code path ($$($(PY) -c 'import torch; print(torch.backends.cpu.get_cpu_capability())'))"; \
 	  $(PY) -m pytest -p tests.conftest -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder notebooks tests/test_claims.py $(PYTEST_ARGS) || status=$$?; \
 	  echo "== tests/, and beside it the notebooks and claims on code path DEFAULT (SSE4.2), reported after it"; \
-	  env $(CPU_PATH_DEFAULT) nice -n 19 $(PY) -m pytest -p tests.conftest -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder -o cache_dir=$(BUILD)/.pytest_cache_default notebooks tests/test_claims.py $(PYTEST_ARGS) > $(DEFAULT_PATH_LOG) 2>&1 & default=$$!; \
+	  $(PY) -m tests.low_priority env $(CPU_PATH_DEFAULT) $(PY) -m pytest -p tests.conftest -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder -o cache_dir=$(BUILD)/.pytest_cache_default notebooks tests/test_claims.py $(PYTEST_ARGS) > $(DEFAULT_PATH_LOG) 2>&1 & default=$$!; \
 	  trap 'kill $$default 2>/dev/null' INT TERM; \
 	  $(PY) -m pytest tests --ignore=tests/test_claims.py $(PYTEST_ARGS) || { s=$$?; [ $$status -ne 0 ] || status=$$s; }; \
 	  wait $$default; s=$$?; \

@@ -56,6 +56,9 @@ def tail(text, lines=60):
 def pytest_configure(config):
     _nbval_honours_trailing_semicolons()
     _nbval_blanks_digits_that_vary()
+    from tests.low_priority import kernels_follow
+
+    kernels_follow()  # in a run at lowered priority (make test's second code path), its kernels too
 
 
 def _nbval_honours_trailing_semicolons():
