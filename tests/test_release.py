@@ -139,6 +139,17 @@ def test_the_command_line_releases_then_refuses_to_overwrite(tmp_path):
     assert source.exists()
 
 
+def test_reading_a_notebook_compiles_no_grammar():
+    """nbformat validates notebooks with jsonschema, which imports the format checkers installed beside it.
+    From 4.24 on, jsonschema's checkers (the set JupyterLab asks for) include rfc3987-syntax, which compiles an
+    Earley grammar with lark as it is imported: about 2 s in every process that reads a notebook (each
+    release, workspace and grade command, JupyterLab's server, the book build). requirements.txt pins
+    jsonschema 4.23.0, whose checkers compile nothing."""
+    code = "import sys; import course_utils.exercises.release; print('nbformat' in sys.modules, 'lark' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
+    assert done.stdout.split() == ["True", "False"], done.stdout + done.stderr
+
+
 def test_the_released_notebook_runs_and_every_check_says_not_attempted(released):
     from nbclient import NotebookClient
 
