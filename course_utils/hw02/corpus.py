@@ -189,22 +189,20 @@ def speech_segments(recipe):
         if said.startswith("[["):
             voice = SYLLABLE_VOICE.get(voice, voice)
         samples, segments = festival.speak(said, voice, recipe["recorded_stretch"], recipe["recorded_f0_hz"])
-        if "said_text" in recipe:
-            to_class = lambda m: festival.phone_class(festival.ESPEAK_TO_RADIO[m])
-            segments = as_meant(segments, recipe["said_text"], recipe["text"], to_class)
-        return samples, segments
-    variation = recipe.get("prosody_variation", 0.0)
-    if variation > 0:
-        said = text.with_prosody(np.random.default_rng(recipe["prosody_seed"]), said, variation)
-    speech = espeak.engine().speak(said, recipe["voice"], recipe["rate"], recipe["pitch"], recipe["pitch_range"],
-                                   seed=recipe["noise_seed"] % 2 ** 31, ssml=variation > 0)
-    events = speech.phonemes
-    segments = [(phonemes.phoneme_class(m, recipe["accent"]), s) for m, s in events[:-1]]
-    segments += [(phonemes.SILENCE, s) for _, s in events[-1:]]   # the last event ends the speech
+        to_class = lambda m: festival.phone_class(festival.ESPEAK_TO_RADIO[m])
+    else:
+        variation = recipe.get("prosody_variation", 0.0)
+        if variation > 0:
+            said = text.with_prosody(np.random.default_rng(recipe["prosody_seed"]), said, variation)
+        speech = espeak.engine().speak(said, recipe["voice"], recipe["rate"], recipe["pitch"], recipe["pitch_range"],
+                                       seed=recipe["noise_seed"] % 2 ** 31, ssml=variation > 0)
+        samples = speech.samples.astype(np.float32) / 32768
+        to_class = lambda m: phonemes.phoneme_class(m, recipe["accent"])
+        segments = [(to_class(m), s) for m, s in speech.phonemes[:-1]]
+        segments += [(phonemes.SILENCE, s) for _, s in speech.phonemes[-1:]]   # the last event ends the speech
     if "said_text" in recipe:
-        segments = as_meant(segments, recipe["said_text"], recipe["text"],
-                            lambda m: phonemes.phoneme_class(m, recipe["accent"]))
-    return speech.samples.astype(np.float32) / 32768, segments
+        segments = as_meant(segments, recipe["said_text"], recipe["text"], to_class)
+    return samples, segments
 
 
 def as_meant(segments, said, meant, to_class):
@@ -303,7 +301,7 @@ def render_utterance(recipe):
     win, hop = features.frame_geometry(sr)
     smearing_frames = recipe.get("smearing_ms", 0.0) / 1000 * sr / hop
     feats = features.features(x, sr, smearing_frames=smearing_frames)
-    labels = festival.frame_labels(segments, len(feats), win, hop, offset=lead)
+    labels = phonemes.segment_labels(segments, len(feats), win, hop, offset=lead)
     return feats, torch.from_numpy(labels)
 
 

@@ -30,7 +30,6 @@ NUM_CLASSES = 41
 #: The size of the real data, as the homework's description gives it (ML 2022 Spring HW02): 4268 labelled
 #: utterances (train + validation) of 2,644,158 frames, and 1078 test utterances of 646,268 frames.
 LIBRIPHONE_LABELLED = dict(utterances=4268, frames=2_644_158)
-LIBRIPHONE_TEST = dict(utterances=1078, frames=646_268)
 
 
 class LibriphoneError(ValueError):
@@ -42,9 +41,7 @@ def read_split(path):
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such split file (expected one utterance id a line)")
-    ids = [line.strip() for line in path.read_text().splitlines()]
-    while ids and not ids[-1]:
-        ids.pop()
+    ids = [line.strip() for line in path.read_text().rstrip().splitlines()]   # trailing blank lines dropped
     for number, uid in enumerate(ids, 1):
         if not uid or any(c.isspace() for c in uid):
             raise LibriphoneError(f"{path}, line {number}: expected one utterance id, got {uid!r}")

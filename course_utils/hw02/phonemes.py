@@ -66,10 +66,16 @@ def phoneme_class(mnemonic, accent="en-us"):
 def frame_labels(phonemes, num_frames, win, hop, offset=0, accent="en-us"):
     """Class index of each frame: `phonemes` is eSpeak's [(mnemonic, start sample), ...] for speech that
     starts at sample `offset` of the signal the frames were cut from (leading silence)."""
-    starts = np.array([offset + start for _, start in phonemes], dtype=np.int64)
-    classes = np.array([phoneme_class(m, accent) for m, _ in phonemes] + [SILENCE], dtype=np.int64)
-    if len(phonemes):
-        classes[-2] = SILENCE   # the last event marks the end of the speech
+    classes = [phoneme_class(m, accent) for m, _ in phonemes][:-1] + [SILENCE]   # the last event ends the speech
+    return segment_labels([(c, s) for c, (_, s) in zip(classes, phonemes)], num_frames, win, hop, offset)
+
+
+def segment_labels(segments, num_frames, win, hop, offset=0):
+    """Class index of each frame from segments [(class index, start sample)] (eSpeak's events as classes, or
+    `festival.speak`'s), by the same rule: the segment sounding at the frame's centre t·hop + ⌊win/2⌋; silence
+    before the first and after the last."""
+    starts = np.array([offset + s for _, s in segments], dtype=np.int64)
+    classes = np.array([c for c, _ in segments] + [SILENCE], dtype=np.int64)
     centres = np.arange(num_frames) * hop + win // 2
     sounding = np.searchsorted(starts, centres, side="right") - 1   # -1: before the first event
     return np.where(sounding >= 0, classes[sounding], SILENCE)

@@ -126,13 +126,3 @@ def speak(text, voice, stretch=1.0, f0_hz=None):
     if rate != SAMPLE_RATE:
         samples = resample(samples, Fraction(SAMPLE_RATE, rate))
     return samples, _segments(ends)
-
-
-def frame_labels(segments, num_frames, win, hop, offset=0):
-    """Class of each frame from `speak`'s segments, by the rule of `phonemes.frame_labels`: the segment sounding
-    at the frame's centre t·hop + ⌊win/2⌋; silence before the first and after the last."""
-    starts = np.array([offset + s for _, s in segments], dtype=np.int64)
-    classes = np.array([c for c, _ in segments] + [0], dtype=np.int64)
-    centres = np.arange(num_frames) * hop + win // 2
-    sounding = np.searchsorted(starts, centres, side="right") - 1
-    return np.where(sounding >= 0, classes[sounding], 0)

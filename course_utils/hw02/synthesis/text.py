@@ -109,9 +109,8 @@ def syllables(rng):
         stressed = int(rng.integers(size))
         word = ""
         for i in range(size):
-            onset = str(rng.choice(ONSETS)) if rng.random() < 0.85 else ""
-            coda = str(rng.choice(CODAS)) if rng.random() < 0.5 else ""
-            word += onset + ("'" if i == stressed else "") + str(rng.choice(VOWELS)) + coda
+            onset, vowel, coda = _syllable(rng)
+            word += onset + ("'" if i == stressed else "") + vowel + coda
         words.append(word)
         n_left -= size
     return "[[" + " ".join(words) + "]]"
