@@ -19,6 +19,8 @@ curvatures (:func:`tuned_heavy_ball`) needs thousands. :func:`race` runs one opt
 learning rates at once on the valley through the shared harness :func:`course_utils.surfaces.descend`,
 for the demos; :func:`digits_experiment` trains a small network on real data.
 """
+import bisect
+
 import torch
 
 from .. import optim, schedules
@@ -170,13 +172,10 @@ def gd_steps_to_tolerance(learning_rate, tolerance, start=START):
     if max(factors) >= 1:
         return None
     loss = lambda t: A * start[0] ** 2 * factors[0] ** t + B * start[1] ** 2 * factors[1] ** t
-    low, high = 0, 1
+    high = 1
     while not loss(high) < tolerance:
         high *= 2
-    while low < high:
-        middle = (low + high) // 2
-        low, high = (middle + 1, high) if not loss(middle) < tolerance else (low, middle)
-    return low
+    return bisect.bisect_left(range(high), True, key=lambda t: loss(t) < tolerance)
 
 
 # --- 1. Stuck, with a large gradient --------------------------------------------------

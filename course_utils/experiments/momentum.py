@@ -135,10 +135,9 @@ def minibatch_paths(x, y, batch_size, learning_rate, epochs, runs=1, momentum=0.
         residual = b[:, None] + w[:, None] * x[index] - y[index]
         return (residual ** 2).mean(dim=1).sum()
 
-    if momentum:
-        make = lambda p: optim.Momentum(p, lr=learning_rate, momentum=momentum)   # noqa: E731
-    else:
-        make = lambda p: optim.SGD(p, lr=learning_rate)                           # noqa: E731
+    def make(p):
+        return optim.Momentum(p, lr=learning_rate, momentum=momentum) if momentum else optim.SGD(p, lr=learning_rate)
+
     path = trajectory(loss, list(start) * runs, make, len(batches))
     return path.view(len(path), runs, 2)
 

@@ -54,19 +54,11 @@ def _log_loss(losses):
     return np.log10(np.where(np.isfinite(losses), np.maximum(losses, LOSS_FLOOR), np.nan))
 
 
-def _few_ticks(ax, x, y):
-    """Fixed ticks: matplotlib spends most of a frame making and placing ticks."""
-    ax.set_xticks(list(x))
-    ax.set_yticks(list(y))
-
-
 def _step_axis(ax, ylim, yticks, ylabel):
-    """An axis of something over the run's steps t."""
-    ax.set_ylim(*ylim)
-    ax.set_xlim(0, RACE_STEPS)
-    _few_ticks(ax, range(0, RACE_STEPS + 1, 100), yticks)
-    ax.set_xlabel("step t")
-    ax.set_ylabel(ylabel)
+    """An axis of something over the run's steps t, with fixed ticks: matplotlib spends most of a frame making
+    and placing ticks."""
+    ax.set(ylim=ylim, xlim=(0, RACE_STEPS), xticks=range(0, RACE_STEPS + 1, 100), yticks=yticks, xlabel="step t",
+           ylabel=ylabel)
 
 
 def _loss_axis(ax):
@@ -96,7 +88,7 @@ def race_compute(line_up="GD vs AdaGrad", learning_rate=0.3, schedule="constant"
 def _race_static(left, right):
     """What every frame of the race shares: the valley, the loss axes."""
     surface_picture(adaptive.VALLEY, left, n=30, levels=10)
-    _few_ticks(left, (-10, -5, 0), (-1, 0, 1))
+    left.set(xticks=(-10, -5, 0), yticks=(-1, 0, 1))      # fixed ticks, as _step_axis's
     _loss_axis(right)
     right.set_title("loss along the way")
 

@@ -111,13 +111,11 @@ def _scale_static(ax, features):
     follows w₁*, so each frame draws its own w₁ ticks (and the grid and frame over its surface).
     """
     surface = bx.feature_surface(_SCALES[0], features == "z-scored")
-    ax.set_xlim(*surface.xlim)
-    ax.set_ylim(*surface.ylim)
+    ax.set(xlim=surface.xlim, ylim=surface.ylim)
     _scale_axes(ax)
     if not one_pass():
         ax.tick_params(axis="x", colors="none")     # unseen, but the w₁ label sits below them as below the frame's
-    ax.set_xlabel(surface.labels[0])
-    ax.set_ylabel(surface.labels[1])
+    ax.set(xlabel=surface.labels[0], ylabel=surface.labels[1])
     without_spines(ax)                                   # each frame draws them, over its surface
 
 
@@ -182,13 +180,9 @@ def _average_static(ax, batch_size):
     ax.plot(data["steps"], data["population"], "--", color=ROLE_COLORS["target"], linewidth=1.5,
             label="mean over all data")
     ax.plot([], [], **_RUNNING_STYLE, label="moving average (running_mean)")     # each frame draws it
-    ax.set_xlim(0, bx.AVERAGE_STEPS)
-    ax.set_ylim(-0.5, 4.5)
     # Fixed, few ticks: the automatic locator makes a dozen, each a handful of artists to build and draw.
-    ax.set_xticks((0, 50, 100, 150))
-    ax.set_yticks((0, 2, 4))
-    ax.set_xlabel("training step t")
-    ax.set_ylabel("mean of feature z")
+    ax.set(xlim=(0, bx.AVERAGE_STEPS), ylim=(-0.5, 4.5), xticks=(0, 50, 100, 150), yticks=(0, 2, 4),
+           xlabel="training step t", ylabel="mean of feature z")
     ax.legend(loc="lower right", fontsize=8)
 
 

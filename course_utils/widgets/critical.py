@@ -117,12 +117,7 @@ _MINIMA_CURVE = tuple(np.concatenate(parts) for parts in zip(_branch(1), _branch
 
 
 def _frame(ax):
-    ax.set_xlim(*WINDOW)
-    ax.set_ylim(*WINDOW)
-    ax.set_xticks([-2, -1, 0, 1, 2])
-    ax.set_yticks([-2, -1, 0, 1, 2])
-    ax.set_xlabel("w₁")
-    ax.set_ylabel("w₂")
+    ax.set(xlim=WINDOW, ylim=WINDOW, xticks=[-2, -1, 0, 1, 2], yticks=[-2, -1, 0, 1, 2], xlabel="w₁", ylabel="w₂")
 
 
 def _curvature(lam):
@@ -228,10 +223,8 @@ def _escape_static(ax, curve):
     _show_picture(ax, _loss_picture("max", axes_pixels(ax)))
     ax.plot(*SADDLE, "x", color="white", markersize=9, markeredgewidth=2)
     _frame(ax)
-    curve.set_ylim(-0.05, 1.1)
-    curve.set_xlim(0, ESCAPE_STEPS)
+    curve.set(ylim=(-0.05, 1.1), xlim=(0, ESCAPE_STEPS), xlabel="update")
     curve.locator_params(nbins=4)
-    curve.set_xlabel("update")
     curve.set_ylabel("loss L", color=ROLE_COLORS["data"])
     without_spines(ax, curve)
 

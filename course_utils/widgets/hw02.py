@@ -85,16 +85,10 @@ def _window_static(image, block, concat_nframes, padded):
     for first, last, name in segments:
         if last - first >= 3:
             image.text((first + last) / 2, 39, name, ha="center", va="bottom", fontsize=6.5)
-    image.set_ylim(-0.5, 43)
-    image.set_yticks([0, 13, 26, 38])
-    image.set_xlabel("frame (10 ms each)")
-    image.set_ylabel("feature (MFCC, Δ, ΔΔ)")
+    image.set(ylim=(-0.5, 43), yticks=[0, 13, 26, 38], xlabel="frame (10 ms each)", ylabel="feature (MFCC, Δ, ΔΔ)")
     n, k = concat_nframes, concat_nframes // 2
-    block.set_xlim(-0.5, n - 0.5)
-    block.set_ylim(-0.5, 38.5)
-    block.set_xticks([0, k, n - 1] if k else [0])
-    block.set_xticklabels([f"t−{k}", "t", f"t+{k}"] if k else ["t"])
-    block.set_yticks([])
+    block.set(xlim=(-0.5, n - 0.5), ylim=(-0.5, 38.5), xticks=[0, k, n - 1] if k else [0],
+              xticklabels=[f"t−{k}", "t", f"t+{k}"] if k else ["t"], yticks=[])
     for ax in (image, block):
         ax.grid(False)
     without_spines(image, block)                            # each frame draws them, over its window and block

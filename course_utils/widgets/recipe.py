@@ -41,10 +41,7 @@ def _between(ax, draw_static, *args, legend=None):
 
 def _axes(ax, xlim, ylim, xlabel="x", ylabel="y"):
     """A backdrop's axes: their window, few ticks and labels, and no spines (the frame draws them)."""
-    ax.set_xlim(*xlim)
-    ax.set_ylim(*ylim)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
+    ax.set(xlim=xlim, ylim=ylim, xlabel=xlabel, ylabel=ylabel)
     ax.locator_params(nbins=5)
     without_spines(ax)
 
