@@ -14,8 +14,7 @@ import inspect
 import signal
 import threading
 
-from . import feedback
-from .evaluate import ExerciseResult, Raised, Returned, Stopped, run_cases
+from .evaluate import ExerciseResult, Raised, Returned, Stopped, failed_result, judge, run_cases
 from .feedback import student_line
 from .protocol import to_plain
 from .registry import all_exercises, get_exercise
@@ -82,10 +81,8 @@ def _check_value(exercise, answer, example):
         return _problem(exercise.id, f"{exercise.id}: check() got no answer. Pass your {exercise.name} as the "
                                      f"second argument: {example}.", exercise.points)
     if answer is Ellipsis:
-        return ExerciseResult(exercise.id, "not attempted", 0.0, exercise.points, [], feedback.headline(
-            exercise, "not attempted", 0, "not attempted yet") + "\n" + feedback.indent(
-            [f"{exercise.name} is still `...`: replace it with your answer ({exercise.answer_kind}), run that "
-             f"cell, then this check again."]))
+        status, lines = judge(exercise, 0, 1, None, Raised("NotImplementedError", "still `...`"))   # as the grader
+        return failed_result(exercise, status, [], lines, 1)
     if callable(answer):
         return _problem(exercise.id, f"{exercise.id}: the answer is a function, but this exercise asks for "
                                      f"{exercise.answer_kind}: {example} with {exercise.name} = your answer.",

@@ -107,13 +107,13 @@ def run_cases(exercise, cases, call, label="cases"):
         status, lines = judge(exercise, index, len(cases), case, outcome)
         verdicts.append(CaseVerdict(index, status == "passed", "\n".join(lines), case))
         if status != "passed":
-            return _result(exercise, status, verdicts, lines, len(cases))
+            return failed_result(exercise, status, verdicts, lines, len(cases))
     detail = "correct" if exercise.is_value else f"correct on all {len(cases)} {label}"
     return ExerciseResult(exercise.id, "passed", exercise.points, exercise.points, verdicts,
                           feedback.headline(exercise, "passed", exercise.points, detail))
 
 
-def _result(exercise, status, verdicts, lines, total):
+def failed_result(exercise, status, verdicts, lines, total):
     details = {
         "failed": "wrong" if exercise.is_value else f"wrong on case {len(verdicts)} of {total}",
         "error": f"raised an error on case {len(verdicts)} of {total}",

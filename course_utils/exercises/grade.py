@@ -352,7 +352,7 @@ def _grade_into(graded, path, data, workdir, limits, isolation, chapter, key):
     cells = cells_to_run(notebook)
     workdir, files = prepare_workdir(workdir, path.name, data)
     session = Session(workdir, cells, limits, isolation, key=key, bound=files, exercises=exercises)
-    graded["containment"] = session.containment_kind
+    graded["containment"] = session.containment.kind
     try:
         for exercise in exercises:
             try:

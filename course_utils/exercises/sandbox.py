@@ -208,28 +208,24 @@ def _cgroup_parents():
     return parents
 
 
+_PROBING = threading.Lock()
+
+
 @functools.lru_cache(maxsize=None)
 def cgroups_available():
     """True when this process may create memory and pids cgroups (cgroup v1, as the grader's machine has)."""
     with _PROBING:
-        return _may_create_cgroups()
-
-
-_PROBING = threading.Lock()
-
-
-def _may_create_cgroups():
-    parents = _cgroup_parents()
-    if set(parents) != {"memory", "pids"}:
-        return False
-    try:
-        for folder in parents.values():
-            probe = folder / f"course-grader-probe-{os.getpid()}-{secrets.token_hex(4)}"
-            probe.mkdir()
-            probe.rmdir()
-    except OSError:
-        return False
-    return True
+        parents = _cgroup_parents()
+        if set(parents) != {"memory", "pids"}:
+            return False
+        try:
+            for folder in parents.values():
+                probe = folder / f"course-grader-probe-{os.getpid()}-{secrets.token_hex(4)}"
+                probe.mkdir()
+                probe.rmdir()
+        except OSError:
+            return False
+        return True
 
 
 class Containment:

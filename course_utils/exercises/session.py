@@ -57,17 +57,16 @@ class WorkerGone(Exception):
 class Worker:
     """One student process in the sandbox, spoken to over two pipes, killed at the end."""
 
-    def __init__(self, workdir, limits, isolation, output, containment=None, bound=()):
+    def __init__(self, workdir, limits, isolation, output, containment, bound=()):
         to_worker, self._request_fd = os.pipe()
         self._reply_fd, from_worker = os.pipe()
         processes = limits.processes if isolation != "none" else -1   # RLIMIT_NPROC counts the grader's user
         command = worker_command(isolation, workdir, [to_worker, from_worker, limits.memory_bytes, processes,
                                                       limits.disk_bytes, limits.threads], limits, bound)
         self.containment = containment
-        prefix = containment.prefix() if containment is not None else []
         try:
             self.process = subprocess.Popen(
-                prefix + command, cwd=workdir, env=worker_environment(workdir, limits.threads),
+                containment.prefix() + command, cwd=workdir, env=worker_environment(workdir, limits.threads),
                 pass_fds=(to_worker, from_worker), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT, start_new_session=True)
         except OSError:
@@ -121,8 +120,7 @@ class Worker:
                 os.killpg(self.process.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-        if self.containment is not None:
-            self.containment.kill()   # whatever it started, in any session or process group
+        self.containment.kill()   # whatever it started, in any session or process group
         self.process.wait()
         self.drain.join(timeout=5)
         for fd in (self._request_fd, self._reply_fd):
@@ -243,12 +241,7 @@ class Session:
     def release(self):
         """Stop the process for good and remove the submission's cgroups."""
         self.close()
-        if self.containment is not None:
-            self.containment.remove()
-
-    @property
-    def containment_kind(self):
-        return "none" if self.containment is None else self.containment.kind
+        self.containment.remove()
 
     # -------------------------------------------------------------------- exercises
 
