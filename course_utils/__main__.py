@@ -26,10 +26,8 @@ from pathlib import Path
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m course_utils", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True, metavar="{release,grade,merge,workspace}")
-    _release_parser(commands)
-    _grade_parser(commands)
-    _merge_parser(commands)
-    _workspace_parser(commands)
+    for add_parser in (_release_parser, _grade_parser, _merge_parser, _workspace_parser):
+        add_parser(commands)
     args = parser.parse_args(argv)
     return args.run(args, args.parser)
 

@@ -48,10 +48,7 @@ def draw_surface(surface, ax, n=100, levels=20):
     ax.contourf(T1.numpy(), T2.numpy(), log_scale(L).numpy(), levels=levels, cmap="viridis", alpha=0.9)
     if surface.minimum is not None:
         mark_minimum(ax, surface.minimum)
-    ax.set_xlim(*surface.xlim)
-    ax.set_ylim(*surface.ylim)
-    ax.set_xlabel(surface.labels[0])
-    ax.set_ylabel(surface.labels[1])
+    ax.set(xlim=surface.xlim, ylim=surface.ylim, xlabel=surface.labels[0], ylabel=surface.labels[1])
 
 
 def draw_path(path, ax, color, label=None):
@@ -164,13 +161,10 @@ def surface_picture(surface, ax, n=100, levels=20, alpha=0.9):
     picture at the axes' size: the bands are those contourf picks on the n×n grid, each pixel in its true band."""
     T1, T2, L = grid(surface, n)
     bands = contour_levels(log_scale(L).numpy(), levels)
-    ax.set_xlim(*surface.xlim)
-    ax.set_ylim(*surface.ylim)
+    ax.set(xlim=surface.xlim, ylim=surface.ylim, xlabel=surface.labels[0], ylabel=surface.labels[1])
     P1, P2 = pixel_centres(surface.xlim, surface.ylim, axes_pixels(ax))
     with torch.no_grad():
         values = surface.loss(torch.as_tensor(np.stack([P1, P2], axis=-1), dtype=torch.float64))
     show_picture(ax, filled_contours(log_scale(values, L.min()).numpy(), bands, alpha=alpha), surface.xlim, surface.ylim)
     if surface.minimum is not None:
         mark_minimum(ax, surface.minimum)
-    ax.set_xlabel(surface.labels[0])
-    ax.set_ylabel(surface.labels[1])
