@@ -149,7 +149,8 @@ def paste_backdrop(axes, draw_static, *args):
     if one_pass():
         draw_static(*axes, *args)
         for ax in axes:
-            ax.set(xlim=ax.get_xlim(), ylim=ax.get_ylim())
+            ax.set_xlim(ax.get_xlim())
+            ax.set_ylim(ax.get_ylim())
         return None
     fig = axes[0].figure
     size, boxes = tuple(fig.get_size_inches()), tuple(tuple(ax.get_position().bounds) for ax in axes)
@@ -163,7 +164,8 @@ def paste_backdrop(axes, draw_static, *args):
     picture = Picture(rgba, _at_dpi(draw_static, tuple(args), size, boxes), visible)
     fig.add_artist(picture)
     for ax, (xlim, ylim) in zip(axes, limits):
-        ax.set(xlim=xlim, ylim=ylim)
+        ax.set_xlim(xlim)
+        ax.set_ylim(ylim)
         ax.set_axis_off()
     return picture
 
@@ -214,6 +216,7 @@ def paste_overlay(axes, draw, *args):
         picture = paste_backdrop(axes, _overlay, draw, tuple(args))
         picture.set_zorder(10)
     for ax, (xlim, ylim, on) in zip(axes, limits):   # the overlay leaves the frame's axes as they were
-        ax.set(xlim=xlim, ylim=ylim)
+        ax.set_xlim(xlim)
+        ax.set_ylim(ylim)
         ax.set_axis_on() if on else ax.set_axis_off()
     return picture
