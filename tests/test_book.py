@@ -1,12 +1,18 @@
 """The HTML book: it builds with warnings as errors, has every page, loads nothing from a
-CDN, offers each chapter notebook for download, and rebuilds from the execution cache."""
+CDN, offers each chapter's student notebook (never the solutions) for download, and rebuilds from the execution cache."""
+import html
 import json
 import re
 import subprocess
 from urllib.parse import urlsplit
 
 import pytest
+import nbformat
 from bs4 import BeautifulSoup
+
+from course_utils.exercises.release import secret_lines
+from course_utils.exercises.workspace import workspace
+from course_utils.languages import LANGUAGES
 
 from conftest import EXECUTION_CACHE, REPO, make_book, page_source, tail, toc_pages
 
@@ -89,17 +95,56 @@ def test_remote_load_detector_catches_cdn_scripts_and_styles():
     ]
 
 
-@pytest.mark.parametrize("docname", [d for d in toc_pages() if d.startswith("notebooks/")])
-def test_chapter_page_offers_its_notebook_for_download(built_book, docname):
-    page = built_book.html / f"{docname}.html"
-    assert page.is_file(), f"{docname} was not built"
+CHAPTERS = [d for d in toc_pages() if d.startswith("notebooks/")]
+
+
+def _edition_dir(html, language):
+    return html if language == "en" else html / language
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("docname", CHAPTERS)
+def test_chapter_page_offers_the_students_notebook_for_download(built_book, docname, language, tmp_path):
+    """The download button gives the notebook a student works in, in the edition's language: the student
+    copy that `make lab` writes (no solution, nothing of one), never the instructor's copy; and no launch
+    button opens the instructor's copy elsewhere."""
+    page = _edition_dir(built_book.html, language) / f"{docname}.html"
+    assert page.is_file(), f"{docname} was not built in the {language} edition"
     soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
     links = [a.get("href", "") for a in soup.select("a.btn-download-source-button")]
     notebooks = [href for href in links if urlsplit(href).path.endswith(".ipynb")]
     assert notebooks, f"{docname}: no 'download .ipynb' button (found download links {links})"
     target = (page.parent / urlsplit(notebooks[0]).path).resolve()
     assert target.is_file(), f"{docname}: the download button points at {notebooks[0]}, which is not in the build"
-    assert target.read_bytes() == page_source(docname).read_bytes(), f"{docname}: the downloadable notebook is not the chapter's source"
+    opening = [a["href"] for a in soup.find_all("a", href=True)
+               if page_source(docname).name in a["href"] and a["href"] != notebooks[0]]
+    assert opening == [], f"{docname}: links that open the instructor's notebook (with the solutions): {opening}"
+    instructor = nbformat.read(page_source(docname), as_version=4)
+    offered = nbformat.reads(target.read_text(encoding="utf-8"), as_version=4)
+    assert [c for c in offered.cells if "solution" in c.metadata.get("tags", [])] == [], \
+        f"{docname} ({language}): the downloadable notebook holds the solution cells"
+    text = target.read_text(encoding="utf-8")
+    assert [line for line in secret_lines(instructor) if line in text] == [], \
+        f"{docname} ({language}): lines of the solutions are in the downloadable notebook"
+    workspace(tmp_path, [page_source(docname)], language=language)
+    assert target.read_bytes() == (tmp_path / page_source(docname).name).read_bytes(), \
+        f"{docname} ({language}): the downloadable notebook is not the student copy that make lab writes"
+
+
+def test_no_file_of_the_book_holds_a_line_of_a_solution(built_book):
+    """Nothing the book publishes, in any edition (pages, search index, downloads), holds a line of a solution."""
+    secrets = {line: docname for docname in CHAPTERS
+               for line in secret_lines(nbformat.read(page_source(docname), as_version=4))}
+    assert len(secrets) > 20
+    found = []
+    for path in sorted(built_book.html.rglob("*")):
+        if path.suffix not in {".html", ".ipynb", ".js", ".json", ".md", ".txt"} or not path.is_file() \
+                or {"_static", "@jupyter-widgets"} & set(path.relative_to(built_book.html).parts):
+            continue
+        text = path.read_text(encoding="utf-8", errors="replace")
+        text += html.unescape(text)
+        found += [(str(path.relative_to(built_book.html)), line) for line in secrets if line in text]
+    assert found == [], f"solution lines published in the book: {found[:10]}"
 
 
 def _stored_figures(notebook):
@@ -116,7 +161,7 @@ def _stored_figures(notebook):
     )
 
 
-@pytest.mark.parametrize("docname", [d for d in toc_pages() if d.startswith("notebooks/")])
+@pytest.mark.parametrize("docname", CHAPTERS)
 def test_chapter_page_shows_every_figure_its_notebook_draws(built_book, docname):
     """The book executes the notebook itself: each figure the saved notebook shows must be on the page too
     (a non-interactive matplotlib backend in the build, for one, makes plt.show() draw nothing)."""
