@@ -36,7 +36,9 @@ def test_requirements_pin_every_installed_distribution_at_its_version():
     installed = {_name(d.metadata["Name"]): d.version.split("+")[0] for d in importlib.metadata.distributions()}
     unpinned = sorted(f"{name}=={version}" for name, version in installed.items()
                       if name not in pinned and name not in NOT_PINNED)
-    assert not unpinned, f"installed but not in requirements.txt (pin them there): {unpinned}"
+    assert not unpinned, (f"installed but not in requirements.txt: {unpinned}. Pin each that the course needs "
+                          f"there; uninstall the others (a fresh `make test` would not have them)")
     other = sorted(f"{name}: {pinned[name]} pinned, {installed.get(name)} installed" for name in pinned
                    if installed.get(name) != pinned[name])
-    assert not other, f"requirements.txt and the environment differ (make test reinstalls from the file): {other}"
+    assert not other, (f"requirements.txt and the environment differ: {other}. Pin the version the course is "
+                       f"tested with; make reinstalls .venv when requirements.txt changes")

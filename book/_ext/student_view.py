@@ -56,8 +56,7 @@ def offer_student_copies(app, exception):
         return
     from course_utils.exercises.workspace import WorkspaceError, workspace
 
-    chapters = {doc: Path(app.env.doc2path(doc)) for doc in app.env.found_docs}
-    chapters = {doc: path for doc, path in chapters.items() if path.suffix == ".ipynb"}
+    chapters = {doc: path for doc in app.env.found_docs if (path := Path(app.env.doc2path(doc))).suffix == ".ipynb"}
     language = app.config.language or "en"
     with tempfile.TemporaryDirectory(prefix="book-student-copies-") as scratch:
         try:
